@@ -1,0 +1,44 @@
+package spec
+
+import "strings"
+
+// Error is one problem in the desired-state files.
+type Error struct {
+	Pos Position
+	// Server and Principal name what the problem is about, where known.
+	Server    string
+	Principal string
+	Msg       string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if p := e.Pos.String(); p != "" {
+		b.WriteString(p)
+		b.WriteString(": ")
+	}
+	if e.Server != "" {
+		b.WriteString("server ")
+		b.WriteString(e.Server)
+		b.WriteString(": ")
+	}
+	if e.Principal != "" {
+		b.WriteString("principal ")
+		b.WriteString(e.Principal)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every problem Load found, in file order. Load returns it as its
+// error, so a caller can print each on its own line.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,114 @@
+package spec
+
+import "fmt"
+
+// Position is where something was written in a desired-state file.
+type Position struct {
+	File   string
+	Line   int
+	Column int
+}
+
+func (p Position) String() string {
+	if p.File == "" {
+		return ""
+	}
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)
+}
+
+// PrincipalType is the kind of Entra object behind a principal, spelled as
+// pgaadauth spells it.
+type PrincipalType string
+
+const (
+	User    PrincipalType = "user"
+	Group   PrincipalType = "group"
+	Service PrincipalType = "service"
+)
+
+// Auth is how pgusers signs in to a server.
+type Auth string
+
+const (
+	AuthEntra    Auth = "entra"
+	AuthPassword Auth = "password"
+)
+
+// Principal is one Entra principal that a server must have.
+type Principal struct {
+	Name string
+	Type PrincipalType
+	// ObjectID is the Entra object id in lower case, or "" when the file
+	// gives none (the server then resolves the name in the directory).
+	ObjectID string
+	Admin    bool
+	MFA      bool
+	// ManageMemberships is true when the file says memberOf (even []):
+	// the principal must then be a member of exactly MemberOf. When false,
+	// its memberships are left alone.
+	ManageMemberships bool
+	// MemberOf is sorted and without duplicates.
+	MemberOf []string
+	// Set is the principal set this came from, "" for a server's own list.
+	Set string
+	Pos Position
+}
+
+// Server is one server entry with its defaults applied and its principal
+// sets expanded.
+type Server struct {
+	Name string
+	Host string
+	Port int // 0 means 5432
+	// Database is where pgusers connects; pgaadauth exists only in postgres.
+	Database    string
+	User        string
+	Auth        Auth
+	Credential  string // entra only: default | azurecli | managedidentity | workloadidentity | environment
+	ClientID    string // entra only: a user-assigned managed identity's client id
+	PasswordEnv string // password only: the variable holding the password (default PGPASSWORD)
+	SSLMode     string // disable | require | verify-ca | verify-full (and prefer/allow for password)
+	// SSLRootCert is the CA file, resolved against the directory of the
+	// file that names it; "" means the system roots.
+	SSLRootCert string
+	Cloud       string // public | usgovernment | china, or "" to derive it from Host
+
+	Prune           bool
+	Protect         []string // path.Match patterns never dropped
+	MaxDrops        int      // refuse a plan that drops or replaces more
+	ReassignOwnedTo string
+
+	// Principals are the server's own and its included sets', sorted by name.
+	Principals []Principal
+	Pos        Position
+}
+
+// Desired is the merged desired state of every file.
+type Desired struct {
+	// Servers are in the order the files give them (files in the order
+	// named, a directory's files sorted by name).
+	Servers []Server
+	// Files are the files read, in order.
+	Files []string
+}
+
+// Server returns the server named name, or false.
+func (d *Desired) Server(name string) (Server, bool) {
+	for _, s := range d.Servers {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Server{}, false
+}
+
+// DefaultMaxDrops is how many drops and replaces a server's plan may hold
+// unless the file or the command line says otherwise.
+const DefaultMaxDrops = 5
+
+// MaxNameBytes is PostgreSQL's identifier limit; longer names are silently
+// truncated by the server, so pgusers refuses them.
+const MaxNameBytes = 63
