@@ -1,0 +1,261 @@
+package diff
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pgusers/pgusers/pkg/spec"
+)
+
+// Compute returns the plan that makes the server described by observed match
+// desired. It returns an *Error, and no plan, when that cannot be done
+// safely: a declared name that is a role but not an Entra principal, a
+// memberOf role that does not exist, a replace that would drop what must not
+// be dropped, or more drops than desired.MaxDrops allows.
+func Compute(desired spec.Server, observed Observed) (Plan, error) {
+	observed.Normalize()
+	c := computation{desired: desired, observed: observed, declared: map[string]bool{}, creating: map[string]bool{}}
+	for _, p := range desired.Principals {
+		c.declared[p.Name] = true
+	}
+	for _, p := range desired.Principals {
+		c.principal(p)
+	}
+	c.prune()
+	c.checkMemberOfRoles()
+	c.checkDropBudget()
+	if len(c.problems) > 0 {
+		return Plan{}, &Error{Server: desired.Name, Problems: c.problems}
+	}
+	plan := Plan{Server: desired.Name, Kept: c.kept}
+	for _, a := range Actions {
+		plan.Changes = append(plan.Changes, c.byAction[a]...)
+	}
+	return plan, nil
+}
+
+type computation struct {
+	desired  spec.Server
+	observed Observed
+	declared map[string]bool
+	// creating holds the principals the plan creates or recreates: roles
+	// that exist by the time grants run.
+	creating map[string]bool
+	byAction map[Action][]Change
+	kept     []Kept
+	problems []Problem
+}
+
+func (c *computation) add(ch Change) {
+	if c.byAction == nil {
+		c.byAction = map[Action][]Change{}
+	}
+	c.byAction[ch.Action] = append(c.byAction[ch.Action], ch)
+}
+
+func (c *computation) problem(principal, format string, args ...any) {
+	c.problems = append(c.problems, Problem{Principal: principal, Msg: fmt.Sprintf(format, args...)})
+}
+
+// principal plans one declared principal. Desired principals arrive sorted
+// by name, so changes of one action come out sorted too.
+func (c *computation) principal(p spec.Principal) {
+	obs, isEntra := c.observed.Principal(p.Name)
+	switch {
+	case !isEntra && c.observed.HasRole(p.Name):
+		c.problem(p.Name, "a role of this name exists but is not an Entra principal (pgaadauth_list_principals does not list it); "+
+			"pgusers does not take over other roles: drop or rename that role by hand, or remove the principal from the file%s", where(p.Pos))
+	case !isEntra:
+		c.creating[p.Name] = true
+		c.add(Change{
+			Action: Create, Principal: p.Name, Type: string(p.Type), ObjectID: p.ObjectID, Admin: p.Admin, MFA: p.MFA,
+			Reason:     "declared, not on the server",
+			Statements: []Statement{createStatement(p)},
+		})
+		c.grantAll(p)
+	default:
+		if why := differences(p, obs); why != "" {
+			c.replace(p, obs, why)
+			return
+		}
+		c.memberships(p, obs.MemberOf)
+	}
+}
+
+// differences names what of the declared principal's identity differs from
+// the server's, or returns "".
+func differences(p spec.Principal, obs ObservedPrincipal) string {
+	var d []string
+	if string(p.Type) != obs.Type {
+		d = append(d, fmt.Sprintf("type %s on the server, %s declared", obs.Type, p.Type))
+	}
+	// Without a declared object id the server resolved the name itself:
+	// whatever it found is what the file asked for.
+	if p.ObjectID != "" && !strings.EqualFold(p.ObjectID, obs.ObjectID) {
+		d = append(d, fmt.Sprintf("objectId %s on the server, %s declared", obs.ObjectID, p.ObjectID))
+	}
+	if p.Admin != obs.Admin {
+		d = append(d, fmt.Sprintf("admin %t on the server, %t declared", obs.Admin, p.Admin))
+	}
+	if p.MFA != obs.MFA {
+		d = append(d, fmt.Sprintf("mfa %t on the server, %t declared", obs.MFA, p.MFA))
+	}
+	return strings.Join(d, "; ")
+}
+
+func (c *computation) replace(p spec.Principal, obs ObservedPrincipal, why string) {
+	if reason := c.undroppable(obs); reason != "" {
+		c.problem(p.Name, "differs from the server (%s), and a replace would drop it, but it is %s; "+
+			"fix the file to match the server, or change the principal in Azure%s", why, reason, where(p.Pos))
+		return
+	}
+	if !c.desired.Prune {
+		c.problem(p.Name, "differs from the server (%s); pgaadauth cannot change it in place, so it must be dropped and created again, "+
+			"losing its grants: set prune: true on server %s to allow replaces, or fix the file to match the server%s",
+			why, c.desired.Name, where(p.Pos))
+		return
+	}
+	reason := why + "; forces replacement"
+	if !p.ManageMemberships && len(nonAdmin(obs.MemberOf)) > 0 {
+		reason += fmt.Sprintf("; its memberships (%s) are lost: memberOf is not declared", strings.Join(nonAdmin(obs.MemberOf), ", "))
+	}
+	c.creating[p.Name] = true
+	c.add(Change{
+		Action: Replace, Principal: p.Name, Type: string(p.Type), ObjectID: p.ObjectID, Admin: p.Admin, MFA: p.MFA,
+		Reason:     reason,
+		Statements: []Statement{dropStatement(p.Name), createStatement(p)},
+	})
+	c.grantAll(p)
+}
+
+// grantAll grants every declared membership of a principal the plan
+// (re)creates.
+func (c *computation) grantAll(p spec.Principal) {
+	if !p.ManageMemberships {
+		return
+	}
+	for _, r := range p.MemberOf {
+		c.add(Change{
+			Action: Grant, Principal: p.Name, Role: r,
+			Reason:     "declared in memberOf",
+			Statements: []Statement{grantStatement(r, p.Name)},
+		})
+	}
+}
+
+// memberships brings an existing principal's memberships to exactly
+// memberOf. azure_pg_admin is left to the admin flag.
+func (c *computation) memberships(p spec.Principal, have []string) {
+	if !p.ManageMemberships {
+		return
+	}
+	for _, r := range p.MemberOf {
+		if !slices.Contains(have, r) {
+			c.add(Change{
+				Action: Grant, Principal: p.Name, Role: r,
+				Reason:     "declared in memberOf, not a member on the server",
+				Statements: []Statement{grantStatement(r, p.Name)},
+			})
+		}
+	}
+	for _, r := range nonAdmin(have) {
+		if !slices.Contains(p.MemberOf, r) {
+			c.add(Change{
+				Action: Revoke, Principal: p.Name, Role: r,
+				Reason:     "a member on the server, not in memberOf",
+				Statements: []Statement{revokeStatement(r, p.Name)},
+			})
+		}
+	}
+}
+
+// prune plans the drops: Entra principals no file declares, on a server
+// where prune is on, minus every principal pgusers must never drop.
+func (c *computation) prune() {
+	if !c.desired.Prune {
+		return
+	}
+	for _, obs := range c.observed.Principals {
+		if c.declared[obs.Name] {
+			continue
+		}
+		if reason := c.undroppable(obs); reason != "" {
+			c.kept = append(c.kept, Kept{Principal: obs.Name, Why: reason})
+			continue
+		}
+		c.add(Change{
+			Action: Drop, Principal: obs.Name, Type: obs.Type, ObjectID: obs.ObjectID, Admin: obs.Admin, MFA: obs.MFA,
+			Reason:     "on the server, not declared; prune is on",
+			Statements: []Statement{dropStatement(obs.Name)},
+		})
+	}
+}
+
+// undroppable says why a principal must never be dropped, or returns "".
+func (c *computation) undroppable(obs ObservedPrincipal) string {
+	switch {
+	case obs.Name == c.observed.SessionUser:
+		return "the signed-in user"
+	case obs.Admin:
+		return "an Entra administrator (isadmin = 1), which Azure manages"
+	case Reserved(obs.Name):
+		return "a reserved role"
+	}
+	if p := protectedBy(c.desired.Protect, obs.Name); p != "" {
+		return fmt.Sprintf("protected by %q", p)
+	}
+	return ""
+}
+
+// checkMemberOfRoles refuses grants of roles that will not exist: a grant
+// would fail mid-apply and roll the whole server back.
+func (c *computation) checkMemberOfRoles() {
+	dropping := map[string]bool{}
+	for _, ch := range c.byAction[Drop] {
+		dropping[ch.Principal] = true
+	}
+	missing := map[string][]string{}
+	for _, ch := range c.byAction[Grant] {
+		if dropping[ch.Role] {
+			c.problem(ch.Principal, "memberOf names %q, an Entra principal that no file declares and that prune would drop: "+
+				"declare it too, or remove it from memberOf", ch.Role)
+			continue
+		}
+		if !c.observed.HasRole(ch.Role) && !c.creating[ch.Role] {
+			missing[ch.Role] = append(missing[ch.Role], ch.Principal)
+		}
+	}
+	roles := make([]string, 0, len(missing))
+	for r := range missing {
+		roles = append(roles, r)
+	}
+	slices.Sort(roles)
+	for _, r := range roles {
+		for _, p := range missing[r] {
+			c.problem(p, "memberOf names role %q, which does not exist on the server: create it first "+
+				"(pgusers manages Entra principals, not other roles), or remove it from memberOf", r)
+		}
+	}
+}
+
+func (c *computation) checkDropBudget() {
+	n := len(c.byAction[Drop]) + len(c.byAction[Replace])
+	if n > c.desired.MaxDrops {
+		c.problem("", "the plan would drop or replace %d principals, more than maxDrops allows (%d); "+
+			"a broken include or an emptied list looks like this: check the files, and if the drops are meant, "+
+			"raise maxDrops for server %s or pass --max-drops %d", n, c.desired.MaxDrops, c.desired.Name, n)
+	}
+}
+
+func nonAdmin(roles []string) []string {
+	return slices.DeleteFunc(slices.Clone(roles), func(r string) bool { return r == AdminRole })
+}
+
+// where renders a declaration's position for a message, or nothing.
+func where(p spec.Position) string {
+	if s := p.String(); s != "" {
+		return " (declared at " + s + ")"
+	}
+	return ""
+}

@@ -1,0 +1,142 @@
+package diff
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ObservedPrincipal is one row of pgaadauth_list_principals(false) with the
+// role's direct memberships.
+type ObservedPrincipal struct {
+	Name     string
+	Type     string // as the server spells it: user, group or service
+	ObjectID string
+	TenantID string
+	MFA      bool
+	Admin    bool
+	// MemberOf is every role this principal is a direct member of, sorted,
+	// azure_pg_admin included (the admin flag owns that one).
+	MemberOf []string
+}
+
+// Observed is what a server has, as far as one desired server entry needs.
+type Observed struct {
+	// Principals are every Entra principal on the server, sorted by name.
+	Principals []ObservedPrincipal
+	// Roles are those of the names asked about (declared principals, their
+	// memberOf roles, reassignOwnedTo) that exist as roles at all, sorted.
+	Roles []string
+	// SessionUser is the role pgusers signed in as; it is never dropped.
+	SessionUser string
+}
+
+// Principal returns the observed principal called name.
+func (o Observed) Principal(name string) (ObservedPrincipal, bool) {
+	i, ok := slices.BinarySearchFunc(o.Principals, name, func(p ObservedPrincipal, n string) int {
+		return strings.Compare(p.Name, n)
+	})
+	if !ok {
+		return ObservedPrincipal{}, false
+	}
+	return o.Principals[i], true
+}
+
+// HasRole reports whether name was asked about and exists as a role.
+func (o Observed) HasRole(name string) bool {
+	_, ok := slices.BinarySearch(o.Roles, name)
+	return ok
+}
+
+// Normalize sorts every list so that lookups and fingerprints do not depend
+// on the order a server returned rows in.
+func (o *Observed) Normalize() {
+	slices.SortFunc(o.Principals, func(a, b ObservedPrincipal) int { return strings.Compare(a.Name, b.Name) })
+	for i := range o.Principals {
+		slices.Sort(o.Principals[i].MemberOf)
+	}
+	slices.Sort(o.Roles)
+	o.Roles = slices.Compact(o.Roles)
+}
+
+// Fingerprint is a digest of the principals and memberships the plan was
+// computed from. Apply compares it with a fresh read under the lock: any
+// difference means the plan is stale.
+func (o Observed) Fingerprint() string {
+	n := o
+	n.Principals = slices.Clone(o.Principals)
+	n.Roles = slices.Clone(o.Roles)
+	n.Normalize()
+	b, err := json.Marshal(n)
+	if err != nil {
+		// Observed holds only strings and bools.
+		panic(fmt.Sprintf("diff: fingerprint: %v", err))
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Changes describes, one line a principal, how after differs from before:
+// what a user needs to read when a plan went stale.
+func Changes(before, after Observed) []string {
+	before.Normalize()
+	after.Normalize()
+	var out []string
+	for _, a := range after.Principals {
+		b, ok := before.Principal(a.Name)
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s: created since the plan", a.Name))
+		case !principalEqual(a, b):
+			out = append(out, fmt.Sprintf("%s: changed since the plan (%s)", a.Name, describeDifference(b, a)))
+		}
+	}
+	for _, b := range before.Principals {
+		if _, ok := after.Principal(b.Name); !ok {
+			out = append(out, fmt.Sprintf("%s: dropped since the plan", b.Name))
+		}
+	}
+	for _, r := range after.Roles {
+		if !before.HasRole(r) {
+			out = append(out, fmt.Sprintf("role %s: created since the plan", r))
+		}
+	}
+	for _, r := range before.Roles {
+		if !after.HasRole(r) {
+			out = append(out, fmt.Sprintf("role %s: dropped since the plan", r))
+		}
+	}
+	if before.SessionUser != after.SessionUser {
+		out = append(out, fmt.Sprintf("signed in as %s, the plan was made as %s", after.SessionUser, before.SessionUser))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func principalEqual(a, b ObservedPrincipal) bool {
+	return a.Name == b.Name && a.Type == b.Type && a.ObjectID == b.ObjectID && a.TenantID == b.TenantID &&
+		a.MFA == b.MFA && a.Admin == b.Admin && slices.Equal(a.MemberOf, b.MemberOf)
+}
+
+func describeDifference(before, after ObservedPrincipal) string {
+	var parts []string
+	if before.Type != after.Type {
+		parts = append(parts, fmt.Sprintf("type %s → %s", before.Type, after.Type))
+	}
+	if before.ObjectID != after.ObjectID || before.TenantID != after.TenantID {
+		parts = append(parts, fmt.Sprintf("objectId %s → %s", before.ObjectID, after.ObjectID))
+	}
+	if before.Admin != after.Admin {
+		parts = append(parts, fmt.Sprintf("admin %t → %t", before.Admin, after.Admin))
+	}
+	if before.MFA != after.MFA {
+		parts = append(parts, fmt.Sprintf("mfa %t → %t", before.MFA, after.MFA))
+	}
+	if !slices.Equal(before.MemberOf, after.MemberOf) {
+		parts = append(parts, fmt.Sprintf("memberships [%s] → [%s]", strings.Join(before.MemberOf, ", "), strings.Join(after.MemberOf, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,172 @@
+package diff
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Action is what a change does to a server.
+type Action string
+
+const (
+	// Create makes a principal the server lacks.
+	Create Action = "create"
+	// Replace drops a principal whose type, object id, admin or MFA flag
+	// differs and creates it again as declared. The role loses its grants
+	// and memberships; the plan grants the declared memberships again.
+	Replace Action = "replace"
+	// Grant makes a principal a member of a role.
+	Grant Action = "grant"
+	// Revoke ends a principal's membership of a role.
+	Revoke Action = "revoke"
+	// Drop removes a principal that no file declares (prune only).
+	Drop Action = "drop"
+)
+
+// Symbol is the mark shown before a change in the text plan.
+func (a Action) Symbol() string {
+	switch a {
+	case Create, Grant:
+		return "+"
+	case Drop, Revoke:
+		return "-"
+	case Replace:
+		return "-/+"
+	}
+	return "?"
+}
+
+// Actions are every action in the order a plan runs them.
+var Actions = []Action{Create, Replace, Grant, Revoke, Drop}
+
+// Statement is one SQL statement with its arguments. Identifiers are already
+// quoted into SQL; every value is an argument ($1, $2, ...).
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// Display renders the statement with its arguments as SQL literals, for
+// people to read. It is never executed.
+func (s Statement) Display() string {
+	if len(s.Args) == 0 {
+		return s.SQL
+	}
+	var b strings.Builder
+	sql := s.SQL
+	for i := 0; i < len(sql); i++ {
+		if sql[i] != '$' {
+			b.WriteByte(sql[i])
+			continue
+		}
+		j := i + 1
+		for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
+			j++
+		}
+		n, err := strconv.Atoi(sql[i+1 : j])
+		if err != nil || n < 1 || n > len(s.Args) {
+			b.WriteByte(sql[i])
+			continue
+		}
+		b.WriteString(literal(s.Args[n-1]))
+		i = j - 1
+	}
+	return b.String()
+}
+
+func literal(v any) string {
+	switch v := v.(type) {
+	case string:
+		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	case bool:
+		return strconv.FormatBool(v)
+	case nil:
+		return "NULL"
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// Change is one step of a plan.
+type Change struct {
+	Action Action
+	// Principal is the Entra principal the change is about.
+	Principal string
+	// Type, ObjectID, Admin and MFA describe the principal as it will be
+	// (create, replace) or as it is (drop). ObjectID is "" when the server
+	// resolves the name itself.
+	Type     string
+	ObjectID string
+	Admin    bool
+	MFA      bool
+	// Role is the role granted or revoked (grant, revoke).
+	Role string
+	// Reason says why the change is in the plan.
+	Reason string
+	// Statements run the change, in order.
+	Statements []Statement
+}
+
+// Kept is an Entra principal that prune would otherwise drop, and why it
+// stays.
+type Kept struct {
+	Principal string
+	Why       string
+}
+
+// Plan is every change one server needs, in the order they run: creates,
+// replaces, grants, revokes, drops; each group sorted by principal, then
+// role.
+type Plan struct {
+	Server  string
+	Changes []Change
+	// Kept lists undeclared principals that prune leaves alone.
+	Kept []Kept
+}
+
+// InSync reports whether the server needs no change.
+func (p Plan) InSync() bool { return len(p.Changes) == 0 }
+
+// Count returns how many changes of each action the plan holds.
+func (p Plan) Count() map[Action]int {
+	n := make(map[Action]int, len(Actions))
+	for _, c := range p.Changes {
+		n[c.Action]++
+	}
+	return n
+}
+
+// Statements are every statement of the plan, in order.
+func (p Plan) Statements() []Statement {
+	var out []Statement
+	for _, c := range p.Changes {
+		out = append(out, c.Statements...)
+	}
+	return out
+}
+
+// Problem is one reason a server's plan cannot be made.
+type Problem struct {
+	Principal string // "" when it concerns the server as a whole
+	Msg       string
+}
+
+// Error is returned when the desired and observed state cannot be
+// reconciled safely. It holds every problem found, not just the first.
+type Error struct {
+	Server   string
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		if p.Principal != "" {
+			lines[i] = fmt.Sprintf("principal %s: %s", p.Principal, p.Msg)
+		} else {
+			lines[i] = p.Msg
+		}
+	}
+	return strings.Join(lines, "\n")
+}
