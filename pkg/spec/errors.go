@@ -5,8 +5,11 @@ import "strings"
 // Error is one problem in the desired-state files.
 type Error struct {
 	Pos Position
-	// Server and Principal name what the problem is about, where known.
+	// Server, Set and Principal name what the problem is about, where
+	// known. Set is only given for a problem inside a principal set's own
+	// definition; on a server the position says where a principal came from.
 	Server    string
+	Set       string
 	Principal string
 	Msg       string
 }
@@ -20,6 +23,11 @@ func (e *Error) Error() string {
 	if e.Server != "" {
 		b.WriteString("server ")
 		b.WriteString(e.Server)
+		b.WriteString(": ")
+	}
+	if e.Set != "" {
+		b.WriteString("set ")
+		b.WriteString(e.Set)
 		b.WriteString(": ")
 	}
 	if e.Principal != "" {
@@ -41,4 +49,13 @@ func (es Errors) Error() string {
 		lines[i] = e.Error()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Unwrap lets errors.As find an *Error inside the Errors.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
 }

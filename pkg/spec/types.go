@@ -16,6 +16,10 @@ func (p Position) String() string {
 	if p.Line == 0 {
 		return p.File
 	}
+	if p.Column == 0 {
+		// yaml.v3's syntax errors give a line but no column.
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)
 }
 

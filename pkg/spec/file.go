@@ -1,0 +1,208 @@
+package spec
+
+import (
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// rawFile is one file as written, before the files are merged.
+type rawFile struct {
+	defaults settings
+	sets     []rawSet
+	servers  []rawServer
+}
+
+type rawSet struct {
+	name       string
+	pos        Position // of the set's name
+	principals []Principal
+}
+
+type rawServer struct {
+	name       string // "" when missing or refused; an error says why
+	namePos    Position
+	host       string
+	settings   settings
+	include    []includeRef
+	principals []Principal
+	pos        Position
+}
+
+type includeRef struct {
+	name string
+	pos  Position
+}
+
+var (
+	topKeys    = []string{"version", "defaults", "principalSets", "servers"}
+	serverOnly = []string{"name", "host", "include", "principals"}
+	serverKeys = append(slices.Clone(serverOnly), settingKeys...)
+)
+
+// decodeFile decodes a file's top-level mapping.
+func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
+	pairs, ok := d.mapping(root, scope{}, "the file")
+	if !ok {
+		return nil
+	}
+	f := &rawFile{defaults: settings{}}
+	if !d.version(root, pairs) {
+		return f
+	}
+	for _, kv := range pairs {
+		switch kv.key {
+		case "version":
+		case "defaults":
+			d.defaults(kv.v, f)
+		case "principalSets":
+			d.sets(kv.v, f)
+		case "servers":
+			items, _ := d.sequence(kv.v, scope{}, "servers")
+			for _, item := range items {
+				if s, ok := d.server(item); ok {
+					f.servers = append(f.servers, s)
+				}
+			}
+		default:
+			d.unknownKey(kv, scope{}, "the file", topKeys)
+		}
+	}
+	return f
+}
+
+// version reports a missing or wrong version. It returns false when the
+// file declares another version: its keys would then mean something else,
+// and judging them by version 1 would only add noise.
+func (d *decoder) version(root *yaml.Node, pairs []pair) bool {
+	i := slices.IndexFunc(pairs, func(p pair) bool { return p.key == "version" })
+	if i < 0 {
+		d.errorf(root, scope{}, "version is missing; start the file with version: 1")
+		return true
+	}
+	n := d.resolve(pairs[i].v)
+	if n == nil {
+		return true
+	}
+	switch {
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int":
+		var v int
+		if err := n.Decode(&v); err == nil && v == 1 {
+			return true
+		}
+		d.errorf(n, scope{}, "version %s is not supported; this pgusers reads version 1", n.Value)
+		return false
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && strings.TrimSpace(n.Value) == "1":
+		d.errorf(n, scope{}, "version must be the number 1, not the string %q; remove the quotes", n.Value)
+	default:
+		d.errorf(n, scope{}, "version must be 1, not %s", describe(n))
+	}
+	return true
+}
+
+// optionalMapping is mapping, with an empty value counting as an empty
+// mapping: a section left blank while a file is being written.
+func (d *decoder) optionalMapping(n *yaml.Node, sc scope, what string) []pair {
+	if r := d.resolve(n); r == nil || isNull(r) {
+		return nil
+	}
+	pairs, _ := d.mapping(n, sc, what)
+	return pairs
+}
+
+func (d *decoder) defaults(n *yaml.Node, f *rawFile) {
+	for _, kv := range d.optionalMapping(n, scope{}, "defaults") {
+		if d.setting(f.defaults, kv, scope{}) {
+			continue
+		}
+		if slices.Contains(serverOnly, kv.key) {
+			d.errorf(kv.k, scope{}, "%s is set on each server, not in defaults", kv.key)
+			continue
+		}
+		d.unknownKey(kv, scope{}, "defaults", settingKeys)
+	}
+}
+
+func (d *decoder) sets(n *yaml.Node, f *rawFile) {
+	for _, kv := range d.optionalMapping(n, scope{}, "principalSets") {
+		if kv.key == "" {
+			d.errorf(kv.k, scope{}, "a principal set needs a name")
+			continue
+		}
+		sc := scope{set: kv.key}
+		ps := d.principals(kv.v, sc)
+		f.sets = append(f.sets, rawSet{
+			name:       kv.key,
+			pos:        d.pos(kv.k),
+			principals: d.errs.unique(ps, sc, false),
+		})
+	}
+}
+
+func (d *decoder) server(n *yaml.Node) (rawServer, bool) {
+	n = d.resolve(n)
+	if n == nil {
+		return rawServer{}, false
+	}
+	pairs, ok := d.mapping(n, scope{}, "a server")
+	if !ok {
+		return rawServer{}, false
+	}
+	s := rawServer{pos: d.pos(n), settings: settings{}}
+	var sc scope
+	if i := slices.IndexFunc(pairs, func(p pair) bool { return p.key == "name" }); i >= 0 {
+		if name, ok := d.str(pairs[i].v, sc, "name"); ok {
+			if strings.TrimSpace(name) == "" {
+				d.errorf(pairs[i].v, sc, "name is empty; give the server a unique label")
+			} else {
+				s.name, s.namePos, sc.server = name, d.pos(pairs[i].v), name
+			}
+		}
+	} else {
+		d.errorf(n, sc, "name is required: a unique label for this server (what --server selects)")
+	}
+
+	hasHost := false
+	for _, kv := range pairs {
+		switch kv.key {
+		case "name":
+		case "host":
+			hasHost = true
+			s.host, _ = d.host(kv.v, sc)
+		case "include":
+			items, _ := d.sequence(kv.v, sc, "include")
+			for _, item := range items {
+				if name, ok := d.str(item, sc, "an included set"); ok {
+					s.include = append(s.include, includeRef{name, d.pos(item)})
+				}
+			}
+		case "principals":
+			s.principals = d.principals(kv.v, sc)
+		default:
+			if !d.setting(s.settings, kv, sc) {
+				d.unknownKey(kv, sc, "a server", serverKeys)
+			}
+		}
+	}
+	if !hasHost {
+		d.errorf(n, sc, "host is required: the server's DNS name, such as orders.postgres.database.azure.com")
+	}
+	return s, true
+}
+
+func (d *decoder) host(n *yaml.Node, sc scope) (string, bool) {
+	h, ok := d.str(n, sc, "host")
+	switch {
+	case !ok:
+	case h == "":
+		d.errorf(n, sc, "host is empty")
+	case strings.Contains(h, "/"):
+		d.errorf(n, sc, "host %q is a URL; give only the host name (and port: separately)", h)
+	case strings.ContainsFunc(h, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		d.errorf(n, sc, "host %q contains a space or a control character", h)
+	default:
+		return h, true
+	}
+	return "", false
+}

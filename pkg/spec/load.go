@@ -1,0 +1,226 @@
+package spec
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultFile is what Load reads when it is given no path.
+const DefaultFile = "pgusers.yaml"
+
+// Load reads the files and directories in paths (a directory stands for
+// every *.yaml and *.yml file in it, sorted by name, not recursing), merges
+// them and checks them. No paths means DefaultFile in the working
+// directory. When anything is wrong the error is an Errors holding every
+// problem found, in file order, and the Desired is nil.
+func Load(paths []string) (*Desired, error) {
+	c := &collector{order: map[string]int{}}
+	files := c.expand(paths)
+	var raws []*rawFile
+	for _, f := range files {
+		if r := c.loadFile(f); r != nil {
+			raws = append(raws, r)
+		}
+	}
+	d := &Desired{Servers: c.merge(raws), Files: files}
+	if len(c.errs) > 0 {
+		return nil, c.sorted()
+	}
+	return d, nil
+}
+
+// expand turns paths into the files to read, each once.
+func (c *collector) expand(paths []string) []string {
+	if len(paths) == 0 {
+		if _, err := os.Stat(DefaultFile); errors.Is(err, fs.ErrNotExist) {
+			c.add(Position{}, scope{}, "no "+DefaultFile+" in the working directory; create one or name the files to read with -f")
+			return nil
+		}
+		paths = []string{DefaultFile}
+	}
+	var files []string
+	seen := map[string]bool{}
+	addFile := func(f string) {
+		key := f
+		if abs, err := filepath.Abs(f); err == nil {
+			key = abs
+		}
+		// The same file named twice (on its own and through its
+		// directory) would otherwise clash with itself.
+		if !seen[key] {
+			seen[key] = true
+			c.fileOrder(f)
+			files = append(files, f)
+		}
+	}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			c.fileOrder(p)
+			c.add(Position{File: p}, scope{}, describeFSError(err))
+			continue
+		}
+		if !info.IsDir() {
+			addFile(p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			c.fileOrder(p)
+			c.add(Position{File: p}, scope{}, describeFSError(err))
+			continue
+		}
+		found := false
+		for _, e := range entries { // os.ReadDir sorts by name
+			name := e.Name()
+			if !strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml") {
+				continue
+			}
+			f := filepath.Join(p, name)
+			if info, err := os.Stat(f); err == nil && info.IsDir() {
+				continue
+			}
+			found = true
+			addFile(f)
+		}
+		if !found {
+			c.fileOrder(p)
+			c.add(Position{File: p}, scope{}, "the directory holds no *.yaml or *.yml file")
+		}
+	}
+	return files
+}
+
+func describeFSError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return "no such file or directory"
+	}
+	return "cannot read: " + err.Error()
+}
+
+func (c *collector) loadFile(file string) *rawFile {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		c.add(Position{File: file}, scope{}, describeFSError(err))
+		return nil
+	}
+	root := c.parse(file, data)
+	if root == nil {
+		return nil
+	}
+	d := &decoder{file: file, errs: c, budget: 10*countNodes(root) + 1000}
+	return d.decodeFile(root)
+}
+
+// parse returns the root node of the file's one document, or nil after
+// reporting why there is none.
+func (c *collector) parse(file string, data []byte) (root *yaml.Node) {
+	defer func() {
+		// yaml.v3 has panicked on hostile input before; a bad file must
+		// stay an error message.
+		if r := recover(); r != nil {
+			c.add(Position{File: file}, scope{}, fmt.Sprintf("invalid YAML: %v", r))
+			root = nil
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			c.add(Position{File: file}, scope{}, "the file is empty; it needs at least version: 1")
+		} else {
+			c.yamlError(file, err)
+		}
+		return nil
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+	case err != nil:
+		c.yamlError(file, err)
+		return nil
+	default:
+		c.add(Position{File: file, Line: next.Line, Column: next.Column}, scope{},
+			"a second YAML document (after ---); put each document in a file of its own")
+		return nil
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		c.add(Position{File: file}, scope{}, "the file is empty; it needs at least version: 1")
+		return nil
+	}
+	return doc.Content[0]
+}
+
+var yamlLine = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
+
+// yamlError keeps the line yaml.v3 gives, as a position.
+func (c *collector) yamlError(file string, err error) {
+	msg := err.Error()
+	pos := Position{File: file}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	c.add(pos, scope{}, "invalid YAML: "+msg)
+}
+
+// collector gathers the problems of one Load.
+type collector struct {
+	errs Errors
+	seen map[Error]bool
+	// order ranks files as they were named, so errors sort in file order.
+	order map[string]int
+}
+
+func (c *collector) fileOrder(file string) {
+	if _, ok := c.order[file]; !ok {
+		c.order[file] = len(c.order)
+	}
+}
+
+func (c *collector) add(pos Position, sc scope, msg string) {
+	e := Error{Pos: pos, Server: sc.server, Set: sc.set, Principal: sc.principal, Msg: msg}
+	// An anchor used twice is walked twice; its problem is one problem.
+	if c.seen == nil {
+		c.seen = map[Error]bool{}
+	}
+	if c.seen[e] {
+		return
+	}
+	c.seen[e] = true
+	c.errs = append(c.errs, &e)
+}
+
+func (c *collector) comparePos(a, b Position) int {
+	rank := func(p Position) int {
+		if r, ok := c.order[p.File]; ok {
+			return r
+		}
+		return -1
+	}
+	return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+}
+
+func (c *collector) sorted() Errors {
+	out := slices.Clone(c.errs)
+	slices.SortStableFunc(out, func(a, b *Error) int { return c.comparePos(a.Pos, b.Pos) })
+	return out
+}

@@ -1,0 +1,159 @@
+package spec
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// merge turns the files into one desired state: defaults from every file,
+// principal sets by name, and each server with its sets expanded.
+func (c *collector) merge(files []*rawFile) []Server {
+	defaults := settings{}
+	sets := map[string]*rawSet{}
+	serverAt := map[string]Position{}
+	for _, f := range files {
+		for _, key := range settingKeys {
+			v, ok := f.defaults[key]
+			if !ok {
+				continue
+			}
+			if first, dup := defaults[key]; dup {
+				c.add(v.pos, scope{}, fmt.Sprintf("defaults.%s is set twice: here and at %s; set it in one file", key, first.pos))
+				continue
+			}
+			defaults[key] = v
+		}
+		for i := range f.sets {
+			s := &f.sets[i]
+			if first, dup := sets[s.name]; dup {
+				c.add(s.pos, scope{set: s.name}, fmt.Sprintf("principal set %q is defined twice: here and at %s; rename or merge one", s.name, first.pos))
+				continue
+			}
+			sets[s.name] = s
+		}
+	}
+	// The defaults are checked once on their own, so that a contradiction
+	// inside them is one error, not one per server.
+	c.applySettings(&Server{}, defaults, nil, scope{})
+
+	var servers []Server
+	for _, f := range files {
+		for _, raw := range f.servers {
+			if raw.name != "" {
+				if first, dup := serverAt[raw.name]; dup {
+					c.add(raw.namePos, scope{server: raw.name}, fmt.Sprintf("server name %q is used twice: here and at %s; server names must be unique", raw.name, first))
+				} else {
+					serverAt[raw.name] = raw.namePos
+				}
+			}
+			servers = append(servers, c.server(raw, defaults, sets))
+		}
+	}
+	return servers
+}
+
+func (c *collector) server(raw rawServer, defaults settings, sets map[string]*rawSet) Server {
+	sc := scope{server: raw.name}
+	s := Server{Name: raw.name, Host: raw.host, Pos: raw.pos}
+	c.applySettings(&s, raw.settings, defaults, sc)
+	if s.User == "" && !wasRefused(raw.settings, defaults, "user") {
+		c.add(raw.pos, sc, "no user to sign in as; set defaults.user or this server's user (the Entra administrator's role name)")
+	}
+
+	ps := slices.Clone(raw.principals)
+	included := map[string]Position{}
+	for _, inc := range raw.include {
+		if first, dup := included[inc.name]; dup {
+			c.add(inc.pos, sc, fmt.Sprintf("set %q is included twice (first at %s); include it once", inc.name, first))
+			continue
+		}
+		included[inc.name] = inc.pos
+		set, ok := sets[inc.name]
+		if !ok {
+			c.add(inc.pos, sc, unknownSet(inc.name, sets))
+			continue
+		}
+		for _, p := range set.principals {
+			p.Set = set.name
+			p.MemberOf = slices.Clone(p.MemberOf)
+			ps = append(ps, p)
+		}
+	}
+	// The later of two duplicates is the one reported, wherever the two
+	// come from, so the error sits where a reader meets the second.
+	slices.SortStableFunc(ps, func(a, b Principal) int { return c.comparePos(a.Pos, b.Pos) })
+	ps = c.unique(ps, sc, true)
+	slices.SortStableFunc(ps, func(a, b Principal) int { return strings.Compare(a.Name, b.Name) })
+	if len(ps) > 0 {
+		s.Principals = ps
+	}
+	return s
+}
+
+// wasRefused says whether key was written but refused, which has its error.
+func wasRefused(own, def settings, key string) bool {
+	if v, ok := own[key]; ok {
+		return v.bad
+	}
+	v, ok := def[key]
+	return ok && v.bad
+}
+
+func unknownSet(name string, sets map[string]*rawSet) string {
+	names := make([]string, 0, len(sets))
+	for n := range sets {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if s := suggest(name, names); s != "" {
+		return fmt.Sprintf("unknown principal set %q; did you mean %q?", name, s)
+	}
+	if len(names) == 0 {
+		return fmt.Sprintf("unknown principal set %q; no file defines principalSets", name)
+	}
+	return fmt.Sprintf("unknown principal set %q; define it under principalSets (defined: %s)", name, strings.Join(names, ", "))
+}
+
+// unique reports every principal whose name or object id an earlier one
+// already has, and returns the list without them: a server's whole list
+// (onServer), or one set's.
+func (c *collector) unique(ps []Principal, sc scope, onServer bool) []Principal {
+	where := "in this set"
+	if onServer {
+		where = "on this server"
+	}
+	origin := func(p Principal) string {
+		switch {
+		case !onServer:
+			return ""
+		case p.Set != "":
+			return fmt.Sprintf(" (set %q)", p.Set)
+		default:
+			return " (the server's principals)"
+		}
+	}
+	byName := map[string]Principal{}
+	byOID := map[string]Principal{}
+	out := ps[:0:0]
+	for _, p := range ps {
+		psc := sc
+		psc.principal = p.Name
+		if first, dup := byName[p.Name]; dup {
+			c.add(p.Pos, psc, fmt.Sprintf("declared twice %s: here%s and at %s%s; keep one",
+				where, origin(p), first.Pos, origin(first)))
+			continue
+		}
+		if first, dup := byOID[p.ObjectID]; dup && p.ObjectID != "" {
+			c.add(p.Pos, psc, fmt.Sprintf("objectId %s is also the object id of %q (at %s%s); one Entra object backs one role",
+				p.ObjectID, first.Name, first.Pos, origin(first)))
+			continue
+		}
+		byName[p.Name] = p
+		if p.ObjectID != "" {
+			byOID[p.ObjectID] = p
+		}
+		out = append(out, p)
+	}
+	return out
+}

@@ -1,0 +1,206 @@
+package spec
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+var principalKeys = []string{"name", "type", "objectId", "admin", "mfa", "memberOf"}
+
+// principals decodes a list of principals. Each one that has a usable name
+// is returned, even when other keys are wrong, so that duplicates are still
+// found and reported in the same run.
+func (d *decoder) principals(n *yaml.Node, sc scope) []Principal {
+	items, _ := d.sequence(n, sc, "principals")
+	var out []Principal
+	for _, item := range items {
+		if p, ok := d.principal(item, sc); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (d *decoder) principal(n *yaml.Node, sc scope) (Principal, bool) {
+	n = d.resolve(n)
+	if n == nil {
+		return Principal{}, false
+	}
+	pairs, ok := d.mapping(n, sc, "a principal")
+	if !ok {
+		return Principal{}, false
+	}
+	p := Principal{Set: sc.set, Pos: d.pos(n)}
+
+	// The name goes first, so that every other message can say whose it is.
+	named := false
+	for _, kv := range pairs {
+		if kv.key == "name" {
+			p.Name, named = d.principalName(kv.v, sc)
+			if named {
+				sc.principal = p.Name
+			}
+		}
+	}
+	typed := false
+	for _, kv := range pairs {
+		switch kv.key {
+		case "name":
+		case "type":
+			typed = true
+			if s, ok := d.str(kv.v, sc, "type"); ok {
+				switch t := PrincipalType(s); t {
+				case User, Group, Service:
+					p.Type = t
+				default:
+					d.errorf(kv.v, sc, "type %q is not one of user, group, service%s", s, didYouMean(s, []string{"user", "group", "service"}))
+				}
+			}
+		case "objectId":
+			if s, ok := d.str(kv.v, sc, "objectId"); ok {
+				if msg := checkUUID("objectId", s); msg != "" {
+					d.errorf(kv.v, sc, "%s", msg)
+				} else {
+					p.ObjectID = strings.ToLower(s)
+				}
+			}
+		case "admin":
+			p.Admin, _ = d.boolean(kv.v, sc, "admin")
+		case "mfa":
+			p.MFA, _ = d.boolean(kv.v, sc, "mfa")
+		case "memberOf":
+			p.ManageMemberships = true
+			p.MemberOf = d.memberOf(kv.v, sc, p.Name)
+		default:
+			d.unknownKey(kv, sc, "a principal", principalKeys)
+		}
+	}
+	if !named && !hasKey(pairs, "name") {
+		d.errorf(n, sc, "name is required: the role name of the principal")
+	}
+	if !typed {
+		d.errorf(n, sc, "type is required: user, group or service")
+	}
+	return p, named
+}
+
+func (d *decoder) principalName(n *yaml.Node, sc scope) (string, bool) {
+	s, ok := d.str(n, sc, "name")
+	if !ok {
+		return "", false
+	}
+	msg := checkRoleName("name", s)
+	if msg == "" {
+		msg = checkReserved(s)
+	}
+	if msg != "" {
+		d.errorf(n, sc, "%s", msg)
+		return "", false
+	}
+	return s, true
+}
+
+// memberOf returns the roles, sorted and without duplicates; nil for none.
+func (d *decoder) memberOf(n *yaml.Node, sc scope, self string) []string {
+	if r := d.resolve(n); r != nil && isNull(r) {
+		d.errorf(r, sc, "memberOf has no value; write memberOf: [] for no memberships, or remove the key to leave memberships alone")
+		return nil
+	}
+	items, _ := d.sequence(n, sc, "memberOf")
+	var out []string
+	for _, item := range items {
+		role, ok := d.str(item, sc, "a memberOf role")
+		if !ok {
+			continue
+		}
+		switch {
+		case checkRoleName("a memberOf role", role) != "":
+			d.errorf(item, sc, "%s", checkRoleName("a memberOf role", role))
+		case role == "azure_pg_admin":
+			d.errorf(item, sc, "memberOf cannot list azure_pg_admin: the admin flag owns that membership; set admin: true instead")
+		case self != "" && role == self:
+			d.errorf(item, sc, "memberOf lists the principal itself; a role cannot be a member of itself")
+		default:
+			out = append(out, role)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func hasKey(pairs []pair, key string) bool {
+	for _, p := range pairs {
+		if p.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRoleName says what is wrong with a role name, or "" when nothing is.
+func checkRoleName(what, name string) string {
+	switch {
+	case name == "":
+		return what + " is empty"
+	case strings.ContainsRune(name, 0):
+		return what + " contains a NUL byte, which PostgreSQL does not allow in a name"
+	case len(name) > MaxNameBytes:
+		return fmt.Sprintf("%s %q is %d bytes; PostgreSQL silently truncates names over %d bytes, so use a shorter one",
+			what, name, len(name), MaxNameBytes)
+	}
+	return ""
+}
+
+// reservedRoles belong to Azure or PostgreSQL; see reference/pgaadauth.md.
+var reservedRoles = []string{"azure_pg_admin", "azuresu", "replication"}
+
+func checkReserved(name string) string {
+	if slices.Contains(reservedRoles, name) {
+		return fmt.Sprintf("name %q is a reserved role that Azure manages; pgusers never creates or drops it", name)
+	}
+	if strings.HasPrefix(name, "pg_") {
+		return fmt.Sprintf("name %q is reserved: PostgreSQL keeps every pg_* role for itself", name)
+	}
+	return ""
+}
+
+// checkUUID accepts only the 8-4-4-4-12 form that Entra and the Azure
+// portal show, without braces or a urn: prefix.
+func checkUUID(what, s string) string {
+	bad := fmt.Sprintf("%s %q is not a UUID (want 8-4-4-4-12 hex digits)", what, s)
+	if len(s) != 36 {
+		return bad
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return bad
+			}
+		default:
+			if !isHex(c) {
+				return bad
+			}
+		}
+	}
+	if strings.Trim(s, "0-") == "" {
+		return fmt.Sprintf("%s is the nil UUID, a placeholder; use the real object id or remove the key", what)
+	}
+	return ""
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// didYouMean is a suffix for "not one of ..." messages.
+func didYouMean(got string, options []string) string {
+	if s := suggest(got, options); s != "" {
+		return fmt.Sprintf("; did you mean %q?", s)
+	}
+	return ""
+}
