@@ -1,0 +1,26 @@
+# Two commands matter on a fresh machine: `make demo` and `make test`.
+# Both need PostgreSQL's server binaries (initdb); see README.md.
+
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: build demo test lint bench
+
+build:
+	$(GO) build -o bin/pgusers ./cmd/pgusers
+
+# A throwaway PostgreSQL with the pgaadauth emulation; pgusers plans and
+# applies examples/local/pgusers.yaml on it, then shows drift repaired.
+demo: build
+	$(GO) run ./internal/demo bin/pgusers examples/local/pgusers.yaml
+
+test:
+	$(GO) test -race ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Performance targets of the issues; figures in the closing notes.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/
