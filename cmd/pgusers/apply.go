@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pgusers/pgusers/pkg/apply"
+	"github.com/pgusers/pgusers/pkg/fleet"
+)
+
+func runApply(ctx context.Context, args []string, e env) (int, error) {
+	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	output := choice{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(&output, "output", "text or json")
+	var dry dryRun
+	fs.Var(&dry, "dry-run", "client: print the SQL; server: run it and roll back")
+	autoApprove := fs.Bool("auto-approve", false, "apply without asking")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitError, err
+	}
+	if len(pos) > 0 {
+		return exitError, usagef("apply takes no arguments (got %q); name files with -f", pos)
+	}
+	// Refuse before reading any server: a CI job without --auto-approve
+	// must fail the same way whatever the servers hold.
+	if dry == dryRunNone && !*autoApprove && !e.interactive {
+		return exitError, usagef("apply asks for confirmation, and stdin is not a terminal: "+
+			"pass --auto-approve to apply without asking, or --dry-run to see what would run; nothing was changed")
+	}
+	_, servers, err := c.load()
+	if err != nil {
+		return exitError, err
+	}
+	log := c.logger(e.stderr)
+	targets := planAll(ctx, servers, &c, e, log, dry != dryRunClient)
+	defer func() {
+		for _, t := range targets {
+			t.close(ctx)
+		}
+	}()
+
+	r := buildReport(targets)
+	text := output.value == "text"
+	pending := 0
+	for _, t := range targets {
+		if t.status == statusChanges {
+			pending++
+		}
+	}
+
+	switch {
+	case dry == dryRunClient:
+		if text {
+			writeSQL(e.stdout, targets)
+			fmt.Fprintln(e.stdout, planLine(r.Summary))
+		} else if err := writeJSON(e.stdout, r); err != nil {
+			return exitError, err
+		}
+		reportFailures(e, targets)
+		return exitCode(r), nil
+	case pending == 0:
+		if text {
+			writeText(e.stdout, r)
+		} else if err := writeJSON(e.stdout, r); err != nil {
+			return exitError, err
+		}
+		reportFailures(e, targets)
+		return exitCode(r), nil
+	}
+
+	if text {
+		writeText(e.stdout, r)
+	}
+	if dry == dryRunNone && !*autoApprove {
+		ok, err := confirm(e, pending)
+		if err != nil || !ok {
+			if err == nil {
+				err = errors.New("apply cancelled; nothing was changed")
+			}
+			return exitError, err
+		}
+	}
+
+	run := apply.Apply
+	if dry == dryRunServer {
+		run = apply.Rehearse
+	}
+	fleet.Each(ctx, len(targets), c.parallel, func(ctx context.Context, i int) {
+		t := targets[i]
+		if t.status != statusChanges {
+			return
+		}
+		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		if err := ctx.Err(); err != nil {
+			t.fail(fmt.Errorf("not applied: %w", context.Cause(ctx)))
+			return
+		}
+		if err := run(ctx, t.conn, t.job()); err != nil {
+			t.fail(err)
+			return
+		}
+		if dry == dryRunNone {
+			t.status = statusApplied
+		}
+		log.Info("applied", "server", t.server.Name, "changes", len(t.plan.Changes), "rolled_back", dry == dryRunServer)
+	})
+
+	r = buildReport(targets)
+	if text {
+		writeApplyText(e.stdout, r, dry == dryRunServer)
+	} else if err := writeJSON(e.stdout, r); err != nil {
+		return exitError, err
+	}
+	reportFailures(e, targets)
+	return exitCode(r), nil
+}
+
+func exitCode(r report) int {
+	if r.Summary.Failed > 0 {
+		return exitError
+	}
+	return exitOK
+}
+
+// confirm asks on the terminal; only "yes" applies, as in Terraform.
+func confirm(e env, servers int) (bool, error) {
+	fmt.Fprintf(e.stderr, "\nApply these changes to %d server(s)? Only 'yes' will be accepted: ", servers)
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	return strings.TrimSpace(line) == "yes", nil
+}
+
+// writeSQL prints, per server with changes, exactly what apply would send.
+func writeSQL(w io.Writer, targets []*target) {
+	for _, t := range targets {
+		switch t.status {
+		case statusError:
+			fmt.Fprintf(w, "-- server %s (%s): error\n--   %s\n\n", t.server.Name, t.server.Host, indent(t.err.Error(), "--   "))
+			continue
+		case statusInSync:
+			fmt.Fprintf(w, "-- server %s (%s): in sync, nothing to run\n\n", t.server.Name, t.server.Host)
+			continue
+		}
+		fmt.Fprintf(w, "-- server %s (%s): %d change(s), one transaction\n", t.server.Name, hostPort(t.server), len(t.plan.Changes))
+		fmt.Fprintln(w, "BEGIN;")
+		fmt.Fprintf(w, "SELECT pg_catalog.pg_try_advisory_xact_lock(%d); -- then re-read the server and stop if it changed\n", apply.LockKey)
+		for _, c := range t.plan.Changes {
+			for _, s := range c.Statements {
+				fmt.Fprintf(w, "%s; -- %s %s\n", s.Display(), c.Action, c.Principal)
+			}
+		}
+		fmt.Fprintln(w, "COMMIT;")
+		fmt.Fprintln(w)
+	}
+}
+
+func writeApplyText(w io.Writer, r report, rehearsal bool) {
+	fmt.Fprintln(w)
+	for _, s := range r.Servers {
+		switch {
+		case s.Status == statusError:
+			fmt.Fprintf(w, "server %s: failed, nothing changed there\n  ! %s\n", s.Name, indent(s.Error, "    "))
+		case s.Status == statusInSync:
+			fmt.Fprintf(w, "server %s: in sync\n", s.Name)
+		case rehearsal:
+			fmt.Fprintf(w, "server %s: would apply %d change(s) (ran them and rolled back)\n", s.Name, len(s.Changes))
+		default:
+			fmt.Fprintf(w, "server %s: applied %d change(s)\n", s.Name, len(s.Changes))
+		}
+	}
+	sum := r.Summary
+	verb := "Apply complete"
+	if rehearsal {
+		verb = "Dry run complete, nothing changed"
+	}
+	fmt.Fprintf(w, "%s: %d created, %d replaced, %d dropped, %d granted, %d revoked", verb,
+		sum.Create, sum.Replace, sum.Drop, sum.Grant, sum.Revoke)
+	if sum.Failed > 0 {
+		fmt.Fprintf(w, "; %d server(s) failed", sum.Failed)
+	}
+	fmt.Fprintln(w, ".")
+}

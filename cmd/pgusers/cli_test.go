@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// result is what one in-process run of pgusers produced.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// pgusers runs the command in-process, as a user would from a shell with no
+// terminal, and with getenv as its environment.
+func pgusers(t *testing.T, e env, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	e.stdout, e.stderr = &out, &errOut
+	if e.stdin == nil {
+		e.stdin = strings.NewReader("")
+	}
+	if e.getenv == nil {
+		e.getenv = func(string) string { return "" }
+	}
+	code := run(context.Background(), args, e)
+	r := result{code: code, stdout: out.String(), stderr: errOut.String()}
+	t.Logf("pgusers %s → exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	return r
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// closedPort returns a port on 127.0.0.1 where nothing listens.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+const validFile = `version: 1
+defaults:
+  user: admin
+  auth: password
+  sslmode: disable
+servers:
+  - name: one
+    host: 127.0.0.1
+    port: PORT
+    principals:
+      - name: alice@contoso.com
+        type: user
+`
+
+// TestBadInput: each is a clear message on stderr, exit 1, nothing on
+// stdout, and (no server listens) nothing touched.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.yaml", strings.Replace(validFile, "PORT", "5432", 1))
+	tests := map[string]struct {
+		args []string
+		want string
+	}{
+		"no command":             {nil, "Usage:"},
+		"unknown command":        {[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		"unknown flag":           {[]string{"plan", "--nope"}, "flag provided but not defined: -nope"},
+		"bad output":             {[]string{"plan", "-f", good, "--output", "yaml"}, `want one of text, json, not "yaml"`},
+		"bad dry-run":            {[]string{"apply", "-f", good, "--dry-run=maybe"}, `want client or server, not "maybe"`},
+		"missing file":           {[]string{"plan", "-f", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
+		"broken yaml":            {[]string{"validate", "-f", writeFile(t, dir, "broken.yaml", "version: 1\nservers: [\n")}, "broken.yaml:"},
+		"unknown key":            {[]string{"plan", "-f", writeFile(t, dir, "key.yaml", "version: 1\nserverz: []\n")}, `key.yaml:2:1`},
+		"wrong version":          {[]string{"plan", "-f", writeFile(t, dir, "v.yaml", "version: 2\n")}, "v.yaml:1:10"},
+		"unknown server":         {[]string{"plan", "-f", good, "--server", "two"}, `--server "two" is not in the files`},
+		"apply with no terminal": {[]string{"apply", "-f", good}, "pass --auto-approve"},
+		"positional argument":    {[]string{"plan", "extra"}, `plan takes no arguments`},
+		"bad parallel":           {[]string{"plan", "-f", good, "--parallel", "0"}, "--parallel must be at least 1"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := pgusers(t, env{}, tc.args...)
+			if r.code != exitError {
+				t.Errorf("exit %d, want %d", r.code, exitError)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr does not say %q", tc.want)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout = %q, want nothing", r.stdout)
+			}
+		})
+	}
+}
+
+func TestUnreachableServerFailsThatServer(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "p.yaml", strings.Replace(validFile, "PORT", itoa(closedPort(t)), 1))
+	r := pgusers(t, env{}, "plan", "-f", file, "--output", "json", "--timeout", "5s")
+	if r.code != exitError {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	if !strings.Contains(r.stdout, `"status": "error"`) || !strings.Contains(r.stdout, `"failed": 1`) {
+		t.Errorf("stdout JSON does not report the server as failed")
+	}
+	if !strings.Contains(r.stderr, "error: server one:") {
+		t.Errorf("stderr does not name the server")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	file := writeFile(t, t.TempDir(), "p.yaml", strings.Replace(validFile, "PORT", "5432", 1))
+	r := pgusers(t, env{}, "validate", "-f", file)
+	if r.code != exitOK || !strings.Contains(r.stdout, "1 server(s), 1 principal declaration(s)") {
+		t.Errorf("validate: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := pgusers(t, env{}, "version")
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, "pgusers ") {
+		t.Errorf("version: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,20 @@
+// Command pgusers keeps the Microsoft Entra principals of Azure Database for
+// PostgreSQL servers as a desired-state file declares them.
+//
+// main only wires the process to run; everything else takes its inputs as
+// arguments so that tests drive the whole command in-process.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], systemEnv())
+	stop()
+	os.Exit(code)
+}

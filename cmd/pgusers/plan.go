@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+)
+
+func runPlan(ctx context.Context, args []string, e env) (int, error) {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	output := choice{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(&output, "output", "text or json")
+	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when a server has changes")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return exitError, err
+	}
+	if len(pos) > 0 {
+		return exitError, usagef("plan takes no arguments (got %q); name files with -f", pos)
+	}
+	_, servers, err := c.load()
+	if err != nil {
+		return exitError, err
+	}
+	log := c.logger(e.stderr)
+	targets := planAll(ctx, servers, &c, e, log, false)
+	r := buildReport(targets)
+	if output.value == "json" {
+		if err := writeJSON(e.stdout, r); err != nil {
+			return exitError, err
+		}
+	} else {
+		writeText(e.stdout, r)
+	}
+	reportFailures(e, targets)
+	switch {
+	case r.Summary.Failed > 0:
+		return exitError, nil
+	case *detailed && r.Summary.WithChanges > 0:
+		return exitChanges, nil
+	}
+	return exitOK, nil
+}
+
+// reportFailures ends a run with the servers that failed on stderr, so
+// that a CI log shows them even when stdout goes to a file.
+func reportFailures(e env, targets []*target) {
+	failed := 0
+	for _, t := range targets {
+		if t.status == statusError {
+			failed++
+			fmt.Fprintf(e.stderr, "error: server %s: %s\n", t.server.Name, indent(t.err.Error(), "  "))
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(e.stderr, "%d of %d server(s) failed\n", failed, len(targets))
+	}
+}

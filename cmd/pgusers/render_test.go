@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
+
+// fleetTargets is a fleet in every state a plan can show.
+func fleetTargets(t *testing.T) []*target {
+	t.Helper()
+	const oid = "2b7c1d0e-5f4a-4b3c-8d2e-1f0a9b8c7d6e"
+	orders := spec.Server{Name: "orders-prod", Host: "orders-prod.postgres.database.azure.com", Prune: true, MaxDrops: 5,
+		Protect: []string{"breakglass-*"},
+		Principals: []spec.Principal{
+			{Name: "orders-api", Type: spec.Service, ObjectID: oid, ManageMemberships: true, MemberOf: []string{"orders_rw"}},
+			{Name: "team", Type: spec.Group, MFA: true},
+		}}
+	observed := diff.Observed{
+		Principals: []diff.ObservedPrincipal{
+			{Name: "breakglass-1", Type: "user"},
+			{Name: "old-bot", Type: "service", ObjectID: "6f1e9a3c-0d7b-4c1e-9a51-3b2f4d6e8a90"},
+			{Name: "pg-admins", Type: "group", Admin: true, MemberOf: []string{"azure_pg_admin"}},
+			{Name: "team", Type: "group"},
+		},
+		Roles:       []string{"orders_rw", "team"},
+		SessionUser: "pg-admins",
+	}
+	plan, err := diff.Compute(orders, observed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []*target{
+		{server: orders, observed: observed, plan: plan, status: statusChanges},
+		{server: spec.Server{Name: "reporting-dev", Host: "reporting-dev.postgres.database.azure.com"},
+			observed: diff.Observed{Principals: make([]diff.ObservedPrincipal, 12)}, status: statusInSync},
+		{server: spec.Server{Name: "billing", Host: "billing.postgres.database.azure.com"}, status: statusError,
+			err: errors.New("connect: dial tcp 10.0.0.9:5432: connection refused")},
+	}
+}
+
+func TestTextPlanGolden(t *testing.T) {
+	var b bytes.Buffer
+	writeText(&b, buildReport(fleetTargets(t)))
+	golden(t, "plan.txt.golden", b.Bytes())
+}
+
+func TestJSONPlanGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeJSON(&b, buildReport(fleetTargets(t))); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan.json.golden", b.Bytes())
+}
+
+func TestDryRunSQLGolden(t *testing.T) {
+	var b bytes.Buffer
+	writeSQL(&b, fleetTargets(t))
+	golden(t, "dry-run.sql.golden", b.Bytes())
+}
+
+func TestPlanLine(t *testing.T) {
+	tests := map[string]struct {
+		s    summary
+		want string
+	}{
+		"in sync":          {summary{InSync: 3}, "No changes: 3 server(s) in sync."},
+		"changes":          {summary{Create: 1, Grant: 2, WithChanges: 1}, "Plan: 1 to create, 0 to replace, 0 to drop, 2 to grant, 0 to revoke."},
+		"changes and fail": {summary{Drop: 1, Failed: 1}, "Plan: 0 to create, 0 to replace, 1 to drop, 0 to grant, 0 to revoke. 1 server(s) failed."},
+		"only failures":    {summary{InSync: 1, Failed: 2}, "No changes on the servers that could be read. 2 server(s) failed."},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := planLine(tc.s); got != tc.want {
+				t.Errorf("planLine = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

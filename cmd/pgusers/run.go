@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/pgusers/pgusers/pkg/spec"
+)
+
+// Exit codes, as CONTRACT.md defines them.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2
+)
+
+const usage = `pgusers keeps Microsoft Entra principals on Azure Database for PostgreSQL as files declare them.
+
+Usage:
+  pgusers validate [-f FILE]...
+  pgusers plan     [-f FILE]... [--server NAME]... [--output text|json] [--detailed-exitcode]
+  pgusers apply    [-f FILE]... [--server NAME]... [--dry-run[=client|server]] [--auto-approve] [--output text|json]
+  pgusers version
+
+Common flags:
+  -f, --file FILE        a desired-state file or a directory of them (repeatable; default pgusers.yaml)
+  --server NAME          only this server (repeatable; default every server)
+  --parallel N           servers at once (default 8)
+  --timeout DURATION     per server: connect, inspect and apply (default 5m)
+  --max-drops N          refuse a server whose plan drops or replaces more (default: the file's maxDrops, else 5)
+  -v                     debug logs on stderr
+  --log-format text|json
+
+Exit codes: 0 success (plan --detailed-exitcode: in sync), 1 error, 2 plan --detailed-exitcode: changes.
+`
+
+func run(ctx context.Context, args []string, e env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return exitError
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	code := exitOK
+	switch cmd {
+	case "validate":
+		err = runValidate(rest, e)
+	case "plan":
+		code, err = runPlan(ctx, rest, e)
+	case "apply":
+		code, err = runApply(ctx, rest, e)
+	case "version", "--version":
+		fmt.Fprintln(e.stdout, versionString())
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+	default:
+		err = usagef("unknown command %q; run pgusers help", cmd)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, usage)
+		return exitOK
+	}
+	if err != nil {
+		printError(e.stderr, err)
+		return exitError
+	}
+	return code
+}
+
+// printError writes err to stderr, one problem a line.
+func printError(w io.Writer, err error) {
+	var specErrs spec.Errors
+	if errors.As(err, &specErrs) {
+		for _, se := range specErrs {
+			fmt.Fprintf(w, "error: %v\n", se)
+		}
+		fmt.Fprintf(w, "%d error(s) in the desired-state files; nothing was changed\n", len(specErrs))
+		return
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(w, "error: %v\n(pgusers help shows the usage)\n", ue)
+		return
+	}
+	fmt.Fprintf(w, "error: %v\n", err)
+}
+
+// common are the flags plan and apply share.
+type common struct {
+	files     stringList
+	servers   stringList
+	parallel  int
+	timeout   time.Duration
+	maxDrops  int
+	verbose   bool
+	logFormat choice
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.Var(&c.files, "f", "desired-state file or directory (repeatable)")
+	fs.Var(&c.files, "file", "desired-state file or directory (repeatable)")
+	fs.Var(&c.servers, "server", "only this server (repeatable)")
+	fs.IntVar(&c.parallel, "parallel", 8, "servers at once")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "per server")
+	fs.IntVar(&c.maxDrops, "max-drops", -1, "drops and replaces allowed per server")
+	fs.BoolVar(&c.verbose, "v", false, "debug logs")
+	c.logFormat = choice{value: "text", allowed: []string{"text", "json"}}
+	fs.Var(&c.logFormat, "log-format", "text or json")
+}
+
+func (c *common) logger(w io.Writer) *slog.Logger {
+	level := slog.LevelWarn
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.logFormat.value == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// load reads the files and picks the servers the command line names.
+func (c *common) load() (*spec.Desired, []spec.Server, error) {
+	if c.parallel < 1 {
+		return nil, nil, usagef("--parallel must be at least 1")
+	}
+	if c.timeout <= 0 {
+		return nil, nil, usagef("--timeout must be positive")
+	}
+	d, err := spec.Load(c.files)
+	if err != nil {
+		return nil, nil, err
+	}
+	servers, err := selectServers(d, c.servers)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.maxDrops >= 0 {
+		for i := range servers {
+			servers[i].MaxDrops = c.maxDrops
+		}
+	}
+	return d, servers, nil
+}
+
+func selectServers(d *spec.Desired, names []string) ([]spec.Server, error) {
+	if len(names) == 0 {
+		return d.Servers, nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		if _, ok := d.Server(n); !ok {
+			known := make([]string, len(d.Servers))
+			for i, s := range d.Servers {
+				known[i] = s.Name
+			}
+			return nil, usagef("--server %q is not in the files (servers: %v); nothing was changed", n, known)
+		}
+		want[n] = true
+	}
+	var out []spec.Server
+	for _, s := range d.Servers {
+		if want[s.Name] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func runValidate(args []string, e env) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	var files stringList
+	fs.Var(&files, "f", "")
+	fs.Var(&files, "file", "")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("validate takes no arguments (got %q); name files with -f", pos)
+	}
+	d, err := spec.Load(files)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, s := range d.Servers {
+		n += len(s.Principals)
+	}
+	fmt.Fprintf(e.stdout, "The files are valid: %d file(s), %d server(s), %d principal declaration(s).\n", len(d.Files), len(d.Servers), n)
+	return nil
+}

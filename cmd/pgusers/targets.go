@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgusers/pgusers/pkg/apply"
+	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/fleet"
+	"github.com/pgusers/pgusers/pkg/spec"
+)
+
+// status is a server's state in the output, as CONTRACT.md spells it.
+type status string
+
+const (
+	statusInSync  status = "in-sync"
+	statusChanges status = "changes"
+	statusApplied status = "applied"
+	statusError   status = "error"
+)
+
+// target is one server through a run: its connection, what it has, its
+// plan, and how it ended.
+type target struct {
+	server    spec.Server
+	conn      *pgx.Conn
+	roleNames []string
+	observed  diff.Observed
+	plan      diff.Plan
+	status    status
+	err       error
+}
+
+// fail records why the server failed. The error does not repeat the
+// server's name: the report and the text block already name it.
+func (t *target) fail(err error) {
+	t.status = statusError
+	t.err = err
+}
+
+func (t *target) close(ctx context.Context) {
+	if t.conn != nil {
+		_ = t.conn.Close(context.WithoutCancel(ctx))
+		t.conn = nil
+	}
+}
+
+func (t *target) job() apply.Job {
+	return apply.Job{Plan: t.plan, Observed: t.observed, RoleNames: t.roleNames}
+}
+
+func hostPort(s spec.Server) string {
+	port := s.Port
+	if port == 0 {
+		port = 5432
+	}
+	return s.Host + ":" + strconv.Itoa(port)
+}
+
+// planAll connects to every server, reads it and computes its plan, on a
+// bounded pool. With keepOpen the connections stay open for apply; the
+// caller closes them.
+func planAll(ctx context.Context, servers []spec.Server, c *common, e env, log *slog.Logger, keepOpen bool) []*target {
+	opts := e.connect
+	opts.Logger = log
+	if opts.Credentials == nil {
+		opts.Credentials = connect.NewCredentials(e.getenv)
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = e.getenv
+	}
+	targets := make([]*target, len(servers))
+	for i, s := range servers {
+		targets[i] = &target{server: s, roleNames: apply.RoleNames(s)}
+	}
+	fleet.Each(ctx, len(targets), c.parallel, func(ctx context.Context, i int) {
+		t := targets[i]
+		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		planOne(ctx, t, opts, log)
+		if !keepOpen || t.status != statusChanges {
+			t.close(ctx)
+		}
+	})
+	return targets
+}
+
+func planOne(ctx context.Context, t *target, opts connect.Options, log *slog.Logger) {
+	log = log.With("server", t.server.Name)
+	if err := ctx.Err(); err != nil {
+		t.fail(fmt.Errorf("not started: %w", context.Cause(ctx)))
+		return
+	}
+	conn, err := connect.Open(ctx, t.server, opts)
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	t.conn = conn
+	log.Debug("connected", "host", hostPort(t.server))
+	t.observed, err = apply.Inspect(ctx, conn, t.roleNames)
+	if err != nil {
+		t.fail(err)
+		return
+	}
+	log.Debug("inspected", "principals", len(t.observed.Principals), "session_user", t.observed.SessionUser)
+	t.plan, err = diff.Compute(t.server, t.observed)
+	if err != nil {
+		t.fail(fmt.Errorf("cannot plan:\n%w", err))
+		return
+	}
+	if t.plan.InSync() {
+		t.status = statusInSync
+	} else {
+		t.status = statusChanges
+	}
+}

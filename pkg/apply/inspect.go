@@ -1,0 +1,129 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/spec"
+)
+
+// Batcher is what Inspect and Apply send their statements through: a
+// *pgx.Conn or a pgx.Tx.
+type Batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// The principals are read by position (the alias list renames whatever the
+// server calls its columns: its docs spell the first one two ways), with
+// their direct memberships.
+const principalsSQL = `WITH p AS (
+  SELECT * FROM pg_catalog.pgaadauth_list_principals(false)
+    AS p(rolname, principaltype, objectid, tenantid, ismfa, isadmin)
+)
+SELECT p.rolname::text, p.principaltype::text, coalesce(p.objectid::text, ''), coalesce(p.tenantid::text, ''),
+       p.ismfa::int, p.isadmin::int,
+       coalesce(m.roles, '{}')
+FROM p
+LEFT JOIN pg_catalog.pg_roles r ON r.rolname = p.rolname
+LEFT JOIN LATERAL (
+  SELECT array_agg(g.rolname::text ORDER BY g.rolname COLLATE "C") AS roles
+  FROM pg_catalog.pg_auth_members am
+  JOIN pg_catalog.pg_roles g ON g.oid = am.roleid
+  WHERE am.member = r.oid
+) m ON true
+ORDER BY p.rolname COLLATE "C"`
+
+const rolesSQL = `SELECT r.rolname::text
+FROM unnest($1::text[]) AS n(name)
+JOIN pg_catalog.pg_roles r ON r.rolname = n.name::name
+ORDER BY 1 COLLATE "C"`
+
+const sessionUserSQL = `SELECT session_user::text`
+
+// RoleNames are the names whose existence as roles a plan for s depends on:
+// its principals, their memberOf roles and reassignOwnedTo.
+func RoleNames(s spec.Server) []string {
+	var names []string
+	for _, p := range s.Principals {
+		names = append(names, p.Name)
+		names = append(names, p.MemberOf...)
+	}
+	if s.ReassignOwnedTo != "" {
+		names = append(names, s.ReassignOwnedTo)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// queueInspect adds the inspection queries to b; readInspect reads their
+// results in the same order. Split so that Apply can put them in the batch
+// that takes the lock.
+func queueInspect(b *pgx.Batch, names []string) {
+	b.Queue(sessionUserSQL)
+	b.Queue(principalsSQL)
+	b.Queue(rolesSQL, names)
+}
+
+func readInspect(br pgx.BatchResults) (diff.Observed, error) {
+	var o diff.Observed
+	if err := br.QueryRow().Scan(&o.SessionUser); err != nil {
+		return o, fmt.Errorf("read the signed-in user: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return o, explainInspect(err)
+	}
+	o.Principals, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (diff.ObservedPrincipal, error) {
+		var p diff.ObservedPrincipal
+		var mfa, admin int
+		err := row.Scan(&p.Name, &p.Type, &p.ObjectID, &p.TenantID, &mfa, &admin, &p.MemberOf)
+		p.MFA, p.Admin = mfa == 1, admin == 1
+		return p, err
+	})
+	if err != nil {
+		return o, explainInspect(err)
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return o, fmt.Errorf("read roles: %w", err)
+	}
+	o.Roles, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return o, fmt.Errorf("read roles: %w", err)
+	}
+	o.Normalize()
+	return o, nil
+}
+
+// Inspect reads the server's Entra principals, their memberships, which of
+// names exist as roles, and the signed-in user, in one round trip.
+func Inspect(ctx context.Context, conn Batcher, names []string) (diff.Observed, error) {
+	b := &pgx.Batch{}
+	queueInspect(b, names)
+	br := conn.SendBatch(ctx, b)
+	o, err := readInspect(br)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return diff.Observed{}, fmt.Errorf("inspect: %w", err)
+	}
+	return o, nil
+}
+
+// explainInspect turns the error of a server without pgaadauth into advice.
+func explainInspect(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42883" {
+		return fmt.Errorf("pgaadauth_list_principals does not exist here: pgusers needs an Azure Database for PostgreSQL "+
+			"flexible server with Microsoft Entra authentication enabled, and the database \"postgres\" "+
+			"(the pgaadauth functions exist only there): %w", err)
+	}
+	return fmt.Errorf("list principals: %w", err)
+}
