@@ -32,7 +32,7 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 	// Refuse before reading any server: a CI job without --auto-approve
 	// must fail the same way whatever the servers hold.
 	if dry == dryRunNone && !*autoApprove && !e.interactive {
-		return exitError, usagef("apply asks for confirmation, and stdin is not a terminal: "+
+		return exitError, usagef("apply asks for confirmation, and stdin is not a terminal: " +
 			"pass --auto-approve to apply without asking, or --dry-run to see what would run; nothing was changed")
 	}
 	_, servers, err := c.load()
