@@ -1,0 +1,60 @@
+// Package pgtest gives tests throwaway PostgreSQL servers that behave, from
+// the postgres database, like an Azure Database for PostgreSQL Flexible
+// Server managing Microsoft Entra principals. No Azure server can be reached
+// from the tests, so this is what pgusers's inspection and apply code runs
+// against.
+//
+// # Clusters
+//
+// New(t) starts a cluster for one test and stops it when the test ends. A
+// process runs initdb once, into a template that already holds the
+// emulation, Azure's system roles (azure_pg_admin, azuresu, replication) and
+// the Entra administrator; every cluster is a copy of the template started
+// on a free port of 127.0.0.1 with a private unix socket directory. That
+// takes about a quarter of a second, so a test that creates roles (which are
+// cluster-wide) can have a cluster of its own.
+//
+// The server binaries are found through pg_config --bindir, then
+// /usr/lib/postgresql/*/bin (newest first), then PATH. When the tests run
+// as root, as in CI, the servers run as the postgres system user. Without
+// PostgreSQL, New skips the test, except in CI (CI=true) where it fails.
+// Use Main from TestMain to remove the template when the tests end.
+//
+// Tests sign in as the Entra administrator AdminRole ("pgadmin@contoso.com")
+// with AdminConfig: TCP, scram-sha-256, the password standing in for an
+// Entra access token (DefaultAdminPassword; SetAdminPassword rotates it).
+// The superuser postgres is reachable through Super and SuperExec, over the
+// unix socket only, for setup and for checking what a test did.
+//
+// # The pgaadauth emulation
+//
+// emulation.sql follows the reference page of the real API
+// (shared/reference/pgaadauth.md): in pg_catalog of the postgres database
+// only, pgaadauth_create_principal, pgaadauth_create_principal_with_oid,
+// pgaadauth_list_principals and pgaadauth_sync_roles_for_group_members, with
+// the same argument names, result columns, integer flags, errors and
+// SQLSTATEs. Only a Microsoft Entra administrator may create principals;
+// a superuser may too, for setup. A rollback undoes a create, and DROP ROLE
+// removes the principal.
+//
+// A directory table stands in for Microsoft Graph: creating a principal by
+// name fails unless AddDirectoryObject (or SeedDirectory) added the name
+// first. InjectDirectoryFault makes the next creates of a name fail with the
+// transient error 0LP01, for retry tests. A role that is not an Entra
+// principal is made the ordinary way, with SuperExec("CREATE ROLE ...").
+//
+// # An existing server
+//
+// PGUSERS_TEST_DSN, a superuser connection string, makes New return that
+// server instead of starting one. New installs the emulation (unless the
+// server has a pgaadauth of its own, which it refuses to touch), sets the
+// administrator's password, drops every principal but the administrator
+// (DROP OWNED in the postgres database, then DROP ROLE), and empties the
+// directory and the faults. What it cannot do: run tests in parallel (one
+// test at a time holds the server, across processes too, through an
+// advisory lock), give a test a second server (such a test is skipped), TLS
+// or LogConnections options (skipped), Log, StopServer and StartServer
+// (errors), DataDir and SocketDir (empty), clean up roles that are not
+// principals or objects in other databases. Its pg_hba.conf must let the
+// administrator sign in with a password from where the tests run.
+package pgtest
