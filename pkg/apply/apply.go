@@ -100,7 +100,7 @@ func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job) error {
 	}
 	now, err := readInspect(br)
 	if err != nil {
-		return fmt.Errorf("inspect under the lock: %w", err)
+		return fmt.Errorf("under the lock: %w", explainInspect(err))
 	}
 	if err := br.Close(); err != nil {
 		return fmt.Errorf("inspect under the lock: %w", err)

@@ -42,7 +42,7 @@ ORDER BY p.rolname COLLATE "C"`
 const rolesSQL = `SELECT r.rolname::text
 FROM unnest($1::text[]) AS n(name)
 JOIN pg_catalog.pg_roles r ON r.rolname = n.name::name
-ORDER BY 1 COLLATE "C"`
+ORDER BY r.rolname COLLATE "C"`
 
 const sessionUserSQL = `SELECT session_user::text`
 
@@ -77,7 +77,7 @@ func readInspect(br pgx.BatchResults) (diff.Observed, error) {
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return o, explainInspect(err)
+		return o, fmt.Errorf("list principals: %w", err)
 	}
 	o.Principals, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (diff.ObservedPrincipal, error) {
 		var p diff.ObservedPrincipal
@@ -87,7 +87,7 @@ func readInspect(br pgx.BatchResults) (diff.Observed, error) {
 		return p, err
 	})
 	if err != nil {
-		return o, explainInspect(err)
+		return o, fmt.Errorf("list principals: %w", err)
 	}
 	rows, err = br.Query()
 	if err != nil {
@@ -112,18 +112,19 @@ func Inspect(ctx context.Context, conn Batcher, names []string) (diff.Observed, 
 		err = cerr
 	}
 	if err != nil {
-		return diff.Observed{}, fmt.Errorf("inspect: %w", err)
+		return diff.Observed{}, explainInspect(err)
 	}
 	return o, nil
 }
 
-// explainInspect turns the error of a server without pgaadauth into advice.
+// explainInspect turns the error of a server without pgaadauth (or of a
+// database other than postgres) into advice.
 func explainInspect(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42883" {
-		return fmt.Errorf("pgaadauth_list_principals does not exist here: pgusers needs an Azure Database for PostgreSQL "+
+		return fmt.Errorf("inspect: pgaadauth_list_principals does not exist here: pgusers needs an Azure Database for PostgreSQL "+
 			"flexible server with Microsoft Entra authentication enabled, and the database \"postgres\" "+
 			"(the pgaadauth functions exist only there): %w", err)
 	}
-	return fmt.Errorf("list principals: %w", err)
+	return fmt.Errorf("inspect: %w", err)
 }

@@ -1,0 +1,225 @@
+package apply_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgusers/pgusers/internal/pgtest"
+	"github.com/pgusers/pgusers/pkg/apply"
+	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/spec"
+)
+
+// adminConn signs in as the cluster's Entra administrator the way pgusers
+// does (exec mode: a batch is one round trip) and counts round trips.
+func adminConn(t *testing.T, c *pgtest.Cluster) (*pgx.Conn, *pgtest.RoundTripCounter) {
+	t.Helper()
+	cfg := c.AdminConfig(t)
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	rt := &pgtest.RoundTripCounter{}
+	cfg.DialFunc = rt.Dial(cfg.DialFunc)
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	rt.Reset()
+	return conn, rt
+}
+
+func principal(name string, typ spec.PrincipalType, memberOf ...string) spec.Principal {
+	return spec.Principal{Name: name, Type: typ, ObjectID: pgtest.ObjectID(name), ManageMemberships: memberOf != nil, MemberOf: memberOf}
+}
+
+func desired(prune bool, ps ...spec.Principal) spec.Server {
+	return spec.Server{Name: "test", Prune: prune, MaxDrops: 100, Principals: ps}
+}
+
+// plan inspects the server and computes the plan for d.
+func plan(t *testing.T, conn *pgx.Conn, d spec.Server) apply.Job {
+	t.Helper()
+	names := apply.RoleNames(d)
+	o, err := apply.Inspect(context.Background(), conn, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := diff.Compute(d, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apply.Job{Plan: p, Observed: o, RoleNames: names}
+}
+
+// principals lists the server's Entra principals as the superuser sees them.
+func principals(t *testing.T, c *pgtest.Cluster) []string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := c.Super(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, `SELECT rolname::text || ' ' || principaltype || ' ' || isadmin || ismfa || ' ' ||
+	  coalesce((SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+	            JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = p.rolname), '')
+	  FROM pg_catalog.pgaadauth_list_principals(false) p ORDER BY 1`)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestInspectIsOneRoundTrip(t *testing.T) {
+	c := pgtest.New(t)
+	c.SuperExec(t, `CREATE ROLE reporting NOLOGIN`)
+	conn, rt := adminConn(t, c)
+	d := desired(false, principal("a", spec.User, "reporting"), principal("b", spec.Group))
+	job := plan(t, conn, d)
+	if got := rt.Count(); got != 1 {
+		t.Errorf("inspect took %d round trips, want 1", got)
+	}
+	if job.Observed.SessionUser != c.Admin {
+		t.Errorf("session user = %q, want %q", job.Observed.SessionUser, c.Admin)
+	}
+	if diff := cmp.Diff([]string{"reporting"}, job.Observed.Roles); diff != "" {
+		t.Errorf("roles (-want +got):\n%s", diff)
+	}
+}
+
+func TestApplyIsFourRoundTripsWhateverTheChanges(t *testing.T) {
+	c := pgtest.New(t)
+	c.SuperExec(t, `CREATE ROLE reporting NOLOGIN`)
+	conn, rt := adminConn(t, c)
+	var ps []spec.Principal
+	for _, n := range []string{"p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"} {
+		ps = append(ps, principal(n, spec.Service, "reporting"))
+	}
+	job := plan(t, conn, desired(false, ps...))
+	if got := len(job.Plan.Changes); got != 16 {
+		t.Fatalf("plan has %d changes, want 16", got)
+	}
+	rt.Reset()
+	if err := apply.Apply(context.Background(), conn, job); err != nil {
+		t.Fatal(err)
+	}
+	if got := rt.Count(); got > 4 {
+		t.Errorf("apply took %d round trips, want at most 4", got)
+	}
+	if got := len(principals(t, c)); got != 9 {
+		t.Errorf("server has %d principals, want 9 (8 and the admin)", got)
+	}
+}
+
+func TestFailedStatementRollsBackTheServer(t *testing.T) {
+	c := pgtest.New(t)
+	// The directory says this object is a group: creating it as a user
+	// fails on the server, after two creates that succeeded.
+	c.AddDirectoryObject(t, "zz-team", "group", pgtest.ObjectID("zz-team"))
+	conn, _ := adminConn(t, c)
+	before := principals(t, c)
+	job := plan(t, conn, desired(false, principal("a-first", spec.User), principal("b-second", spec.Service), principal("zz-team", spec.User)))
+
+	err := apply.Apply(context.Background(), conn, job)
+	var se *apply.StatementError
+	if !errors.As(err, &se) {
+		t.Fatalf("Apply error = %v, want *StatementError", err)
+	}
+	if se.Change.Principal != "zz-team" {
+		t.Errorf("failed principal = %q, want zz-team", se.Change.Principal)
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "XX000" {
+		t.Errorf("error does not carry the server's XX000: %v", err)
+	}
+	if diff := cmp.Diff(before, principals(t, c)); diff != "" {
+		t.Errorf("server changed after a failed apply (-before +after):\n%s", diff)
+	}
+	// The connection is usable again.
+	if _, err := apply.Inspect(context.Background(), conn, nil); err != nil {
+		t.Errorf("inspect after a failed apply: %v", err)
+	}
+}
+
+func TestStalePlanTouchesNothing(t *testing.T) {
+	c := pgtest.New(t)
+	conn, _ := adminConn(t, c)
+	job := plan(t, conn, desired(false, principal("new-one", spec.User)))
+	// Someone adds a principal by hand between plan and apply.
+	c.SuperExec(t, `SELECT pg_catalog.pgaadauth_create_principal_with_oid('by-hand', $1, 'user', false, false)`, pgtest.ObjectID("by-hand"))
+	before := principals(t, c)
+
+	err := apply.Apply(context.Background(), conn, job)
+	var stale *apply.StaleError
+	if !errors.As(err, &stale) {
+		t.Fatalf("Apply error = %v, want *StaleError", err)
+	}
+	if diff := cmp.Diff([]string{"by-hand: created since the plan"}, stale.Changes); diff != "" {
+		t.Errorf("stale changes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(before, principals(t, c)); diff != "" {
+		t.Errorf("a stale plan changed the server (-before +after):\n%s", diff)
+	}
+}
+
+func TestSecondApplyFailsFastOnTheLock(t *testing.T) {
+	c := pgtest.New(t)
+	ctx := context.Background()
+	holder, err := c.Super(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock($1)`, apply.LockKey); err != nil {
+		t.Fatal(err)
+	}
+	conn, _ := adminConn(t, c)
+	job := plan(t, conn, desired(false, principal("x", spec.User)))
+	if err := apply.Apply(ctx, conn, job); !errors.Is(err, apply.ErrLocked) {
+		t.Fatalf("Apply error = %v, want ErrLocked", err)
+	}
+	if got := len(principals(t, c)); got != 1 {
+		t.Errorf("server has %d principals, want only the admin", got)
+	}
+}
+
+func TestRehearseLeavesNothingBehind(t *testing.T) {
+	c := pgtest.New(t)
+	c.SuperExec(t, `CREATE ROLE reporting NOLOGIN`)
+	conn, _ := adminConn(t, c)
+	before := principals(t, c)
+	job := plan(t, conn, desired(false, principal("r1", spec.User, "reporting"), principal("r2", spec.Group)))
+	if err := apply.Rehearse(context.Background(), conn, job); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, principals(t, c)); diff != "" {
+		t.Errorf("rehearsal changed the server (-before +after):\n%s", diff)
+	}
+	// The same job still applies: the rehearsal changed nothing it saw.
+	if err := apply.Apply(context.Background(), conn, job); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInspectOutsideThePostgresDatabase(t *testing.T) {
+	c := pgtest.New(t)
+	c.SuperExec(t, `CREATE DATABASE other`)
+	cfg := c.AdminConfig(t)
+	cfg.Database = "other"
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	_, err = apply.Inspect(context.Background(), conn, nil)
+	if err == nil || !strings.Contains(err.Error(), `the database "postgres"`) {
+		t.Errorf("inspect in another database: %v, want advice naming the postgres database", err)
+	}
+}
