@@ -131,7 +131,7 @@ func (d *decoder) sets(n *yaml.Node, f *rawFile) {
 			continue
 		}
 		sc := scope{set: kv.key}
-		ps := d.principals(kv.v, sc)
+		ps := d.principals(kv.v, sc, "a principal set")
 		f.sets = append(f.sets, rawSet{
 			name:       kv.key,
 			pos:        d.pos(kv.k),
@@ -145,12 +145,13 @@ func (d *decoder) server(n *yaml.Node) (rawServer, bool) {
 	if n == nil {
 		return rawServer{}, false
 	}
-	pairs, ok := d.mapping(n, scope{}, "a server")
+	sc := scope{server: peekName(n)}
+	pairs, ok := d.mapping(n, sc, "a server")
 	if !ok {
 		return rawServer{}, false
 	}
 	s := rawServer{pos: d.pos(n), settings: settings{}}
-	var sc scope
+	sc = scope{}
 	if i := slices.IndexFunc(pairs, func(p pair) bool { return p.key == "name" }); i >= 0 {
 		if name, ok := d.str(pairs[i].v, sc, "name"); ok {
 			if strings.TrimSpace(name) == "" {
@@ -178,7 +179,7 @@ func (d *decoder) server(n *yaml.Node) (rawServer, bool) {
 				}
 			}
 		case "principals":
-			s.principals = d.principals(kv.v, sc)
+			s.principals = d.principals(kv.v, sc, "principals")
 		default:
 			if !d.setting(s.settings, kv, sc) {
 				d.unknownKey(kv, sc, "a server", serverKeys)

@@ -152,6 +152,22 @@ func (d *decoder) mergeSources(v *yaml.Node, sc scope, depth int) []pair {
 	return nil
 }
 
+// peekName is the "name" of a mapping, read before the mapping is walked so
+// that every problem inside it, even a key set twice, can say whose it is.
+// It reports nothing; the walk proper does.
+func peekName(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Value == "name" && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
+			return v.Value
+		}
+	}
+	return ""
+}
+
 // sequence returns the items of n; null counts as an empty list.
 func (d *decoder) sequence(n *yaml.Node, sc scope, what string) ([]*yaml.Node, bool) {
 	n = d.resolve(n)

@@ -13,8 +13,8 @@ var principalKeys = []string{"name", "type", "objectId", "admin", "mfa", "member
 // principals decodes a list of principals. Each one that has a usable name
 // is returned, even when other keys are wrong, so that duplicates are still
 // found and reported in the same run.
-func (d *decoder) principals(n *yaml.Node, sc scope) []Principal {
-	items, _ := d.sequence(n, sc, "principals")
+func (d *decoder) principals(n *yaml.Node, sc scope, what string) []Principal {
+	items, _ := d.sequence(n, sc, what)
 	var out []Principal
 	for _, item := range items {
 		if p, ok := d.principal(item, sc); ok {
@@ -29,7 +29,7 @@ func (d *decoder) principal(n *yaml.Node, sc scope) (Principal, bool) {
 	if n == nil {
 		return Principal{}, false
 	}
-	pairs, ok := d.mapping(n, sc, "a principal")
+	pairs, ok := d.mapping(n, scope{sc.server, sc.set, peekName(n)}, "a principal")
 	if !ok {
 		return Principal{}, false
 	}

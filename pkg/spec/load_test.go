@@ -1,0 +1,214 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// entra is a server as the defaults of the format leave it, so that a
+// case spells out only what it changes.
+func entra(name, host string, pos Position) Server {
+	return Server{
+		Name: name, Host: host, Port: 5432, Database: "postgres",
+		Auth: AuthEntra, Credential: "default", SSLMode: "verify-full",
+		MaxDrops: DefaultMaxDrops, Pos: pos,
+	}
+}
+
+func at(file string, line, col int) Position { return Position{File: file, Line: line, Column: col} }
+
+func TestLoadValid(t *testing.T) {
+	const full = "testdata/full.yaml"
+	alice := Principal{
+		Name: "alice@contoso.com", Type: User, ObjectID: "6f1e9a3c-0d7b-4c1e-9a51-3b2f4d6e8a90",
+		ManageMemberships: true, MemberOf: []string{"reporting"}, Set: "platform-team", Pos: at(full, 15, 7),
+	}
+	engineers := Principal{Name: "Platform Engineers", Type: Group, Set: "platform-team", Pos: at(full, 19, 7)}
+
+	const multi = "testdata/multi"
+	bi := Principal{Name: "bi-readers", Type: Group, ManageMemberships: true, MemberOf: []string{"reporting"},
+		Set: "readers", Pos: at(multi+"/20-sets.yml", 6, 7)}
+	bob := Principal{Name: "bob@contoso.com", Type: User, MFA: true, Set: "oncall", Pos: at(multi+"/20-sets.yml", 10, 7)}
+
+	const inherit = "testdata/inherit.yaml"
+	const anchors = "testdata/anchors.yaml"
+	carol := Principal{Name: "carol@contoso.com", Type: User, ManageMemberships: true, MemberOf: []string{"reporting"},
+		Set: "ops", Pos: at(anchors, 5, 7)}
+
+	tests := map[string]struct {
+		paths []string
+		want  *Desired
+	}{
+		"the contract's example": {
+			paths: []string{full},
+			want: &Desired{Files: []string{full}, Servers: []Server{
+				func() Server {
+					s := entra("orders-prod", "orders-prod.postgres.database.azure.com", at(full, 23, 5))
+					s.User, s.Cloud, s.SSLRootCert = "pg-admins", "public", "testdata/ca.pem"
+					s.Prune, s.Protect, s.ReassignOwnedTo = true, []string{"breakglass-*"}, "dba"
+					s.Principals = []Principal{engineers, alice, {
+						Name: "orders-api", Type: Service, ObjectID: "2b7c1d0e-5f4a-4b3c-8d2e-1f0a9b8c7d6e",
+						ManageMemberships: true, MemberOf: []string{"orders_ro", "orders_rw"}, Pos: at(full, 34, 9),
+					}}
+					return s
+				}(),
+				func() Server {
+					s := entra("orders-dev", "orders-dev.postgres.database.azure.com", at(full, 41, 5))
+					s.User = "pg-admins"
+					s.Principals = []Principal{engineers, alice, {
+						Name: "dev-admins", Type: Group, Admin: true, ManageMemberships: true, Pos: at(full, 45, 9),
+					}}
+					return s
+				}(),
+			}},
+		},
+		"a directory merges its yaml files in name order": {
+			paths: []string{multi},
+			want: &Desired{
+				Files: []string{multi + "/10-defaults.yaml", multi + "/20-sets.yml", multi + "/30-servers.yaml"},
+				Servers: []Server{
+					func() Server {
+						s := entra("billing-prod", "billing-prod.postgres.database.azure.com", at(multi+"/30-servers.yaml", 3, 5))
+						s.User, s.Credential, s.ReassignOwnedTo = "pg-admins", "azurecli", "dba"
+						s.Prune, s.Protect, s.MaxDrops = true, []string{"breakglass-*", "dba-*"}, 2
+						s.Principals = []Principal{bi, bob}
+						return s
+					}(),
+					{
+						Name: "legacy", Host: "localhost", Port: 5433, Database: "app", User: "postgres",
+						Auth: AuthPassword, PasswordEnv: "PGPASSWORD", SSLMode: "prefer",
+						ReassignOwnedTo: "dba", MaxDrops: 0, Pos: at(multi+"/30-servers.yaml", 7, 5),
+					},
+				},
+			},
+		},
+		"files named one by one merge in the order given": {
+			paths: []string{multi + "/30-servers.yaml", multi + "/20-sets.yml", multi + "/10-defaults.yaml", multi},
+			want: func() *Desired {
+				d := &Desired{Files: []string{multi + "/30-servers.yaml", multi + "/20-sets.yml", multi + "/10-defaults.yaml"}}
+				s := entra("billing-prod", "billing-prod.postgres.database.azure.com", at(multi+"/30-servers.yaml", 3, 5))
+				s.User, s.Credential, s.ReassignOwnedTo = "pg-admins", "azurecli", "dba"
+				s.Prune, s.Protect, s.MaxDrops = true, []string{"breakglass-*", "dba-*"}, 2
+				s.Principals = []Principal{bi, bob}
+				d.Servers = append(d.Servers, s, Server{
+					Name: "legacy", Host: "localhost", Port: 5433, Database: "app", User: "postgres",
+					Auth: AuthPassword, PasswordEnv: "PGPASSWORD", SSLMode: "prefer",
+					ReassignOwnedTo: "dba", MaxDrops: 0, Pos: at(multi+"/30-servers.yaml", 7, 5),
+				})
+				return d
+			}(),
+		},
+		"defaults are inherited where they apply and overridden by the server": {
+			paths: []string{inherit},
+			want: &Desired{Files: []string{inherit}, Servers: []Server{
+				func() Server {
+					s := entra("azure", "x.postgres.database.usgovcloudapi.net", at(inherit, 10, 5))
+					s.User, s.Cloud, s.SSLMode = "admin", "usgovernment", "require"
+					s.Credential, s.ClientID = "managedidentity", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+					return s
+				}(),
+				func() Server {
+					s := entra("azure-cli", "y.postgres.database.azure.com", at(inherit, 13, 5))
+					s.User, s.SSLMode, s.Credential = "admin", "require", "azurecli"
+					return s
+				}(),
+				{
+					Name: "local", Host: "127.0.0.1", Port: 5432, Database: "postgres", User: "admin",
+					Auth: AuthPassword, PasswordEnv: "PGPASSWORD", SSLMode: "require",
+					MaxDrops: DefaultMaxDrops, Pos: at(inherit, 16, 5),
+				},
+				{
+					Name: "local-env", Host: "127.0.0.1", Port: 5433, Database: "postgres", User: "postgres",
+					Auth: AuthPassword, PasswordEnv: "LOCAL_PG_PASSWORD", SSLMode: "disable",
+					MaxDrops: DefaultMaxDrops, Pos: at(inherit, 19, 5),
+				},
+			}},
+		},
+		"anchors, aliases and merge keys": {
+			paths: []string{anchors},
+			want: &Desired{Files: []string{anchors}, Servers: []Server{
+				func() Server {
+					s := entra("a", "a.postgres.database.azure.com", at(anchors, 10, 5))
+					s.User, s.Prune = "pg-admins", true
+					s.Principals = []Principal{{Name: "etl", Type: Service, ManageMemberships: true,
+						MemberOf: []string{"reporting"}, Pos: at(anchors, 16, 9)}}
+					return s
+				}(),
+				func() Server {
+					s := entra("b", "b.postgres.database.azure.com", at(anchors, 19, 5))
+					s.User, s.Prune = "pg-admins", true
+					carol := carol
+					carol.Set = ""
+					s.Principals = []Principal{carol}
+					return s
+				}(),
+			}},
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := Load(tt.paths)
+			if err != nil {
+				t.Fatalf("Load(%q): %v", tt.paths, err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Load(%q) mismatch (-want +got):\n%s", tt.paths, diff)
+			}
+		})
+	}
+}
+
+func TestLoadDefaultFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile(DefaultFile, []byte("version: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(nil)
+	if err != nil {
+		t.Fatalf("Load(nil): %v", err)
+	}
+	want := &Desired{Files: []string{DefaultFile}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Load(nil) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// A principal reached through two sets' anchors must not share its
+// memberships slice between servers: a caller may sort or append to one.
+func TestLoadDoesNotShareSlices(t *testing.T) {
+	d, err := Load([]string{"testdata/full.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := d.Server("orders-prod")
+	b, _ := d.Server("orders-dev")
+	a.Principals[1].MemberOf[0] = "changed"
+	if got := b.Principals[1].MemberOf[0]; got != "reporting" {
+		t.Errorf("orders-dev's alice.MemberOf[0] = %q after changing orders-prod's; want %q", got, "reporting")
+	}
+}
+
+func TestSSLRootCertAbsoluteStays(t *testing.T) {
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	file := filepath.Join(dir, "sub", "a.yaml")
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	body := "version: 1\nservers:\n  - {name: a, host: h, user: u, sslrootcert: " + ca + "}\n  - {name: b, host: h, user: u, sslrootcert: ../ca.pem}\n"
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Load([]string{file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{d.Servers[0].SSLRootCert, d.Servers[1].SSLRootCert}
+	if diff := cmp.Diff([]string{ca, ca}, got); diff != "" {
+		t.Errorf("SSLRootCert mismatch (-want +got):\n%s", diff)
+	}
+}
