@@ -133,25 +133,27 @@ func (c *collector) unique(ps []Principal, sc scope, onServer bool) []Principal 
 			return " (the server's principals)"
 		}
 	}
-	byName := map[string]Principal{}
-	byOID := map[string]Principal{}
-	out := ps[:0:0]
+	byName := make(map[string]int, len(ps)) // index into out
+	byOID := make(map[string]int, len(ps))
+	out := make([]Principal, 0, len(ps))
 	for _, p := range ps {
 		psc := sc
 		psc.principal = p.Name
-		if first, dup := byName[p.Name]; dup {
+		if i, dup := byName[p.Name]; dup {
+			first := out[i]
 			c.add(p.Pos, psc, fmt.Sprintf("declared twice %s: here%s and at %s%s; keep one",
 				where, origin(p), first.Pos, origin(first)))
 			continue
 		}
-		if first, dup := byOID[p.ObjectID]; dup && p.ObjectID != "" {
+		if i, dup := byOID[p.ObjectID]; dup && p.ObjectID != "" {
+			first := out[i]
 			c.add(p.Pos, psc, fmt.Sprintf("objectId %s is also the object id of %q (at %s%s); one Entra object backs one role",
 				p.ObjectID, first.Name, first.Pos, origin(first)))
 			continue
 		}
-		byName[p.Name] = p
+		byName[p.Name] = len(out)
 		if p.ObjectID != "" {
-			byOID[p.ObjectID] = p
+			byOID[p.ObjectID] = len(out)
 		}
 		out = append(out, p)
 	}
