@@ -127,6 +127,22 @@ func TestLoadValid(t *testing.T) {
 				},
 			}},
 		},
+		"password defaults do not leak into an entra server": {
+			paths: []string{"testdata/password.yaml"},
+			want: &Desired{Files: []string{"testdata/password.yaml"}, Servers: []Server{
+				{
+					Name: "local", Host: "localhost", Port: 5432, Database: "postgres", User: "postgres",
+					Auth: AuthPassword, PasswordEnv: "TEST_PG_PASSWORD", SSLMode: "prefer",
+					MaxDrops: DefaultMaxDrops, Pos: at("testdata/password.yaml", 11, 5),
+				},
+				func() Server {
+					s := entra("cloud", "c.postgres.database.chinacloudapi.cn", at("testdata/password.yaml", 13, 5))
+					s.User, s.Cloud = "pg-admins", "china"
+					s.Principals = []Principal{{Name: "2024", Type: Group, Pos: at("testdata/password.yaml", 19, 9)}}
+					return s
+				}(),
+			}},
+		},
 		"anchors, aliases and merge keys": {
 			paths: []string{anchors},
 			want: &Desired{Files: []string{anchors}, Servers: []Server{

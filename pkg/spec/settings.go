@@ -194,17 +194,12 @@ func (c *collector) applySettings(s *Server, own, def settings, sc scope) {
 		}
 		return fallback
 	}
-	// refused is true when key holds a good value that must not be used;
-	// the error goes where the server itself writes it.
-	refused := func(key, msg string) bool {
-		v, mine := get(key)
-		if v == nil || v.bad {
-			return false
-		}
-		if mine {
+	// refused drops a key that must not be used here; the error goes
+	// where the server itself writes it.
+	refused := func(key, msg string) {
+		if v, mine := get(key); v != nil && !v.bad && mine {
 			c.add(v.pos, sc, msg)
 		}
-		return true
 	}
 	// A refused auth or credential gets its own error; the keys that
 	// depend on it are then not judged against a guess.
