@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/pgusers/pgusers/pkg/apply"
-	"github.com/pgusers/pgusers/pkg/fleet"
 )
 
 func runApply(ctx context.Context, args []string, e env) (int, error) {
@@ -93,26 +92,7 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 	if dry == dryRunServer {
 		run = apply.Rehearse
 	}
-	fleet.Each(ctx, len(targets), c.parallel, func(ctx context.Context, i int) {
-		t := targets[i]
-		if t.status != statusChanges {
-			return
-		}
-		ctx, cancel := context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-		if err := ctx.Err(); err != nil {
-			t.fail(fmt.Errorf("not applied: %w", context.Cause(ctx)))
-			return
-		}
-		if err := run(ctx, t.conn, t.job()); err != nil {
-			t.fail(err)
-			return
-		}
-		if dry == dryRunNone {
-			t.status = statusApplied
-		}
-		log.Info("applied", "server", t.server.Name, "changes", len(t.plan.Changes), "rolled_back", dry == dryRunServer)
-	})
+	applyAll(ctx, targets, &c, log, run, dry == dryRunServer)
 
 	r = buildReport(targets)
 	if text {

@@ -121,3 +121,31 @@ func planOne(ctx context.Context, t *target, opts connect.Options, log *slog.Log
 		t.status = statusChanges
 	}
 }
+
+// runner applies or rehearses one job: apply.Apply or apply.Rehearse.
+type runner func(ctx context.Context, conn apply.Beginner, job apply.Job) error
+
+// applyAll runs every planned server's job on the pool; each server gets
+// its own timeout. A rehearsal leaves the status at "changes".
+func applyAll(ctx context.Context, targets []*target, c *common, log *slog.Logger, run runner, rehearsal bool) {
+	fleet.Each(ctx, len(targets), c.parallel, func(ctx context.Context, i int) {
+		t := targets[i]
+		if t.status != statusChanges {
+			return
+		}
+		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		if err := ctx.Err(); err != nil {
+			t.fail(fmt.Errorf("not applied: %w", context.Cause(ctx)))
+			return
+		}
+		if err := run(ctx, t.conn, t.job()); err != nil {
+			t.fail(err)
+			return
+		}
+		if !rehearsal {
+			t.status = statusApplied
+		}
+		log.Info("applied", "server", t.server.Name, "changes", len(t.plan.Changes), "rolled_back", rehearsal)
+	})
+}
