@@ -21,22 +21,22 @@ type Batcher interface {
 
 // The principals are read by position (the alias list renames whatever the
 // server calls its columns: its docs spell the first one two ways), with
-// their direct memberships.
+// their direct memberships aggregated in one pass over pg_auth_members
+// rather than a look-up per principal.
 const principalsSQL = `WITH p AS (
   SELECT * FROM pg_catalog.pgaadauth_list_principals(false)
     AS p(rolname, principaltype, objectid, tenantid, ismfa, isadmin)
-)
-SELECT p.rolname::text, p.principaltype::text, coalesce(p.objectid::text, ''), coalesce(p.tenantid::text, ''),
-       p.ismfa::int, p.isadmin::int,
-       coalesce(m.roles, '{}')
-FROM p
-LEFT JOIN pg_catalog.pg_roles r ON r.rolname = p.rolname
-LEFT JOIN LATERAL (
-  SELECT array_agg(g.rolname::text ORDER BY g.rolname COLLATE "C") AS roles
+), m AS (
+  SELECT am.member, array_agg(g.rolname::text ORDER BY g.rolname COLLATE "C") AS roles
   FROM pg_catalog.pg_auth_members am
   JOIN pg_catalog.pg_roles g ON g.oid = am.roleid
-  WHERE am.member = r.oid
-) m ON true
+  GROUP BY am.member
+)
+SELECT p.rolname::text, p.principaltype::text, coalesce(p.objectid::text, ''), coalesce(p.tenantid::text, ''),
+       p.ismfa::int, p.isadmin::int, coalesce(m.roles, '{}')
+FROM p
+LEFT JOIN pg_catalog.pg_roles r ON r.rolname = p.rolname
+LEFT JOIN m ON m.member = r.oid
 ORDER BY p.rolname COLLATE "C"`
 
 const rolesSQL = `SELECT r.rolname::text
