@@ -20,10 +20,9 @@ type testPKI struct {
 	CAFile, CertFile, KeyFile string
 }
 
-// newTestPKI makes a CA named name and a server certificate for localhost and
-// 127.0.0.1, in a temporary directory. The key file is mode 0600, as
-// PostgreSQL requires of ssl_key_file.
-func newTestPKI(t *testing.T, name string) testPKI {
+// newTestPKI makes a CA named name and a server certificate for hosts (names
+// or addresses; none: localhost and 127.0.0.1), in a temporary directory.
+func newTestPKI(t *testing.T, name string, hosts ...string) testPKI {
 	t.Helper()
 	dir := t.TempDir()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -55,13 +54,21 @@ func newTestPKI(t *testing.T, name string) testPKI {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		Subject:      pkix.Name{CommonName: name + " test server"},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if len(hosts) == 0 {
+		hosts = []string{"localhost", "127.0.0.1"}
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {

@@ -224,12 +224,21 @@ func afterTLS(sv server, en *entra) func(context.Context, *pgconn.Config, net.Co
 		}
 		token, err := en.creds.token(ctx, en.key, en.cloud)
 		if err != nil {
-			return conn, credentialError(sv, en, err)
+			return conn, tokenFailure{credentialError(sv, en, err)}
 		}
 		pc.Password = token
 		return conn, nil
 	}
 }
+
+// tokenFailure carries a credential's failure through pgconn, which would
+// replace an error that wraps a timeout (a token fetch cut short by the
+// connect timeout) with a bare "timeout: context deadline exceeded". It has
+// no Unwrap, so pgconn does not see the timeout; Open takes the SignInError
+// out.
+type tokenFailure struct{ err *SignInError }
+
+func (f tokenFailure) Error() string { return f.err.Error() }
 
 func noticeLogger(logger *slog.Logger, label string) pgconn.NoticeHandler {
 	return func(_ *pgconn.PgConn, n *pgconn.Notice) {

@@ -51,9 +51,9 @@ func connectFailure(sv server, en *entra, passwordSet bool, err error) error {
 		ce.Config.Password = ""
 	}
 
-	var signIn *SignInError
-	if errors.As(err, &signIn) {
-		return signIn
+	var tf tokenFailure
+	if errors.As(err, &tf) {
+		return tf.err
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
