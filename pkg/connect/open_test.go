@@ -376,6 +376,11 @@ func TestOpenConnectionBehaviour(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
+	// SSLRequest, the TLS handshake (no HelloRetryRequest), the startup
+	// message, and SCRAM's two; Azure's plain password takes one fewer.
+	if got := counter.Count(); got != 5 {
+		t.Errorf("signing in with a token over TLS took %d round trips, want 5", got)
+	}
 
 	counter.Reset()
 	batch := &pgx.Batch{}

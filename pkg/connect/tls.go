@@ -53,7 +53,17 @@ func tlsAttempts(host, sslmode, rootCertFile string) ([]*tls.Config, error) {
 		}
 	}
 
-	c := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	c := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		RootCAs:    roots,
+		// PostgreSQL up to 17 accepts only P-256 by default (ssl_ecdh_curve),
+		// and 18 P-256 or X25519. Go's default first key share is
+		// X25519MLKEM768 with an X25519 fallback, which costs such a server a
+		// HelloRetryRequest: one more round trip per connection. Leading
+		// with SecP256r1MLKEM768 sends a P-256 share as its fallback, and
+		// keeps post-quantum key exchange with servers that offer it.
+		CurvePreferences: []tls.CurveID{tls.SecP256r1MLKEM768, tls.CurveP256, tls.X25519, tls.CurveP384},
+	}
 	if net.ParseIP(host) == nil {
 		c.ServerName = host // SNI; RFC 6066 has none for an address
 	}
