@@ -92,7 +92,7 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 	if dry == dryRunServer {
 		run = apply.Rehearse
 	}
-	applyAll(ctx, targets, &c, log, run, dry == dryRunServer)
+	applyAll(ctx, targets, &c, e, log, run, dry == dryRunServer)
 
 	r = buildReport(targets)
 	if text {

@@ -17,6 +17,8 @@ type env struct {
 	// interactive is true when a person can answer a prompt: stdin and
 	// stderr are terminals.
 	interactive bool
+	// progress is true when stderr is a terminal a person watches.
+	progress bool
 	// connect holds connection options tests override (credentials, dialer).
 	connect connect.Options
 }
@@ -28,6 +30,7 @@ func systemEnv() env {
 		stderr:      os.Stderr,
 		getenv:      os.Getenv,
 		interactive: isTerminal(os.Stdin) && isTerminal(os.Stderr),
+		progress:    isTerminal(os.Stderr),
 	}
 }
 

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
+	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/connect"
@@ -67,6 +71,9 @@ func hostPort(s spec.Server) string {
 // bounded pool. With keepOpen the connections stay open for apply; the
 // caller closes them.
 func planAll(ctx context.Context, servers []spec.Server, c *common, e env, log *slog.Logger, keepOpen bool) []*target {
+	bar := &progress{w: e.stderr, enabled: e.progress}
+	bar.start("plan", len(servers))
+	defer bar.clear()
 	opts := e.connect
 	opts.Logger = log
 	if opts.Credentials == nil {
@@ -87,6 +94,7 @@ func planAll(ctx context.Context, servers []spec.Server, c *common, e env, log *
 		if !keepOpen || t.status != statusChanges {
 			t.close(ctx)
 		}
+		bar.step(t.status == statusError)
 	})
 	return targets
 }
@@ -97,14 +105,19 @@ func planOne(ctx context.Context, t *target, opts connect.Options, log *slog.Log
 		t.fail(fmt.Errorf("not started: %w", context.Cause(ctx)))
 		return
 	}
-	conn, err := connect.Open(ctx, t.server, opts)
-	if err != nil {
-		t.fail(err)
-		return
-	}
-	t.conn = conn
-	log.Debug("connected", "host", hostPort(t.server))
-	t.observed, err = apply.Inspect(ctx, conn, t.roleNames)
+	// Reading changes nothing, so a refused or reset connection is safe to
+	// try again from the start.
+	_, err := fleet.Retry(ctx, fleet.DefaultBackoff, connectionLost, retryLogger(log, "read"), func(ctx context.Context) error {
+		t.close(ctx)
+		conn, err := connect.Open(ctx, t.server, opts)
+		if err != nil {
+			return err
+		}
+		t.conn = conn
+		log.Debug("connected", "host", hostPort(t.server))
+		t.observed, err = apply.Inspect(ctx, conn, t.roleNames)
+		return err
+	})
 	if err != nil {
 		t.fail(err)
 		return
@@ -127,19 +140,30 @@ type runner func(ctx context.Context, conn apply.Beginner, job apply.Job) error
 
 // applyAll runs every planned server's job on the pool; each server gets
 // its own timeout. A rehearsal leaves the status at "changes".
-func applyAll(ctx context.Context, targets []*target, c *common, log *slog.Logger, run runner, rehearsal bool) {
-	fleet.Each(ctx, len(targets), c.parallel, func(ctx context.Context, i int) {
-		t := targets[i]
-		if t.status != statusChanges {
-			return
+func applyAll(ctx context.Context, targets []*target, c *common, e env, log *slog.Logger, run runner, rehearsal bool) {
+	var pending []*target
+	for _, t := range targets {
+		if t.status == statusChanges {
+			pending = append(pending, t)
 		}
+	}
+	bar := &progress{w: e.stderr, enabled: e.progress}
+	bar.start("apply", len(pending))
+	defer bar.clear()
+	fleet.Each(ctx, len(pending), c.parallel, func(ctx context.Context, i int) {
+		t := pending[i]
+		defer func() { bar.step(t.status == statusError) }()
 		ctx, cancel := context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 		if err := ctx.Err(); err != nil {
 			t.fail(fmt.Errorf("not applied: %w", context.Cause(ctx)))
 			return
 		}
-		if err := run(ctx, t.conn, t.job()); err != nil {
+		// Each try is a fresh transaction: a failed one rolled back whole,
+		// so the server is as the plan saw it.
+		_, err := fleet.Retry(ctx, fleet.DefaultBackoff, serverSaysRetry, retryLogger(log.With("server", t.server.Name), "apply"),
+			func(ctx context.Context) error { return run(ctx, t.conn, t.job()) })
+		if err != nil {
 			t.fail(err)
 			return
 		}
@@ -148,4 +172,31 @@ func applyAll(ctx context.Context, targets []*target, c *common, log *slog.Logge
 		}
 		log.Info("applied", "server", t.server.Name, "changes", len(t.plan.Changes), "rolled_back", rehearsal)
 	})
+}
+
+// connectionLost reports a connection refused or reset: worth another try
+// before anything was changed.
+func connectionLost(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// serverSaysRetry reports the SQLSTATEs that mean "the same transaction may
+// succeed if run again": a directory look-up that failed transiently
+// (pgaadauth's 0LP01), a serialization failure, a deadlock.
+func serverSaysRetry(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "0LP01", "40001", "40P01":
+		return true
+	}
+	return false
+}
+
+func retryLogger(log *slog.Logger, what string) func(int, error, time.Duration) {
+	return func(attempt int, err error, wait time.Duration) {
+		log.Warn("transient failure, retrying", "step", what, "attempt", attempt, "wait", wait, "error", err)
+	}
 }
