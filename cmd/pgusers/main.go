@@ -13,7 +13,11 @@ import (
 )
 
 func main() {
+	// The first Ctrl-C cancels the run: open transactions roll back and
+	// the run reports what was and was not applied. After it, signals act
+	// as usual again, so a second Ctrl-C ends the process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], systemEnv())
 	stop()
 	os.Exit(code)

@@ -33,7 +33,7 @@ Common flags:
   --parallel N           servers at once (default 8)
   --timeout DURATION     per server: connect, inspect and apply (default 5m)
   --max-drops N          refuse a server whose plan drops or replaces more (default: the file's maxDrops, else 5)
-  -v                     debug logs on stderr
+  -v, --log-level LEVEL  diagnostics on stderr: debug (-v), info, warn (default), error
   --log-format text|json
 
 Exit codes: 0 success (plan --detailed-exitcode: in sync), 1 error, 2 plan --detailed-exitcode: changes.
@@ -98,6 +98,7 @@ type common struct {
 	timeout   time.Duration
 	maxDrops  int
 	verbose   bool
+	logLevel  choice
 	logFormat choice
 }
 
@@ -108,13 +109,16 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.parallel, "parallel", 8, "servers at once")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "per server")
 	fs.IntVar(&c.maxDrops, "max-drops", -1, "drops and replaces allowed per server")
-	fs.BoolVar(&c.verbose, "v", false, "debug logs")
+	fs.BoolVar(&c.verbose, "v", false, "debug logs (--log-level debug)")
+	c.logLevel = choice{value: "warn", allowed: []string{"debug", "info", "warn", "error"}}
+	fs.Var(&c.logLevel, "log-level", "debug, info, warn or error")
 	c.logFormat = choice{value: "text", allowed: []string{"text", "json"}}
 	fs.Var(&c.logFormat, "log-format", "text or json")
 }
 
 func (c *common) logger(w io.Writer) *slog.Logger {
-	level := slog.LevelWarn
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.logLevel.value)) // choice allows only valid names
 	if c.verbose {
 		level = slog.LevelDebug
 	}

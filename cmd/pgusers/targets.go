@@ -90,7 +90,7 @@ func planAll(ctx context.Context, servers []spec.Server, c *common, e env, log *
 		t := targets[i]
 		ctx, cancel := context.WithTimeout(ctx, c.timeout)
 		defer cancel()
-		planOne(ctx, t, opts, log)
+		planOne(ctx, t, c, opts, log)
 		if !keepOpen || t.status != statusChanges {
 			t.close(ctx)
 		}
@@ -99,10 +99,10 @@ func planAll(ctx context.Context, servers []spec.Server, c *common, e env, log *
 	return targets
 }
 
-func planOne(ctx context.Context, t *target, opts connect.Options, log *slog.Logger) {
+func planOne(ctx context.Context, t *target, c *common, opts connect.Options, log *slog.Logger) {
 	log = log.With("server", t.server.Name)
-	if err := ctx.Err(); err != nil {
-		t.fail(fmt.Errorf("not started: %w", context.Cause(ctx)))
+	if ctx.Err() != nil {
+		t.fail(stopped(ctx, c.timeout, "not started", ctx.Err()))
 		return
 	}
 	// Reading changes nothing, so a refused or reset connection is safe to
@@ -119,7 +119,7 @@ func planOne(ctx context.Context, t *target, opts connect.Options, log *slog.Log
 		return err
 	})
 	if err != nil {
-		t.fail(err)
+		t.fail(stopped(ctx, c.timeout, "nothing was read", err))
 		return
 	}
 	log.Debug("inspected", "principals", len(t.observed.Principals), "session_user", t.observed.SessionUser)
@@ -155,8 +155,8 @@ func applyAll(ctx context.Context, targets []*target, c *common, e env, log *slo
 		defer func() { bar.step(t.status == statusError) }()
 		ctx, cancel := context.WithTimeout(ctx, c.timeout)
 		defer cancel()
-		if err := ctx.Err(); err != nil {
-			t.fail(fmt.Errorf("not applied: %w", context.Cause(ctx)))
+		if ctx.Err() != nil {
+			t.fail(stopped(ctx, c.timeout, "not started, nothing changed there", ctx.Err()))
 			return
 		}
 		// Each try is a fresh transaction: a failed one rolled back whole,
@@ -164,7 +164,7 @@ func applyAll(ctx context.Context, targets []*target, c *common, e env, log *slo
 		_, err := fleet.Retry(ctx, fleet.DefaultBackoff, serverSaysRetry, retryLogger(log.With("server", t.server.Name), "apply"),
 			func(ctx context.Context) error { return run(ctx, t.conn, t.job()) })
 		if err != nil {
-			t.fail(err)
+			t.fail(stopped(ctx, c.timeout, "its transaction rolled back, nothing changed there", err))
 			return
 		}
 		if !rehearsal {
@@ -199,4 +199,16 @@ func retryLogger(log *slog.Logger, what string) func(int, error, time.Duration) 
 	return func(attempt int, err error, wait time.Duration) {
 		log.Warn("transient failure, retrying", "step", what, "attempt", attempt, "wait", wait, "error", err)
 	}
+}
+
+// stopped explains an error caused by the run being interrupted or the
+// server's --timeout running out; other errors pass unchanged.
+func stopped(ctx context.Context, timeout time.Duration, outcome string, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("timed out after %s (--timeout); %s: %w", timeout, outcome, err)
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("interrupted; %s: %w", outcome, err)
+	}
+	return err
 }
