@@ -97,20 +97,61 @@ func credentialError(sv server, en *entra, err error) *SignInError {
 
 // azureSaid is the gist of a credential's error on one line. The errors of
 // azidentity's credential chains (DefaultAzureCredential) say "failed to
-// acquire a token." and then one tab-indented line per credential tried:
-// those lines are the gist.
+// acquire a token." and then one tab-indented block per credential tried:
+// the gist of each block is the gist.
 func azureSaid(err error) string {
 	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
-	var tried []string
+	var blocks [][]string
 	for _, l := range lines[1:] {
-		if strings.HasPrefix(l, "\t") && !strings.HasPrefix(l, "\t\t") {
-			tried = append(tried, strings.TrimSpace(l))
+		switch {
+		case strings.HasPrefix(l, "\t\t") && len(blocks) > 0:
+			blocks[len(blocks)-1] = append(blocks[len(blocks)-1], l)
+		case strings.HasPrefix(l, "\t"):
+			blocks = append(blocks, []string{l})
 		}
 	}
-	if len(tried) > 0 {
-		return strings.Join(tried, "; ")
+	if len(blocks) == 0 {
+		return gist(lines)
 	}
-	return strings.TrimSpace(lines[0])
+	gists := make([]string, len(blocks))
+	for i, b := range blocks {
+		gists[i] = gist(b)
+	}
+	return strings.Join(gists, "; ")
+}
+
+// gist is the first line of one credential's message, followed by the
+// response status and body that an azidentity.AuthenticationFailedError
+// shows on later lines, between rules of dashes.
+func gist(lines []string) string {
+	out := strings.TrimSpace(lines[0])
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		if !strings.HasPrefix(l, "RESPONSE ") {
+			continue
+		}
+		out += " " + l
+		for _, body := range lines[i+1:] {
+			body = strings.TrimSpace(body)
+			if strings.Trim(body, "-") == "" {
+				continue
+			}
+			if !strings.HasPrefix(body, "To troubleshoot") {
+				out += ": " + shorten(body, 300)
+			}
+			break
+		}
+		break
+	}
+	return out
+}
+
+func shorten(s string, max int) string {
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	return string(r[:max]) + "..."
 }
 
 // Substrings of the FATALs with which Azure refuses a token.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,6 +37,7 @@ func TestCredentialError(t *testing.T) {
 		"\tEnvironmentCredential: missing environment variable AZURE_TENANT_ID\n" +
 		"\tManagedIdentityCredential: no response from the IMDS endpoint\n" +
 		"\tAzureCLICredential: ERROR: Please run 'az login' to setup account.\n\t\tSecond line of detail")
+	rule := strings.Repeat("-", 80) + "\n"
 	tests := map[string]struct {
 		kind, clientID string
 		env            map[string]string
@@ -50,6 +52,18 @@ func TestCredentialError(t *testing.T) {
 			want: `server orders-prod: sign-in with Entra credential "azurecli" failed: install the Azure CLI and run "az login" (or set credential: in the file); Azure said: AzureCLICredential: Azure CLI not found on path`},
 		"default: the credentials tried": {kind: "default", err: chained,
 			want: `server orders-prod: sign-in with Entra credential "default" failed: sign in with "az login", or run where a managed identity or workload identity is available, or choose one with credential: in the file; Azure said: EnvironmentCredential: missing environment variable AZURE_TENANT_ID; ManagedIdentityCredential: no response from the IMDS endpoint; AzureCLICredential: ERROR: Please run 'az login' to setup account.`},
+		"managed identity, the response of an AuthenticationFailedError": {kind: "managedidentity",
+			err: errors.New("ManagedIdentityCredential authentication failed. \nGET http://169.254.169.254/metadata/identity/oauth2/token\n" + rule +
+				"RESPONSE 403: 403 Forbidden\n" + rule + "resolve_deny: denied destination\n" + rule +
+				"To troubleshoot, visit https://aka.ms/azsdk/go/identity/troubleshoot#managed-id"),
+			want: `server orders-prod: sign-in with Entra credential "managedidentity" failed: run pgusers on an Azure resource that has a managed identity; for a user-assigned one set clientId: to its client id (or set credential: in the file); Azure said: ManagedIdentityCredential authentication failed. RESPONSE 403: 403 Forbidden: resolve_deny: denied destination`},
+		"default, a chain with an AuthenticationFailedError": {kind: "default",
+			err: errors.New("DefaultAzureCredential: failed to acquire a token.\nAttempted credentials:\n" +
+				"\tEnvironmentCredential: missing environment variable AZURE_TENANT_ID\n" +
+				"\tManagedIdentityCredential authentication failed. \n\t\tGET http://169.254.169.254/metadata/identity/oauth2/token\n" +
+				"\t\t" + rule + "\t\tRESPONSE 400: 400 Bad Request\n\t\t" + rule +
+				"\t\t" + `{"error":"invalid_request","error_description":"Identity not found"}` + "\n\t\t" + rule),
+			want: `server orders-prod: sign-in with Entra credential "default" failed: sign in with "az login", or run where a managed identity or workload identity is available, or choose one with credential: in the file; Azure said: EnvironmentCredential: missing environment variable AZURE_TENANT_ID; ManagedIdentityCredential authentication failed. RESPONSE 400: 400 Bad Request: {"error":"invalid_request","error_description":"Identity not found"}`},
 		"managed identity": {kind: "managedidentity", err: errors.New("ManagedIdentityCredential: no response from the IMDS endpoint"),
 			want: `server orders-prod: sign-in with Entra credential "managedidentity" failed: run pgusers on an Azure resource that has a managed identity; for a user-assigned one set clientId: to its client id (or set credential: in the file); Azure said: ManagedIdentityCredential: no response from the IMDS endpoint`},
 		"user-assigned managed identity": {kind: "managedidentity", clientID: "6f1e9a3c-0d7b-4c1e-9a51-3b2f4d6e8a90",
