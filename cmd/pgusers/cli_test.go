@@ -35,7 +35,7 @@ func pgusers(t *testing.T, e env, args ...string) result {
 	return r
 }
 
-func writeFile(t *testing.T, dir, name, body string) string {
+func writeFile(t testing.TB, dir, name, body string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
