@@ -94,7 +94,8 @@ func (c *Credentials) TokenFetches() int {
 	return int(c.fetches.Load())
 }
 
-// token returns an access token for scope from the credential of key.
+// token returns an access token for the PostgreSQL servers of cloud cl from
+// the credential of key.
 func (c *Credentials) token(ctx context.Context, key sourceKey, cl azureCloud) (string, error) {
 	src := c.source(key)
 	select {
@@ -115,7 +116,7 @@ func (c *Credentials) token(ctx context.Context, key sourceKey, cl azureCloud) (
 		src.cred = cred
 	}
 	c.fetches.Add(1)
-	tok, err := src.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{cl.resource + "/.default"}})
+	tok, err := src.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{cl.scope()}})
 	if err != nil {
 		return "", err
 	}

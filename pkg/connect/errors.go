@@ -179,7 +179,7 @@ func refusedError(sv server, en *entra, pgErr *pgconn.PgError, passwordSet bool)
 	case en != nil && strings.Contains(msg, fatalExpired):
 		e.Hint = "the token had expired when the server checked it: check this machine's clock (pgusers fetches a token for every connection)"
 	case en != nil && strings.Contains(msg, fatalAudience):
-		e.Hint = fmt.Sprintf("the token is for another resource (pgusers asked for %s/.default): set cloud: in the file to the server's cloud (public, usgovernment or china)", en.cloud.resource)
+		e.Hint = fmt.Sprintf("the token is for another resource (pgusers asked for %s): set cloud: in the file to the server's cloud (public, usgovernment or china)", en.cloud.scope())
 	case en != nil && strings.Contains(msg, fatalTokenType):
 		e.Hint = fmt.Sprintf("the credential signs in as another kind of principal than role %q is (user, group or service): set user: to the role of the identity the credential signs in as (a managed identity or service principal: its own role; a user: their UPN or a group of theirs)", sv.User)
 	case !signIn:

@@ -39,8 +39,11 @@ func Scope(host, cloud string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return c.resource + "/.default", nil
+	return c.scope(), nil
 }
+
+// scope is the OAuth scope of the cloud's PostgreSQL resource.
+func (c azureCloud) scope() string { return c.resource + "/.default" }
 
 func cloudOf(host, name string) (azureCloud, error) {
 	if name != "" {
