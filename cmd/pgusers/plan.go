@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 )
 
 func runPlan(ctx context.Context, args []string, e env) (int, error) {
@@ -51,7 +52,11 @@ func reportFailures(e env, targets []*target) {
 	for _, t := range targets {
 		if t.status == statusError {
 			failed++
-			fmt.Fprintf(e.stderr, "error: server %s: %s\n", t.server.Name, indent(t.err.Error(), "  "))
+			msg := t.err.Error()
+			if prefix := "server " + t.server.Name + ": "; !strings.HasPrefix(msg, prefix) {
+				msg = prefix + msg
+			}
+			fmt.Fprintf(e.stderr, "error: %s\n", indent(msg, "  "))
 		}
 	}
 	if failed > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"github.com/pgusers/pgusers/pkg/spec"
 )
@@ -197,6 +198,13 @@ func config(sv server, opts Options) (*pgx.ConnConfig, *entra, error) {
 	// round trip to describe each new statement.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	cfg.StatementCacheCapacity, cfg.DescriptionCacheCapacity = 0, 0
+	// When a run is interrupted or a server's --timeout runs out, ask the
+	// server to cancel the statement (a backend waiting on a lock would
+	// otherwise wait on, holding the open transaction) and only then drop
+	// the connection if it does not answer.
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 2 * time.Second}
+	}
 
 	if en != nil && sv.SSLMode != SSLVerifyFull && !isSocketDir(sv.Host) && en.creds.firstWarning(sv.label) {
 		logger.Warn("sslmode does not verify the server: the Entra access token, a bearer credential, may reach an impostor; use sslmode verify-full",
