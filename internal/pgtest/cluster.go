@@ -84,6 +84,11 @@ func startCopy(ctx context.Context, ws *workspace, opts Options) (*Cluster, erro
 		tls:           opts.TLSCertFile != "",
 		ws:            ws,
 	}
+	// A unix socket path has at most 107 bytes on Linux.
+	if sock := filepath.Join(c.SocketDir, ".s.PGSQL.65535"); len(sock) > 107 {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("the socket path %s is too long for a unix socket: use a shorter TMPDIR", sock)
+	}
 	if err := c.prepare(opts); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -220,14 +225,28 @@ func (c *Cluster) Log() (string, error) {
 // Super connects as the superuser postgres to the postgres database, over
 // the unix socket (or as the PGUSERS_TEST_DSN says).
 func (c *Cluster) Super(ctx context.Context) (*pgx.Conn, error) {
-	if c.ext != nil {
-		return pgx.ConnectConfig(ctx, c.ext.config.Copy())
+	config, err := c.SuperConfig()
+	if err != nil {
+		return nil, err
 	}
-	conn, err := pgx.Connect(ctx, superuserDSN(c.SocketDir, c.Port))
+	conn, err := pgx.ConnectConfig(ctx, config)
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: connect as the superuser: %w", err)
 	}
 	return conn, nil
+}
+
+// SuperConfig is the configuration Super connects with; change its Database
+// to reach another database as the superuser.
+func (c *Cluster) SuperConfig() (*pgx.ConnConfig, error) {
+	if c.ext != nil {
+		return c.ext.config.Copy(), nil
+	}
+	config, err := pgx.ParseConfig(superuserDSN(c.SocketDir, c.Port))
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: superuser configuration: %w", err)
+	}
+	return config, nil
 }
 
 // AdminConnString is the connection string of the Entra administrator: TCP

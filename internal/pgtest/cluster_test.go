@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,7 @@ import (
 
 // The cluster is small, local and runs what it says.
 func TestClusterSettings(t *testing.T) {
+	localOnly(t)
 	c := New(t)
 	rows, _ := superConn(t, c).Query(context.Background(), `
 		SELECT name, setting FROM pg_settings
@@ -57,6 +59,7 @@ func TestClusterSettings(t *testing.T) {
 
 // Clusters are independent: roles are cluster-wide, each test has its own.
 func TestClustersAreIndependent(t *testing.T) {
+	localOnly(t)
 	var wg sync.WaitGroup
 	clusters := make([]*Cluster, 2)
 	for i := range clusters {
@@ -88,6 +91,7 @@ func TestClustersAreIndependent(t *testing.T) {
 // StopServer and StartServer take the server away and bring it back on the
 // same port with the same data; Stop removes everything.
 func TestStopAndStartServer(t *testing.T) {
+	localOnly(t)
 	c, err := Start(context.Background(), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +124,26 @@ func TestStopAndStartServer(t *testing.T) {
 	}
 }
 
+// A port taken by someone else is reported as such, so that Start tries
+// another one.
+func TestPortInUse(t *testing.T) {
+	localOnly(t)
+	c := New(t)
+	if err := c.StopServer(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", c.Port))
+	if err != nil {
+		t.Skipf("the port went to someone else meanwhile: %v", err)
+	}
+	defer l.Close()
+	if err := c.StartServer(); !errors.Is(err, errPortInUse) {
+		t.Errorf("StartServer on a taken port: %v, want errPortInUse", err)
+	}
+}
+
 func TestLogConnections(t *testing.T) {
+	localOnly(t)
 	c := New(t, Options{LogConnections: true})
 	conn := adminConn(t, c)
 	conn.Close(context.Background())
@@ -145,6 +168,7 @@ func TestLogConnections(t *testing.T) {
 
 // With TLS, TCP connections must use it.
 func TestTLS(t *testing.T) {
+	localOnly(t)
 	cert, key := selfSignedCert(t)
 	c := New(t, Options{TLSCertFile: cert, TLSKeyFile: key})
 	var ssl bool
@@ -182,6 +206,7 @@ func TestSkipWithoutPostgres(t *testing.T) {
 
 // Measures what a cluster costs a test: go test -run TestNewTime -v.
 func TestNewTime(t *testing.T) {
+	localOnly(t)
 	New(t) // the template, once per process
 	const n = 5
 	start := time.Now()
@@ -198,6 +223,7 @@ func TestNewTime(t *testing.T) {
 }
 
 func BenchmarkNew(b *testing.B) {
+	localOnly(b)
 	New(b) // the template, once per process
 	b.ResetTimer()
 	for range b.N {

@@ -14,8 +14,8 @@ func TestCreatePrincipalErrors(t *testing.T) {
 	c := New(t)
 	c.AddDirectoryObject(t, "Sales Team", "group", "7a1c9e52-0000-4000-8000-000000000001")
 	c.AddDirectoryObject(t, "bob@contoso.com", "user", "")
-	c.SuperExec(t, `CREATE ROLE existing LOGIN`)
-	c.SuperExec(t, `CREATE ROLE app_owner LOGIN CREATEROLE`)
+	createRole(t, c, "existing", "LOGIN")
+	createRole(t, c, "app_owner", "LOGIN CREATEROLE")
 	admin := adminConn(t, c)
 	mustExec(t, admin, `SELECT pgaadauth_create_principal('bob@contoso.com', false, false)`)
 	callers := map[string]*pgx.Conn{
@@ -207,7 +207,7 @@ func TestDropRoleRemovesPrincipal(t *testing.T) {
 		t.Errorf("principals after creating it again (-want +got):\n%s", diff)
 	}
 	// Dropped from another database, the role is gone from the list too.
-	mustExec(t, conn, `CREATE DATABASE elsewhere`)
+	createDatabase(t, c, "elsewhere")
 	config := c.AdminConfig(t)
 	config.Database = "elsewhere"
 	mustExec(t, connect(t, config), `DROP ROLE "gone@contoso.com"`)

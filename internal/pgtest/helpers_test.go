@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"testing"
 
@@ -86,6 +87,34 @@ func pgErr(err error) string {
 		return pe.Code + ": " + pe.Message
 	}
 	return fmt.Sprintf("not a PostgreSQL error: %v", err)
+}
+
+// localOnly skips a test about throwaway clusters themselves when
+// PGUSERS_TEST_DSN points the tests at an existing server.
+func localOnly(t testing.TB) {
+	t.Helper()
+	if os.Getenv(EnvTestDSN) != "" {
+		t.Skipf("%s is set: this test is about throwaway clusters", EnvTestDSN)
+	}
+}
+
+// createDatabase creates a database for the test; it goes when the test
+// ends, also from an existing server.
+func createDatabase(t *testing.T, c *Cluster, name string) {
+	t.Helper()
+	id := pgx.Identifier{name}.Sanitize()
+	c.SuperExec(t, "DROP DATABASE IF EXISTS "+id)
+	c.SuperExec(t, "CREATE DATABASE "+id)
+	t.Cleanup(func() { c.SuperExec(t, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)") })
+}
+
+// createRole creates a role that is not a principal; it goes when the
+// test ends, also from an existing server.
+func createRole(t *testing.T, c *Cluster, name, options string) {
+	t.Helper()
+	id := pgx.Identifier{name}.Sanitize()
+	c.SuperExec(t, "CREATE ROLE "+id+" "+options)
+	t.Cleanup(func() { c.SuperExec(t, "DROP ROLE IF EXISTS "+id) })
 }
 
 func mustExec(t *testing.T, conn *pgx.Conn, sql string, args ...any) {

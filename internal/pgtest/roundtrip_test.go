@@ -1,0 +1,82 @@
+package pgtest
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestRoundTripCounter(t *testing.T) {
+	c := New(t)
+	var counter RoundTripCounter
+	config := c.AdminConfig(t)
+	config.DialFunc = counter.Dial(config.DialFunc)
+	config.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	conn := connect(t, config)
+	if counter.Count() < 2 {
+		t.Errorf("signing in with scram took %d round trips, want several", counter.Count())
+	}
+	ctx := context.Background()
+	big := strings.Repeat("x", 1000)
+	tests := []struct {
+		name string
+		run  func() error
+		want int
+	}{
+		{"one query", func() error {
+			_, err := conn.Exec(ctx, `SELECT 1`)
+			return err
+		}, 1},
+		{"one query with arguments", func() error {
+			var n int
+			return conn.QueryRow(ctx, `SELECT $1::int`, 7).Scan(&n)
+		}, 1},
+		{"two queries", func() error {
+			if _, err := conn.Exec(ctx, `SELECT 1`); err != nil {
+				return err
+			}
+			_, err := conn.Exec(ctx, `SELECT 2`)
+			return err
+		}, 2},
+		{"a batch", func() error {
+			b := &pgx.Batch{}
+			for range 3 {
+				b.Queue(`SELECT 1`)
+			}
+			return conn.SendBatch(ctx, b).Close()
+		}, 1},
+		// Large enough that the client still writes while the server answers.
+		{"a large batch", func() error {
+			b := &pgx.Batch{}
+			for range 2000 {
+				b.Queue(`SELECT $1::text`, big)
+			}
+			return conn.SendBatch(ctx, b).Close()
+		}, 1},
+	}
+	for _, tt := range tests {
+		counter.Reset()
+		if err := tt.run(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := counter.Count(); got != tt.want {
+			t.Errorf("%s: %d round trips, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// A nil inner DialFunc dials as pgconn does.
+func TestRoundTripCounterDefaultDialer(t *testing.T) {
+	c := New(t)
+	var counter RoundTripCounter
+	config := c.AdminConfig(t)
+	config.DialFunc = counter.Dial(nil)
+	conn := connect(t, config)
+	counter.Reset()
+	mustExec(t, conn, `SELECT 1`)
+	if got := counter.Count(); got != 1 {
+		t.Errorf("%d round trips, want 1", got)
+	}
+}
