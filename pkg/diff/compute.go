@@ -12,7 +12,9 @@ import (
 // desired. It returns an *Error, and no plan, when that cannot be done
 // safely: a declared name that is a role but not an Entra principal, a
 // memberOf role that does not exist, a replace that would drop what must not
-// be dropped, or more drops than desired.MaxDrops allows.
+// be dropped, a drop that owns or holds something on a server without
+// reassignOwnedTo, a reassignOwnedTo role that does not exist, or more drops
+// than desired.MaxDrops allows.
 func Compute(desired spec.Server, observed Observed) (Plan, error) {
 	observed.Normalize()
 	c := computation{desired: desired, observed: observed, declared: map[string]bool{}, creating: map[string]bool{}}
@@ -23,12 +25,14 @@ func Compute(desired spec.Server, observed Observed) (Plan, error) {
 		c.principal(p)
 	}
 	c.prune()
+	c.checkReassignTarget()
+	c.handOver()
 	c.checkMemberOfRoles()
 	c.checkDropBudget()
 	if len(c.problems) > 0 {
-		return Plan{}, &Error{Server: desired.Name, Problems: c.problems}
+		return Plan{}, &Error{Server: desired.Name, Problems: c.problems, Blocked: c.blocked}
 	}
-	plan := Plan{Server: desired.Name, Kept: c.kept}
+	plan := Plan{Server: desired.Name, Kept: c.kept, Cleanups: c.cleanups, Blockers: c.blockers}
 	for _, a := range Actions {
 		plan.Changes = append(plan.Changes, c.byAction[a]...)
 	}
@@ -45,6 +49,10 @@ type computation struct {
 	byAction map[Action][]Change
 	kept     []Kept
 	problems []Problem
+	// blockers are what the plan hands over to reassignOwnedTo; blocked
+	// what makes it fail without one.
+	blockers, blocked []Blocker
+	cleanups          []Cleanup
 }
 
 func (c *computation) add(ch Change) {
@@ -237,6 +245,89 @@ func (c *computation) checkMemberOfRoles() {
 				"(pgusers manages Entra principals, not other roles), or remove it from memberOf", r)
 		}
 	}
+}
+
+// checkReassignTarget refuses a reassignOwnedTo that names no role, or a
+// principal the plan drops: what the drops own would have nowhere to go.
+func (c *computation) checkReassignTarget() {
+	to := c.desired.ReassignOwnedTo
+	if to == "" {
+		return
+	}
+	if !c.observed.HasRole(to) {
+		c.problem("", "reassignOwnedTo names role %q, which does not exist on the server: create it first, "+
+			"or name a role that exists on server %s", to, c.desired.Name)
+		return
+	}
+	for _, ch := range c.byAction[Drop] {
+		if ch.Principal == to {
+			c.problem("", "reassignOwnedTo names %q, which this plan drops: declare it, or name a role that stays", to)
+		}
+	}
+	for _, ch := range c.byAction[Replace] {
+		if ch.Principal == to {
+			c.problem("", "reassignOwnedTo names %q, which this plan replaces (drops and creates again): "+
+				"name a role that stays", to)
+		}
+	}
+}
+
+// handOver plans what becomes of the objects and privileges of principals
+// the plan drops or replaces. Without reassignOwnedTo each such principal is
+// a problem that names what it holds, instead of a DROP ROLE failing
+// mid-apply. With it, the change itself first runs REASSIGN OWNED and DROP
+// OWNED in the connection's database (which also covers objects of the whole
+// cluster), and a Cleanup does the same in each other database.
+func (c *computation) handOver() {
+	to, me := c.desired.ReassignOwnedTo, c.observed.SessionUser
+	others := map[string][]string{}
+	for _, a := range []Action{Replace, Drop} {
+		for i := range c.byAction[a] {
+			ch := &c.byAction[a][i]
+			deps := c.observed.DependenciesOf(ch.Principal)
+			if len(deps) == 0 {
+				continue
+			}
+			if to == "" {
+				what := "dropping it"
+				if a == Replace {
+					what = "the replace drops it, which"
+				}
+				c.blocked = append(c.blocked, Blockers(deps)...)
+				c.problem(ch.Principal, "%s would fail: it %s; set reassignOwnedTo on server %s to the role that should "+
+					"receive what it owns (apply then runs REASSIGN OWNED and DROP OWNED in each of these databases "+
+					"before the drop), or move those objects and privileges away by hand",
+					what, describeDependencies(deps), c.desired.Name)
+				continue
+			}
+			c.blockers = append(c.blockers, Blockers(deps)...)
+			here := false
+			for _, d := range deps {
+				if d.Database == "" || d.Database == c.observed.Database {
+					here = true
+				} else if !slices.Contains(others[d.Database], ch.Principal) {
+					others[d.Database] = append(others[d.Database], ch.Principal)
+				}
+			}
+			if here {
+				ch.Statements = append(handOverStatements([]string{ch.Principal}, to, me, c.observed.HasSessionRole), ch.Statements...)
+			}
+			ch.Reason += fmt.Sprintf("; what it owns and holds goes to %s (REASSIGN OWNED, DROP OWNED)", to)
+		}
+	}
+	dbs := make([]string, 0, len(others))
+	for db := range others {
+		dbs = append(dbs, db)
+	}
+	slices.Sort(dbs)
+	for _, db := range dbs {
+		ps := others[db]
+		slices.Sort(ps)
+		c.cleanups = append(c.cleanups, Cleanup{Database: db, Principals: ps,
+			Statements: handOverStatements(ps, to, me, c.observed.HasSessionRole)})
+	}
+	slices.SortFunc(c.blockers, compareBlockers)
+	slices.SortFunc(c.blocked, compareBlockers)
 }
 
 func (c *computation) checkDropBudget() {

@@ -32,6 +32,15 @@ type Observed struct {
 	Roles []string
 	// SessionUser is the role pgusers signed in as; it is never dropped.
 	SessionUser string
+	// Database is the database pgusers is connected to.
+	Database string
+	// Dependencies count what each Entra principal owns or holds, per
+	// database and kind, sorted: what would make its DROP ROLE fail.
+	Dependencies []Dependency
+	// SessionRoles are the roles whose privileges the signed-in user has,
+	// among the names asked about and the principals with dependencies,
+	// sorted. REASSIGN OWNED needs the privileges of both roles.
+	SessionRoles []string
 }
 
 // Principal returns the observed principal called name.
@@ -60,15 +69,38 @@ func (o *Observed) Normalize() {
 	}
 	slices.Sort(o.Roles)
 	o.Roles = slices.Compact(o.Roles)
+	slices.SortFunc(o.Dependencies, compareDependencies)
+	slices.Sort(o.SessionRoles)
+	o.SessionRoles = slices.Compact(o.SessionRoles)
 }
 
-// Fingerprint is a digest of the principals and memberships the plan was
-// computed from. Apply compares it with a fresh read under the lock: any
-// difference means the plan is stale.
+func compareDependencies(a, b Dependency) int {
+	if c := strings.Compare(a.Principal, b.Principal); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Database, b.Database); c != 0 {
+		return c
+	}
+	return strings.Compare(string(a.Kind), string(b.Kind))
+}
+
+// HasSessionRole reports whether the signed-in user has the privileges of
+// role (as far as it was asked).
+func (o Observed) HasSessionRole(role string) bool {
+	_, ok := slices.BinarySearch(o.SessionRoles, role)
+	return ok
+}
+
+// Fingerprint is a digest of the principals, memberships, roles and
+// dependencies the plan was computed from. Apply compares the fingerprint of
+// the plan's Basis with that of a fresh read under the lock: any difference
+// means the plan is stale.
 func (o Observed) Fingerprint() string {
 	n := o
 	n.Principals = slices.Clone(o.Principals)
 	n.Roles = slices.Clone(o.Roles)
+	n.Dependencies = slices.Clone(o.Dependencies)
+	n.SessionRoles = slices.Clone(o.SessionRoles)
 	n.Normalize()
 	b, err := json.Marshal(n)
 	if err != nil {
@@ -112,6 +144,20 @@ func Changes(before, after Observed) []string {
 	if before.SessionUser != after.SessionUser {
 		out = append(out, fmt.Sprintf("signed in as %s, the plan was made as %s", after.SessionUser, before.SessionUser))
 	}
+	if before.Database != after.Database {
+		out = append(out, fmt.Sprintf("connected to database %s, the plan was made in %s", after.Database, before.Database))
+	}
+	out = append(out, dependencyChanges(before.Dependencies, after.Dependencies)...)
+	for _, r := range after.SessionRoles {
+		if !before.HasSessionRole(r) {
+			out = append(out, fmt.Sprintf("role %s: the signed-in user has its privileges since the plan", r))
+		}
+	}
+	for _, r := range before.SessionRoles {
+		if !after.HasSessionRole(r) {
+			out = append(out, fmt.Sprintf("role %s: the signed-in user lost its privileges since the plan", r))
+		}
+	}
 	slices.Sort(out)
 	return out
 }
@@ -139,4 +185,37 @@ func describeDifference(before, after ObservedPrincipal) string {
 		parts = append(parts, fmt.Sprintf("memberships [%s] → [%s]", strings.Join(before.MemberOf, ", "), strings.Join(after.MemberOf, ", ")))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// dependencyChanges says, per principal, database and kind, how the counts
+// of two sorted lists differ.
+func dependencyChanges(before, after []Dependency) []string {
+	key := func(d Dependency) Dependency { d.Count = 0; return d }
+	counts := map[Dependency][2]int{}
+	var keys []Dependency
+	for i, list := range [][]Dependency{before, after} {
+		for _, d := range list {
+			k := key(d)
+			c, seen := counts[k]
+			if !seen {
+				keys = append(keys, k)
+			}
+			c[i] = d.Count
+			counts[k] = c
+		}
+	}
+	slices.SortFunc(keys, compareDependencies)
+	var out []string
+	for _, k := range keys {
+		c := counts[k]
+		if c[0] == c[1] {
+			continue
+		}
+		where := fmt.Sprintf("in database %s", k.Database)
+		if k.Database == "" {
+			where = "of the whole cluster"
+		}
+		out = append(out, fmt.Sprintf("%s: %s %s, %d when planned", k.Principal, countKind(k.Kind, c[1]), where, c[0]))
+	}
+	return out
 }

@@ -118,11 +118,24 @@ type Kept struct {
 // Plan is every change one server needs, in the order they run: creates,
 // replaces, grants, revokes, drops; each group sorted by principal, then
 // role.
+//
+// A drop or replace of a principal that owns objects or holds privileges
+// (its Blockers) is possible only with the server's reassignOwnedTo: the
+// change's own statements then run REASSIGN OWNED and DROP OWNED in the
+// database pgusers is connected to before DROP ROLE, and Cleanups do the
+// same in every other database, each in its own transaction, before the
+// main one.
 type Plan struct {
 	Server  string
 	Changes []Change
 	// Kept lists undeclared principals that prune leaves alone.
 	Kept []Kept
+	// Cleanups run first, one transaction per database, sorted by
+	// database.
+	Cleanups []Cleanup
+	// Blockers are what the principals the plan drops or replaces own or
+	// hold, which the plan hands over to reassignOwnedTo; sorted.
+	Blockers []Blocker
 }
 
 // InSync reports whether the server needs no change.
@@ -157,6 +170,10 @@ type Problem struct {
 type Error struct {
 	Server   string
 	Problems []Problem
+	// Blocked are what make the drops of the plan fail: what the principals
+	// it would drop or replace own or hold, on a server without
+	// reassignOwnedTo. Sorted.
+	Blocked []Blocker
 }
 
 func (e *Error) Error() string {
