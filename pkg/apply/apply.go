@@ -24,7 +24,14 @@ type Job struct {
 	Observed diff.Observed
 	// RoleNames are the names Inspect was asked about for Observed.
 	RoleNames []string
+	// Open connects to the other databases of the server, signed in as
+	// the main connection is; only a plan with Cleanups needs it.
+	Open Opener
 }
+
+// Opener connects to database on the same server, signed in the same way
+// as the connection Apply is given.
+type Opener func(ctx context.Context, database string) (*pgx.Conn, error)
 
 // Beginner is a connection that can open a transaction: a *pgx.Conn.
 type Beginner interface {
@@ -33,17 +40,34 @@ type Beginner interface {
 
 // Apply runs the job's plan in one transaction and commits it. It takes at
 // most four round trips: begin; lock and re-read; every statement; commit.
+//
+// A plan with Cleanups (principals it drops own objects in other
+// databases) first runs each Cleanup on a connection of its own, in a
+// transaction of its own that commits, while the main transaction holds the
+// lock and has checked the plan is not stale. PostgreSQL cannot span two
+// databases with one transaction, so this is the one place where apply is
+// not all or nothing. It is ordered so that a failure anywhere leaves every
+// principal in place and still managed: a cleanup only hands objects over
+// to reassignOwnedTo, the principal itself is dropped last, by the main
+// transaction. After a failure the next plan sees fewer objects to hand
+// over, and the next apply finishes the job.
 func Apply(ctx context.Context, conn Beginner, job Job) error {
-	return run(ctx, conn, job, func(tx pgx.Tx) error { return tx.Commit(ctx) })
+	return run(ctx, conn, job, false)
 }
 
 // Rehearse runs the job's plan in one transaction and rolls it back: proof
 // that the plan applies, leaving nothing behind.
+//
+// Cleanups run in their own transactions, rolled back too. The DROP ROLE of
+// a principal that still owns objects in those databases would then fail,
+// so the rehearsal renames such a principal instead of dropping it: what
+// follows in the plan (a replace's create) is still proven, and the drop is
+// proven as far as a rehearsal can.
 func Rehearse(ctx context.Context, conn Beginner, job Job) error {
-	return run(ctx, conn, job, func(tx pgx.Tx) error { return tx.Rollback(ctx) })
+	return run(ctx, conn, job, true)
 }
 
-func run(ctx context.Context, conn Beginner, job Job, finish func(pgx.Tx) error) (err error) {
+func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -60,10 +84,29 @@ func run(ctx context.Context, conn Beginner, job Job, finish func(pgx.Tx) error)
 	if err := lockAndCheck(ctx, tx, job); err != nil {
 		return err
 	}
-	if err := execute(ctx, tx, job.Plan); err != nil {
+	plan := job.Plan
+	var handedOver []string
+	if len(plan.Cleanups) > 0 {
+		if handedOver, err = cleanUp(ctx, job, rehearse); err != nil {
+			return err
+		}
+		if rehearse {
+			plan = renameInsteadOfDrop(plan)
+		}
+	}
+	if err := execute(ctx, tx, plan); err != nil {
+		var se *StatementError
+		if errors.As(err, &se) {
+			se.HandedOver = handedOver
+		}
 		return err
 	}
-	if err := finish(tx); err != nil {
+	if rehearse {
+		err = tx.Rollback(ctx)
+	} else {
+		err = tx.Commit(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
@@ -105,8 +148,9 @@ func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job) error {
 	if err := br.Close(); err != nil {
 		return fmt.Errorf("inspect under the lock: %w", err)
 	}
-	if now.Fingerprint() != job.Observed.Fingerprint() {
-		return &StaleError{Changes: diff.Changes(job.Observed, now)}
+	before, now := job.Plan.Basis(job.Observed), job.Plan.Basis(now)
+	if now.Fingerprint() != before.Fingerprint() {
+		return &StaleError{Changes: diff.Changes(before, now)}
 	}
 	return nil
 }
@@ -117,9 +161,19 @@ type StatementError struct {
 	Change    diff.Change
 	Statement diff.Statement
 	Err       error
+	// HandedOver are the databases whose Cleanup had committed before the
+	// main transaction failed: what the dropped principals owned there
+	// belongs to reassignOwnedTo now.
+	HandedOver []string
 }
 
 func (e *StatementError) Error() string {
+	if len(e.HandedOver) > 0 {
+		return fmt.Sprintf("%s %s failed, the main transaction was rolled back, and every principal is still present: %s: %v; "+
+			"what the dropped principals owned in database %s was handed over before (each database commits on its own): "+
+			"fix the cause, then plan and apply again to finish",
+			e.Change.Action, e.Change.Principal, e.Statement.Display(), e.Err, strings.Join(e.HandedOver, ", "))
+	}
 	return fmt.Sprintf("%s %s failed, the whole server was rolled back: %s: %v",
 		e.Change.Action, e.Change.Principal, e.Statement.Display(), e.Err)
 }

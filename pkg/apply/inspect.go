@@ -39,12 +39,32 @@ LEFT JOIN pg_catalog.pg_roles r ON r.rolname = p.rolname
 LEFT JOIN m ON m.member = r.oid
 ORDER BY p.rolname COLLATE "C"`
 
-const rolesSQL = `SELECT r.rolname::text
+const rolesSQL = `SELECT r.rolname::text, pg_catalog.pg_has_role(session_user, r.oid, 'USAGE')
 FROM unnest($1::text[]) AS n(name)
 JOIN pg_catalog.pg_roles r ON r.rolname = n.name::name
 ORDER BY r.rolname COLLATE "C"`
 
-const sessionUserSQL = `SELECT session_user::text`
+const sessionSQL = `SELECT session_user::text, pg_catalog.current_database()::text`
+
+// What would make DROP ROLE of each Entra principal fail: the pg_shdepend
+// entries that name it, counted per database and kind. pg_shdepend is
+// shared, so this one read sees every database, but it holds only object
+// ids: naming the objects takes a connection to their database (Describe),
+// which is only worth it for principals a plan drops. Counting keeps the
+// result small whatever the principals hold.
+const dependenciesSQL = `WITH p AS (
+  SELECT r.oid, r.rolname
+  FROM pg_catalog.pgaadauth_list_principals(false) AS p(rolname, principaltype, objectid, tenantid, ismfa, isadmin)
+  JOIN pg_catalog.pg_roles r ON r.rolname = p.rolname
+)
+SELECT p.rolname::text, coalesce(d.datname::text, ''), s.deptype::text, count(*)::int,
+       pg_catalog.pg_has_role(session_user, p.oid, 'USAGE')
+FROM pg_catalog.pg_shdepend s
+JOIN p ON p.oid = s.refobjid
+LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
+WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+GROUP BY p.rolname, p.oid, d.datname, s.deptype
+ORDER BY p.rolname COLLATE "C", d.datname COLLATE "C" NULLS FIRST, s.deptype`
 
 // RoleNames are the names whose existence as roles a plan for s depends on:
 // its principals, their memberOf roles and reassignOwnedTo.
@@ -65,14 +85,15 @@ func RoleNames(s spec.Server) []string {
 // results in the same order. Split so that Apply can put them in the batch
 // that takes the lock.
 func queueInspect(b *pgx.Batch, names []string) {
-	b.Queue(sessionUserSQL)
+	b.Queue(sessionSQL)
 	b.Queue(principalsSQL)
 	b.Queue(rolesSQL, names)
+	b.Queue(dependenciesSQL)
 }
 
 func readInspect(br pgx.BatchResults) (diff.Observed, error) {
 	var o diff.Observed
-	if err := br.QueryRow().Scan(&o.SessionUser); err != nil {
+	if err := br.QueryRow().Scan(&o.SessionUser, &o.Database); err != nil {
 		return o, fmt.Errorf("read the signed-in user: %w", err)
 	}
 	rows, err := br.Query()
@@ -93,16 +114,43 @@ func readInspect(br pgx.BatchResults) (diff.Observed, error) {
 	if err != nil {
 		return o, fmt.Errorf("read roles: %w", err)
 	}
-	o.Roles, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	o.Roles, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
+		var name string
+		var usable bool
+		err := row.Scan(&name, &usable)
+		if usable {
+			o.SessionRoles = append(o.SessionRoles, name)
+		}
+		return name, err
+	})
 	if err != nil {
 		return o, fmt.Errorf("read roles: %w", err)
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return o, fmt.Errorf("read what principals own: %w", err)
+	}
+	o.Dependencies, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (diff.Dependency, error) {
+		var d diff.Dependency
+		var deptype string
+		var usable bool
+		err := row.Scan(&d.Principal, &d.Database, &deptype, &d.Count, &usable)
+		d.Kind = diff.KindOf(deptype)
+		if usable {
+			o.SessionRoles = append(o.SessionRoles, d.Principal)
+		}
+		return d, err
+	})
+	if err != nil {
+		return o, fmt.Errorf("read what principals own: %w", err)
 	}
 	o.Normalize()
 	return o, nil
 }
 
-// Inspect reads the server's Entra principals, their memberships, which of
-// names exist as roles, and the signed-in user, in one round trip.
+// Inspect reads the server's Entra principals, their memberships, what they
+// own or hold in every database (counted), which of names exist as roles,
+// and the signed-in user, in one round trip.
 func Inspect(ctx context.Context, conn Batcher, names []string) (diff.Observed, error) {
 	b := &pgx.Batch{}
 	queueInspect(b, names)

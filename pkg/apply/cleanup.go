@@ -1,0 +1,128 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgusers/pgusers/pkg/diff"
+)
+
+// CleanupError says which statement of a plan's Cleanup failed, in which
+// database, and which databases had already been handed over (and stay so:
+// each Cleanup commits on its own).
+type CleanupError struct {
+	Database  string
+	Statement diff.Statement
+	Err       error
+	// Done are the databases whose Cleanup committed before this one
+	// failed; empty in a rehearsal, which commits none.
+	Done      []string
+	Rehearsal bool
+}
+
+func (e *CleanupError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "in database %s, %s failed: %v; ", e.Database, e.Statement.Display(), e.Err)
+	switch {
+	case e.Rehearsal:
+		b.WriteString("rolled back there, as every other database of the rehearsal")
+	case len(e.Done) > 0:
+		fmt.Fprintf(&b, "rolled back there, and the main transaction changed nothing; what the dropped principals owned in %s "+
+			"was already handed over (each database commits on its own); every principal is still present: "+
+			"fix the cause, then plan and apply again to finish", strings.Join(e.Done, ", "))
+	default:
+		b.WriteString("rolled back there, and nothing else was changed: fix the cause, then plan and apply again")
+	}
+	return b.String()
+}
+
+func (e *CleanupError) Unwrap() error { return e.Err }
+
+// cleanUp runs the plan's Cleanups in order, each on its own connection in
+// its own transaction, committed (or, in a rehearsal, rolled back).
+func cleanUp(ctx context.Context, job Job, rehearse bool) ([]string, error) {
+	if job.Open == nil {
+		return nil, fmt.Errorf("the plan hands over objects in database %s, and apply was given no way to connect there; nothing was changed",
+			job.Plan.Cleanups[0].Database)
+	}
+	var done []string
+	for _, c := range job.Plan.Cleanups {
+		stmt, err := cleanUpOne(ctx, job.Open, c, rehearse)
+		if err != nil {
+			return done, &CleanupError{Database: c.Database, Statement: stmt, Err: err, Done: done, Rehearsal: rehearse}
+		}
+		if !rehearse {
+			done = append(done, c.Database)
+		}
+	}
+	return done, nil
+}
+
+// cleanUpOne returns the statement that failed with its error, or the
+// zero statement when what failed was the connection or the transaction.
+func cleanUpOne(ctx context.Context, open Opener, c diff.Cleanup, rehearse bool) (diff.Statement, error) {
+	conn, err := open(ctx, c.Database)
+	if err != nil {
+		return diff.Statement{SQL: "(connect)"}, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return diff.Statement{SQL: "BEGIN"}, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	b := &pgx.Batch{}
+	for _, s := range c.Statements {
+		b.Queue(s.SQL, s.Args...)
+	}
+	br := tx.SendBatch(ctx, b)
+	for _, s := range c.Statements {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return s, describePgError(err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return diff.Statement{SQL: "(pipeline)"}, err
+	}
+	if rehearse {
+		return diff.Statement{}, nil
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return diff.Statement{SQL: "COMMIT"}, describePgError(err)
+	}
+	return diff.Statement{}, nil
+}
+
+// renameInsteadOfDrop returns the plan a rehearsal runs: every DROP ROLE of
+// a principal with a Cleanup becomes a rename, since the rolled-back
+// Cleanup left its objects in place.
+func renameInsteadOfDrop(plan diff.Plan) diff.Plan {
+	cleaned := map[string]bool{}
+	for _, c := range plan.Cleanups {
+		for _, p := range c.Principals {
+			cleaned[p] = true
+		}
+	}
+	out := plan
+	out.Changes = make([]diff.Change, len(plan.Changes))
+	for i, ch := range plan.Changes {
+		if cleaned[ch.Principal] {
+			drop := "DROP ROLE " + pgx.Identifier{ch.Principal}.Sanitize()
+			stmts := make([]diff.Statement, len(ch.Statements))
+			for j, s := range ch.Statements {
+				if s.SQL == drop {
+					s = diff.Statement{SQL: "ALTER ROLE " + pgx.Identifier{ch.Principal}.Sanitize() + " RENAME TO " +
+						pgx.Identifier{fmt.Sprintf("pgusers rehearsal %d", i)}.Sanitize()}
+				}
+				stmts[j] = s
+			}
+			ch.Statements = stmts
+		}
+		out.Changes[i] = ch
+	}
+	return out
+}
