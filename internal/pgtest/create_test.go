@@ -25,7 +25,7 @@ func TestCreatePrincipalErrors(t *testing.T) {
 		// A role with CREATEROLE that is not an Entra principal at all.
 		"app_owner": loginAs(t, c, "app_owner", "owner-password"),
 	}
-	notAdmin := "42501: permission denied to create a Microsoft Entra principal"
+	notAdmin := "42501: permission denied to manage Microsoft Entra principals"
 	tests := []struct {
 		name, caller, sql string
 		args              []any

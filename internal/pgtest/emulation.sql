@@ -103,7 +103,7 @@ BEGIN
 END
 $$;
 
--- Only a Microsoft Entra administrator may create principals: the signed-in role
+-- Only a Microsoft Entra administrator may create (or sync) principals: the signed-in role
 -- (session_user, not the SECURITY DEFINER owner) must be a mapped admin principal.
 -- A superuser passes, to set the server up.
 CREATE OR REPLACE FUNCTION pgaadauth_emul.check_caller() RETURNS void
@@ -118,7 +118,7 @@ BEGIN
         SELECT FROM pg_authid a JOIN pgaadauth_emul.principals p ON p.roleoid = a.oid
         WHERE a.rolname = caller AND p.isadmin
     ) THEN
-        RAISE EXCEPTION 'permission denied to create a Microsoft Entra principal'
+        RAISE EXCEPTION 'permission denied to manage Microsoft Entra principals'
             USING ERRCODE = '42501',
                   DETAIL = format('Role %I is not a Microsoft Entra administrator of this server.', caller),
                   HINT = 'Sign in as a Microsoft Entra administrator.';
