@@ -47,6 +47,9 @@ type Options struct {
 	// LogConnections logs connections and disconnections; read the log with
 	// (*Cluster).Log.
 	LogConnections bool
+	// Port, when set, is the TCP port to listen on (a demo whose files name
+	// it); otherwise a free one is picked. A taken Port is an error.
+	Port int
 }
 
 // Start starts a throwaway cluster. It is meant for programs other than
@@ -93,18 +96,23 @@ func startCopy(ctx context.Context, ws *workspace, opts Options) (*Cluster, erro
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	// The port comes free from the kernel, but another process may take it
+	// A free port comes from the kernel, but another process may take it
 	// before postgres binds it: then try another one.
 	for attempt := 1; ; attempt++ {
-		c.Port, err = freePort()
-		if err != nil {
-			break
+		c.Port = opts.Port
+		if c.Port == 0 {
+			if c.Port, err = freePort(); err != nil {
+				break
+			}
 		}
 		c.args = c.serverArgs(opts)
 		c.pm, err = startPostmaster(ctx, u, ws.binDir, c.DataDir, c.logPath, c.args)
-		if !errors.Is(err, errPortInUse) || attempt == 5 {
+		if !errors.Is(err, errPortInUse) || opts.Port != 0 || attempt == 5 {
 			break
 		}
+	}
+	if errors.Is(err, errPortInUse) {
+		err = fmt.Errorf("port %d on 127.0.0.1: %w", c.Port, err)
 	}
 	if err != nil {
 		os.RemoveAll(dir)

@@ -140,6 +140,26 @@ func TestPortInUse(t *testing.T) {
 	if err := c.StartServer(); !errors.Is(err, errPortInUse) {
 		t.Errorf("StartServer on a taken port: %v, want errPortInUse", err)
 	}
+	other, err := Start(context.Background(), Options{Port: c.Port})
+	if err == nil {
+		other.Stop()
+	}
+	if !errors.Is(err, errPortInUse) {
+		t.Errorf("Start on a taken Port: %v, want errPortInUse", err)
+	}
+}
+
+func TestFixedPort(t *testing.T) {
+	localOnly(t)
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(t, Options{Port: port})
+	if c.Port != port {
+		t.Fatalf("Port = %d, want %d", c.Port, port)
+	}
+	adminConn(t, c)
 }
 
 func TestLogConnections(t *testing.T) {
