@@ -1,0 +1,224 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pgusers/pgusers/internal/pgtest"
+	"github.com/pgusers/pgusers/pkg/apply"
+	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/spec"
+)
+
+const principals = 10000
+
+// buildPgusers builds the command once per benchmark binary.
+func buildPgusers(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "pgusers")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/pgusers/pgusers/cmd/pgusers")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		b.Fatal(err)
+	}
+	return bin
+}
+
+func name(i int) string { return fmt.Sprintf("svc-%05d", i) }
+
+// desiredFile writes a file declaring n service principals by object id on
+// the cluster.
+func desiredFile(b *testing.B, c *pgtest.Cluster, n int) string {
+	b.Helper()
+	var y strings.Builder
+	fmt.Fprintf(&y, "version: 1\nservers:\n  - name: bench\n    host: %s\n    port: %d\n    user: %q\n    auth: password\n    sslmode: disable\n    principals:\n",
+		c.Host, c.Port, c.Admin)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&y, "      - {name: %s, type: service, objectId: %s}\n", name(i), pgtest.ObjectID(name(i)))
+	}
+	p := filepath.Join(b.TempDir(), "pgusers.yaml")
+	if err := os.WriteFile(p, []byte(y.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// createSQL is what a person would replay with psql: one create a line.
+func createSQL(b *testing.B, n int) string {
+	b.Helper()
+	var s strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&s, "SELECT pg_catalog.pgaadauth_create_principal_with_oid('%s', '%s', 'service', false, false);\n", name(i), pgtest.ObjectID(name(i)))
+	}
+	p := filepath.Join(b.TempDir(), "create.sql")
+	if err := os.WriteFile(p, []byte(s.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+type run struct {
+	wall   time.Duration
+	maxRSS int64 // KiB
+}
+
+func runCommand(b *testing.B, c *pgtest.Cluster, bin string, args ...string) run {
+	b.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+c.AdminPassword)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 0 {
+			b.Fatalf("%s %v: %v\n%s", bin, args, err, lastLines(out.String(), 20))
+		}
+	}
+	return run{wall: wall, maxRSS: cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func psqlPath(b *testing.B) string {
+	b.Helper()
+	for _, p := range []string{"/usr/lib/postgresql/15/bin/psql", "/usr/bin/psql"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	p, err := exec.LookPath("psql")
+	if err != nil {
+		b.Fatal("psql not found")
+	}
+	return p
+}
+
+// BenchmarkCreate10k: pgusers apply creating 10,000 principals against
+// psql -1 -f replaying the same creates, each on a fresh cluster.
+// Target: pgusers at most half psql's time.
+func BenchmarkCreate10k(b *testing.B) {
+	bin := buildPgusers(b)
+	psql := psqlPath(b)
+	sqlFile := createSQL(b, principals)
+	for b.Loop() {
+		c1 := pgtest.New(b)
+		file := desiredFile(b, c1, principals)
+		pg := runCommand(b, c1, bin, "apply", "-f", file, "--auto-approve", "--output", "json")
+
+		c2 := pgtest.New(b)
+		ps := runCommand(b, c2, psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null",
+			"-h", c2.Host, "-p", fmt.Sprint(c2.Port), "-U", c2.Admin, "-d", "postgres", "-f", sqlFile)
+
+		b.ReportMetric(pg.wall.Seconds()*1000, "pgusers-ms")
+		b.ReportMetric(ps.wall.Seconds()*1000, "psql-ms")
+		b.ReportMetric(pg.wall.Seconds()/ps.wall.Seconds(), "pgusers/psql")
+		c1.Stop()
+		c2.Stop()
+	}
+}
+
+// seed creates n principals on c directly (superuser, one statement).
+func seed(b *testing.B, c *pgtest.Cluster, n int) {
+	b.Helper()
+	ctx := context.Background()
+	conn, err := c.Super(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	names := make([]string, n)
+	oids := make([]string, n)
+	for i := range names {
+		names[i], oids[i] = name(i), pgtest.ObjectID(name(i))
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_catalog.pgaadauth_create_principal_with_oid(n, o, 'service', false, false)
+		FROM unnest($1::text[], $2::text[]) AS u(n, o)`, names, oids); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPlanInSync10k: the whole pgusers plan command (process start,
+// sign-in, read, diff, render) on a server of 10,000 principals that is in
+// sync. Targets: under 150 ms and 64 MiB peak memory.
+func BenchmarkPlanInSync10k(b *testing.B) {
+	bin := buildPgusers(b)
+	c := pgtest.New(b)
+	seed(b, c, principals)
+	file := desiredFile(b, c, principals)
+	runCommand(b, c, bin, "plan", "-f", file) // warm the server's caches
+	var worst run
+	for b.Loop() {
+		r := runCommand(b, c, bin, "plan", "-f", file, "--detailed-exitcode")
+		worst.wall = max(worst.wall, r.wall)
+		worst.maxRSS = max(worst.maxRSS, r.maxRSS)
+	}
+	b.ReportMetric(worst.wall.Seconds()*1000, "worst-ms")
+	b.ReportMetric(float64(worst.maxRSS)/1024, "peak-MiB")
+}
+
+// BenchmarkRoundTrips counts the client round trips after sign-in of a
+// plan of an in-sync server and of an apply, whatever their size.
+func BenchmarkRoundTrips(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				c := pgtest.New(b)
+				ctx := context.Background()
+				s := spec.Server{Name: "bench", Host: c.Host, Port: c.Port, Database: "postgres", User: c.Admin,
+					Auth: spec.AuthPassword, SSLMode: "disable", MaxDrops: 5}
+				for i := 0; i < n; i++ {
+					s.Principals = append(s.Principals, spec.Principal{Name: name(i), Type: spec.Service, ObjectID: pgtest.ObjectID(name(i))})
+				}
+				rt := &pgtest.RoundTripCounter{}
+				conn, err := connect.Open(ctx, s, connect.Options{
+					Getenv:   func(string) string { return c.AdminPassword },
+					DialFunc: rt.Dial(nil),
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rt.Reset()
+				names := apply.RoleNames(s)
+				o, err := apply.Inspect(ctx, conn, names)
+				if err != nil {
+					b.Fatal(err)
+				}
+				p, err := diff.Compute(s, o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				planRT := rt.Count()
+				rt.Reset()
+				if err := apply.Apply(ctx, conn, apply.Job{Plan: p, Observed: o, RoleNames: names}); err != nil {
+					b.Fatal(err)
+				}
+				applyRT := rt.Count()
+				rt.Reset()
+				if _, err := apply.Inspect(ctx, conn, names); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(planRT), "plan-roundtrips")
+				b.ReportMetric(float64(applyRT), "apply-roundtrips")
+				b.ReportMetric(float64(rt.Count()), "insync-plan-roundtrips")
+				conn.Close(ctx)
+				c.Stop()
+			}
+		})
+	}
+}
