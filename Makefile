@@ -23,4 +23,5 @@ lint:
 
 # Performance targets of the issues; figures in the closing notes.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bench/
+	$(GO) test -run '^$$' -bench FleetPlan50 -benchtime 3x -timeout 30m ./cmd/pgusers/
