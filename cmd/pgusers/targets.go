@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,12 +42,26 @@ type target struct {
 	err       error
 }
 
-// fail records why the server failed. The error does not repeat the
+// fail records why the server failed. The error does not start with the
 // server's name: the report and the text block already name it.
 func (t *target) fail(err error) {
 	t.status = statusError
+	prefix := "server " + t.server.Name + ": "
+	if msg := err.Error(); strings.HasPrefix(msg, prefix) {
+		err = &unprefixed{msg: strings.TrimPrefix(msg, prefix), err: err}
+	}
 	t.err = err
 }
+
+// unprefixed is an error whose message drops the server name its cause
+// starts with; errors.As and errors.Is still reach the cause.
+type unprefixed struct {
+	msg string
+	err error
+}
+
+func (e *unprefixed) Error() string { return e.msg }
+func (e *unprefixed) Unwrap() error { return e.err }
 
 func (t *target) close(ctx context.Context) {
 	if t.conn != nil {
