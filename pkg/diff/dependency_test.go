@@ -288,3 +288,23 @@ func TestKindOf(t *testing.T) {
 		}
 	}
 }
+
+func TestFingerprintIgnoresNilAgainstEmpty(t *testing.T) {
+	a := Observed{Principals: []ObservedPrincipal{{Name: "x", Type: "user"}}}
+	b := Observed{Principals: []ObservedPrincipal{{Name: "x", Type: "user", MemberOf: []string{}}},
+		Roles: []string{}, Dependencies: []Dependency{}, SessionRoles: []string{}}
+	if a.Fingerprint() != b.Fingerprint() {
+		t.Error("an empty list and no list give different fingerprints")
+	}
+	if (Observed{}).Fingerprint() != (Observed{Principals: []ObservedPrincipal{}}).Fingerprint() {
+		t.Error("an empty server has two fingerprints")
+	}
+}
+
+func TestFingerprintDoesNotSortTheCallersLists(t *testing.T) {
+	o := Observed{Principals: []ObservedPrincipal{{Name: "x", MemberOf: []string{"b", "a"}}}}
+	o.Fingerprint()
+	if diff := cmp.Diff([]string{"b", "a"}, o.Principals[0].MemberOf); diff != "" {
+		t.Errorf("Fingerprint changed its receiver's lists (-want +got):\n%s", diff)
+	}
+}

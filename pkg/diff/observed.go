@@ -61,17 +61,32 @@ func (o Observed) HasRole(name string) bool {
 }
 
 // Normalize sorts every list so that lookups and fingerprints do not depend
-// on the order a server returned rows in.
+// on the order a server returned rows in, and makes every empty list nil so
+// that they do not depend on how a state was decoded either.
 func (o *Observed) Normalize() {
 	slices.SortFunc(o.Principals, func(a, b ObservedPrincipal) int { return strings.Compare(a.Name, b.Name) })
 	for i := range o.Principals {
 		slices.Sort(o.Principals[i].MemberOf)
+		o.Principals[i].MemberOf = nilIfEmpty(o.Principals[i].MemberOf)
 	}
+	defer func() {
+		o.Principals = nilIfEmpty(o.Principals)
+		o.Roles = nilIfEmpty(o.Roles)
+		o.Dependencies = nilIfEmpty(o.Dependencies)
+		o.SessionRoles = nilIfEmpty(o.SessionRoles)
+	}()
 	slices.Sort(o.Roles)
 	o.Roles = slices.Compact(o.Roles)
 	slices.SortFunc(o.Dependencies, compareDependencies)
 	slices.Sort(o.SessionRoles)
 	o.SessionRoles = slices.Compact(o.SessionRoles)
+}
+
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
 
 func compareDependencies(a, b Dependency) int {
@@ -98,6 +113,9 @@ func (o Observed) HasSessionRole(role string) bool {
 func (o Observed) Fingerprint() string {
 	n := o
 	n.Principals = slices.Clone(o.Principals)
+	for i := range n.Principals {
+		n.Principals[i].MemberOf = slices.Clone(n.Principals[i].MemberOf)
+	}
 	n.Roles = slices.Clone(o.Roles)
 	n.Dependencies = slices.Clone(o.Dependencies)
 	n.SessionRoles = slices.Clone(o.SessionRoles)
