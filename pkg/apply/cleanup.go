@@ -126,3 +126,37 @@ func renameInsteadOfDrop(plan diff.Plan) diff.Plan {
 	}
 	return out
 }
+
+// After is the job as a retry must run it once the Cleanups of databases
+// committed in an earlier try (StatementError.HandedOver): without those
+// Cleanups, and expecting what they handed over to be gone, so that the
+// retry neither runs them twice nor takes their work for a stale plan.
+func (j Job) After(databases []string) Job {
+	if len(databases) == 0 {
+		return j
+	}
+	done := map[string]bool{}
+	for _, db := range databases {
+		done[db] = true
+	}
+	handed := map[[2]string]bool{} // principal, database
+	var cleanups []diff.Cleanup
+	for _, c := range j.Plan.Cleanups {
+		if !done[c.Database] {
+			cleanups = append(cleanups, c)
+			continue
+		}
+		for _, p := range c.Principals {
+			handed[[2]string{p, c.Database}] = true
+		}
+	}
+	var deps []diff.Dependency
+	for _, d := range j.Observed.Dependencies {
+		if !handed[[2]string{d.Principal, d.Database}] {
+			deps = append(deps, d)
+		}
+	}
+	j.Plan.Cleanups = cleanups
+	j.Observed.Dependencies = deps
+	return j
+}

@@ -323,3 +323,33 @@ func TestRehearseReportsTheStatementThatFailsHalfway(t *testing.T) {
 		t.Errorf("a rehearsal that failed halfway changed the server (-before +after):\n%s", diff)
 	}
 }
+
+func TestJobAfterCommittedCleanups(t *testing.T) {
+	job := apply.Job{
+		Plan: diff.Plan{Cleanups: []diff.Cleanup{
+			{Database: "app", Principals: []string{"a"}},
+			{Database: "zeta", Principals: []string{"a", "b"}},
+		}},
+		Observed: diff.Observed{Dependencies: []diff.Dependency{
+			{Principal: "a", Database: "app", Kind: diff.Owner, Count: 1},
+			{Principal: "a", Database: "postgres", Kind: diff.Owner, Count: 1},
+			{Principal: "a", Database: "zeta", Kind: diff.Owner, Count: 1},
+			{Principal: "c", Database: "app", Kind: diff.Owner, Count: 1},
+		}},
+	}
+	got := job.After([]string{"app"})
+	if diff := cmp.Diff(job.Plan.Cleanups[1:], got.Plan.Cleanups); diff != "" {
+		t.Errorf("cleanups (-want +got):\n%s", diff)
+	}
+	want := []diff.Dependency{
+		{Principal: "a", Database: "postgres", Kind: diff.Owner, Count: 1},
+		{Principal: "a", Database: "zeta", Kind: diff.Owner, Count: 1},
+		{Principal: "c", Database: "app", Kind: diff.Owner, Count: 1}, // not handed over: c had no cleanup there
+	}
+	if diff := cmp.Diff(want, got.Observed.Dependencies); diff != "" {
+		t.Errorf("dependencies (-want +got):\n%s", diff)
+	}
+	if len(job.Plan.Cleanups) != 2 {
+		t.Error("After changed the job it was called on")
+	}
+}
