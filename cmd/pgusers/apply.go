@@ -7,9 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/pgusers/pgusers/pkg/apply"
+	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/fleet"
+	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 func runApply(ctx context.Context, args []string, e env) (int, error) {
@@ -25,8 +29,16 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	if len(pos) > 0 {
-		return exitError, usagef("apply takes no arguments (got %q); name files with -f", pos)
+	var planFile string
+	switch {
+	case len(pos) > 1:
+		return exitError, usagef("apply takes at most one argument, a saved plan (got %q); name files with -f", pos)
+	case len(pos) == 1:
+		planFile = pos[0]
+		if len(c.files) > 0 || len(c.servers) > 0 || c.maxDrops >= 0 {
+			return exitError, usagef("apply %s runs exactly the saved plan, which holds its servers and how to reach them: "+
+				"drop -f, --server and --max-drops (plan again to change them); nothing was changed", planFile)
+		}
 	}
 	// Refuse before reading any server: a CI job without --auto-approve
 	// must fail the same way whatever the servers hold.
@@ -34,12 +46,37 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 		return exitError, usagef("apply asks for confirmation, and stdin is not a terminal: " +
 			"pass --auto-approve to apply without asking, or --dry-run to see what would run; nothing was changed")
 	}
-	_, servers, err := c.load()
-	if err != nil {
-		return exitError, err
-	}
 	log := c.logger(e.stderr)
-	targets := planAll(ctx, servers, &c, e, log, dry != dryRunClient)
+	opts := connectOptions(e, log)
+	var targets []*target
+	var servers []spec.Server
+	if planFile != "" {
+		sp, err := readPlanFile(planFile)
+		if err != nil {
+			return exitError, err
+		}
+		if c.parallel < 1 {
+			return exitError, usagef("--parallel must be at least 1")
+		}
+		if c.timeout <= 0 {
+			return exitError, usagef("--timeout must be positive")
+		}
+		fmt.Fprintf(e.stderr, "Applying the saved plan %s, made by %s from desired state %s (files: %s).\n",
+			planFile, sp.Pgusers, shortDigest(sp.DesiredDigest), strings.Join(sp.Files, ", "))
+		targets = sp.targets()
+		for _, t := range targets {
+			servers = append(servers, t.server)
+		}
+		if dry != dryRunClient {
+			connectAll(ctx, targets, &c, opts, log)
+		}
+	} else {
+		if _, servers, err = c.load(); err != nil {
+			return exitError, err
+		}
+		targets = planAll(ctx, servers, &c, e, log, dry != dryRunClient)
+		describeBlockers(ctx, targets, &c, opts, log)
+	}
 	defer func() {
 		for _, t := range targets {
 			t.close(ctx)
@@ -57,6 +94,7 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 
 	switch {
 	case dry == dryRunClient:
+		r.DryRun = string(dryRunClient)
 		if text {
 			writeSQL(e.stdout, targets)
 			fmt.Fprintln(e.stdout, planLine(r.Summary))
@@ -92,9 +130,12 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 	if dry == dryRunServer {
 		run = apply.Rehearse
 	}
-	applyAll(ctx, targets, &c, e, log, run, dry == dryRunServer)
+	applyAll(ctx, targets, &c, e, log, withOpeners(run, servers, opts), dry == dryRunServer)
 
 	r = buildReport(targets)
+	if dry == dryRunServer {
+		r.DryRun = string(dryRunServer)
+	}
 	if text {
 		writeApplyText(e.stdout, r, dry == dryRunServer)
 	} else if err := writeJSON(e.stdout, r); err != nil {
@@ -102,6 +143,30 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 	}
 	reportFailures(e, targets)
 	return exitCode(r), nil
+}
+
+// connectAll opens a connection to every server of a saved plan that has
+// changes, on the pool; a server that cannot be reached fails alone.
+func connectAll(ctx context.Context, targets []*target, c *common, opts connect.Options, log *slog.Logger) {
+	fleet.Each(ctx, len(targets), c.parallel, func(ctx context.Context, i int) {
+		t := targets[i]
+		if t.status != statusChanges {
+			return
+		}
+		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		if err := ctx.Err(); err != nil {
+			t.fail(fmt.Errorf("not started: %w", context.Cause(ctx)))
+			return
+		}
+		conn, err := connect.Open(ctx, t.server, opts)
+		if err != nil {
+			t.fail(err)
+			return
+		}
+		t.conn = conn
+		log.Debug("connected", "server", t.server.Name, "host", hostPort(t.server))
+	})
 }
 
 func exitCode(r report) int {
@@ -135,6 +200,14 @@ func writeSQL(w io.Writer, targets []*target) {
 		fmt.Fprintf(w, "-- server %s (%s): %d change(s), one transaction\n", t.server.Name, hostPort(t.server), len(t.plan.Changes))
 		fmt.Fprintln(w, "BEGIN;")
 		fmt.Fprintf(w, "SELECT pg_catalog.pg_try_advisory_xact_lock(%d); -- then re-read the server and stop if it changed\n", apply.LockKey)
+		for _, cl := range t.plan.Cleanups {
+			fmt.Fprintf(w, "--   meanwhile, in database %s, on a connection of its own (no transaction spans two databases):\n", cl.Database)
+			fmt.Fprintln(w, "--   BEGIN;")
+			for _, s := range cl.Statements {
+				fmt.Fprintf(w, "--   %s;\n", s.Display())
+			}
+			fmt.Fprintln(w, "--   COMMIT;")
+		}
 		for _, c := range t.plan.Changes {
 			for _, s := range c.Statements {
 				fmt.Fprintf(w, "%s; -- %s %s\n", s.Display(), c.Action, c.Principal)
@@ -149,6 +222,8 @@ func writeApplyText(w io.Writer, r report, rehearsal bool) {
 	fmt.Fprintln(w)
 	for _, s := range r.Servers {
 		switch {
+		case s.Status == statusError && rehearsal && s.Failed != nil:
+			fmt.Fprintf(w, "server %s: would fail, and was rolled back\n  ! %s\n", s.Name, indent(describeFailure(*s.Failed), "    "))
 		case s.Status == statusError:
 			fmt.Fprintf(w, "server %s: failed, nothing changed there\n  ! %s\n", s.Name, indent(s.Error, "    "))
 		case s.Status == statusInSync:
@@ -170,4 +245,19 @@ func writeApplyText(w io.Writer, r report, rehearsal bool) {
 		fmt.Fprintf(w, "; %d server(s) failed", sum.Failed)
 	}
 	fmt.Fprintln(w, ".")
+}
+
+// describeFailure says which statement failed and what the server said.
+func describeFailure(f failedReport) string {
+	if f.Database != "" {
+		return fmt.Sprintf("in database %s (before the main transaction), %s: %s", f.Database, f.SQL, f.Error)
+	}
+	return fmt.Sprintf("%s %s: %s: %s", f.Action, f.Principal, f.SQL, f.Error)
+}
+
+func shortDigest(d string) string {
+	if len(d) > 12 {
+		return d[:12]
+	}
+	return d
 }

@@ -82,7 +82,7 @@ func TestBadInput(t *testing.T) {
 		"no command":             {nil, "Usage:"},
 		"unknown command":        {[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		"unknown flag":           {[]string{"plan", "--nope"}, "flag provided but not defined: -nope"},
-		"bad output":             {[]string{"plan", "-f", good, "--output", "yaml"}, `want one of text, json, not "yaml"`},
+		"bad output":             {[]string{"plan", "-f", good, "--output", "yaml"}, `want one of text, json, markdown, not "yaml"`},
 		"bad dry-run":            {[]string{"apply", "-f", good, "--dry-run=maybe"}, `want client or server, not "maybe"`},
 		"missing file":           {[]string{"plan", "-f", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
 		"broken yaml":            {[]string{"validate", "-f", writeFile(t, dir, "broken.yaml", "version: 1\nservers: [\n")}, "broken.yaml:"},

@@ -5,15 +5,18 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+
+	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 func runPlan(ctx context.Context, args []string, e env) (int, error) {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	output := choice{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(&output, "output", "text or json")
+	output := choice{value: "text", allowed: []string{"text", "json", "markdown"}}
+	fs.Var(&output, "output", "text, json or markdown")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when a server has changes")
+	out := fs.String("out", "", "save the plan to this file, for apply PLANFILE")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitError, err
@@ -21,21 +24,35 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 	if len(pos) > 0 {
 		return exitError, usagef("plan takes no arguments (got %q); name files with -f", pos)
 	}
-	_, servers, err := c.load()
+	d, servers, err := c.load()
 	if err != nil {
 		return exitError, err
 	}
 	log := c.logger(e.stderr)
 	targets := planAll(ctx, servers, &c, e, log, false)
+	describeBlockers(ctx, targets, &c, connectOptions(e, log), log)
 	r := buildReport(targets)
-	if output.value == "json" {
+	switch output.value {
+	case "json":
 		if err := writeJSON(e.stdout, r); err != nil {
 			return exitError, err
 		}
-	} else {
+	case "markdown":
+		writeMarkdown(e.stdout, r)
+	default:
 		writeText(e.stdout, r)
 	}
 	reportFailures(e, targets)
+	if *out != "" {
+		sp, err := newSavedPlan(targets, d.Files, (&spec.Desired{Servers: servers}).Digest())
+		if err == nil {
+			err = writePlanFile(*out, sp)
+		}
+		if err != nil {
+			return exitError, err
+		}
+		fmt.Fprintf(e.stderr, "Saved the plan to %s: pgusers apply %s runs exactly these changes, and refuses any server that changed since.\n", *out, *out)
+	}
 	switch {
 	case r.Summary.Failed > 0:
 		return exitError, nil

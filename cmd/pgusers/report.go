@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 
+	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/diff"
 )
 
@@ -15,9 +17,12 @@ import (
 const formatVersion = "1"
 
 type report struct {
-	FormatVersion string         `json:"formatVersion"`
-	Servers       []serverReport `json:"servers"`
-	Summary       summary        `json:"summary"`
+	FormatVersion string `json:"formatVersion"`
+	// DryRun is "client" or "server" when apply ran as a dry run: then
+	// "changes" means the server would apply them.
+	DryRun  string         `json:"dryRun,omitempty"`
+	Servers []serverReport `json:"servers"`
+	Summary summary        `json:"summary"`
 }
 
 type serverReport struct {
@@ -30,6 +35,44 @@ type serverReport struct {
 	Kept []keptReport `json:"kept,omitempty"`
 	// Principals is how many Entra principals the server had when read.
 	Principals int `json:"principals"`
+	// Blockers are what the principals a plan drops or replaces own or
+	// hold: handed over to reassignOwnedTo when the status is "changes",
+	// the reason for the error when the server has none.
+	Blockers []blockerReport `json:"blockers,omitempty"`
+	// Cleanups run before the changes, each in its own transaction in
+	// another database: they hand over what dropped principals own there.
+	Cleanups []cleanupReport `json:"cleanups,omitempty"`
+	// Failed is the statement that failed, when one did.
+	Failed *failedReport `json:"failed,omitempty"`
+}
+
+type blockerReport struct {
+	Principal string `json:"principal"`
+	// Database is "" for an object of the whole cluster (a database, a
+	// tablespace).
+	Database string `json:"database"`
+	// Dependency is owner, privileges, policy or initial privileges.
+	Dependency diff.DependencyKind `json:"dependency"`
+	// ObjectType and Object name the object; both are "" when Count
+	// objects could not be named.
+	ObjectType string `json:"objectType,omitempty"`
+	Object     string `json:"object,omitempty"`
+	Count      int    `json:"count"`
+}
+
+type cleanupReport struct {
+	Database   string   `json:"database"`
+	Principals []string `json:"principals"`
+	SQL        []string `json:"sql"`
+}
+
+type failedReport struct {
+	// Database is set when the statement was one of a cleanup's.
+	Database  string      `json:"database,omitempty"`
+	Action    diff.Action `json:"action,omitempty"`
+	Principal string      `json:"principal,omitempty"`
+	SQL       string      `json:"sql"`
+	Error     string      `json:"error"`
 }
 
 type changeReport struct {
@@ -103,6 +146,15 @@ func buildReport(targets []*target) report {
 		for _, k := range t.plan.Kept {
 			sr.Kept = append(sr.Kept, keptReport{Principal: k.Principal, Why: k.Why})
 		}
+		sr.Blockers = blockerReports(t)
+		for _, c := range t.plan.Cleanups {
+			cr := cleanupReport{Database: c.Database, Principals: c.Principals, SQL: make([]string, len(c.Statements))}
+			for i, s := range c.Statements {
+				cr.SQL[i] = s.Display()
+			}
+			sr.Cleanups = append(sr.Cleanups, cr)
+		}
+		sr.Failed = failedStatement(t.err)
 		switch t.status {
 		case statusInSync:
 			r.Summary.InSync++
@@ -123,4 +175,33 @@ func writeJSON(w io.Writer, r report) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(r)
+}
+
+// blockerReports lists what blocks or burdens the drops of t: the plan's
+// blockers, or those of the error that refused it.
+func blockerReports(t *target) []blockerReport {
+	bs := t.plan.Blockers
+	var de *diff.Error
+	if t.status == statusError && errors.As(t.err, &de) {
+		bs = de.Blocked
+	}
+	var out []blockerReport
+	for _, b := range bs {
+		out = append(out, blockerReport{Principal: b.Principal, Database: b.Database, Dependency: b.Kind,
+			ObjectType: b.ObjectType, Object: b.Object, Count: b.Count})
+	}
+	return out
+}
+
+// failedStatement says which statement err reports as failed, if any.
+func failedStatement(err error) *failedReport {
+	var se *apply.StatementError
+	if errors.As(err, &se) {
+		return &failedReport{Action: se.Change.Action, Principal: se.Change.Principal, SQL: se.Statement.Display(), Error: se.Err.Error()}
+	}
+	var ce *apply.CleanupError
+	if errors.As(err, &ce) {
+		return &failedReport{Database: ce.Database, SQL: ce.Statement.Display(), Error: ce.Err.Error()}
+	}
+	return nil
 }

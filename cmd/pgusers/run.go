@@ -23,8 +23,12 @@ const usage = `pgusers keeps Microsoft Entra principals on Azure Database for Po
 
 Usage:
   pgusers validate [-f FILE]...
-  pgusers plan     [-f FILE]... [--server NAME]... [--output text|json] [--detailed-exitcode]
+  pgusers plan     [-f FILE]... [--server NAME]... [--output text|json|markdown] [--detailed-exitcode] [--out PLANFILE]
   pgusers apply    [-f FILE]... [--server NAME]... [--dry-run[=client|server]] [--auto-approve] [--output text|json]
+  pgusers apply    PLANFILE [--dry-run[=client|server]] [--auto-approve] [--output text|json]
+                                apply exactly a saved plan; refuses a server that changed since
+  pgusers export   [-f FILE]... --server NAME
+                                print a desired-state file declaring what the server has
   pgusers version
 
 Common flags:
@@ -54,6 +58,8 @@ func run(ctx context.Context, args []string, e env) int {
 		code, err = runPlan(ctx, rest, e)
 	case "apply":
 		code, err = runApply(ctx, rest, e)
+	case "export":
+		code, err = runExport(ctx, rest, e)
 	case "version", "--version":
 		fmt.Fprintln(e.stdout, versionString())
 	case "help", "-h", "--help":

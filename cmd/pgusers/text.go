@@ -26,6 +26,12 @@ func writeServerText(w io.Writer, s serverReport) {
 	case statusError:
 		fmt.Fprintln(w, ": error")
 		fmt.Fprintf(w, "  ! %s\n", indent(s.Error, "    "))
+		if len(s.Blockers) > 0 {
+			fmt.Fprintln(w, "  what blocks the drops:")
+			for _, line := range blockerLines(s.Blockers, "") {
+				fmt.Fprintf(w, "      %s\n", line)
+			}
+		}
 	case statusApplied:
 		fmt.Fprintf(w, ": applied %d change(s)\n", len(s.Changes))
 	default:
@@ -34,9 +40,20 @@ func writeServerText(w io.Writer, s serverReport) {
 	if s.Status == statusInSync {
 		return
 	}
+	if len(s.Cleanups) > 0 {
+		fmt.Fprintln(w, "  first, each in its own transaction (no transaction spans two databases):")
+		for _, c := range s.Cleanups {
+			fmt.Fprintf(w, "      database %s: hand over what %s own(s)\n", c.Database, strings.Join(c.Principals, ", "))
+		}
+	}
 	for _, c := range s.Changes {
 		fmt.Fprintf(w, "  %-3s %s\n", c.Action.Symbol(), describeChange(c))
 		fmt.Fprintf(w, "        %s\n", c.Reason)
+		if c.Action == diff.Drop || c.Action == diff.Replace {
+			for _, line := range blockerLines(s.Blockers, c.Principal) {
+				fmt.Fprintf(w, "        %s\n", line)
+			}
+		}
 	}
 	if len(s.Kept) > 0 {
 		fmt.Fprintln(w, "  prune keeps:")
@@ -65,6 +82,60 @@ func describeChange(c changeReport) string {
 		attrs = append(attrs, "mfa")
 	}
 	return fmt.Sprintf("%s %s (%s)", c.Action, c.Principal, strings.Join(attrs, ", "))
+}
+
+// blockerLines renders the blockers of principal (of every principal when
+// it is "", each line then starting with its name), one a line.
+func blockerLines(bs []blockerReport, principal string) []string {
+	var out []string
+	named := map[string]bool{}
+	for _, b := range bs {
+		if principal != "" && b.Principal != principal {
+			continue
+		}
+		key := b.Principal + "\x00" + b.Database + "\x00" + string(b.Dependency)
+		line := describeBlocker(b, named[key])
+		if b.Object != "" {
+			named[key] = true
+		}
+		if principal == "" {
+			line = b.Principal + " " + line
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// describeBlocker says what a blocker is: "owns table public.orders in
+// database app". others says that objects of the same kind were named
+// before, so a count is of "other" objects.
+func describeBlocker(b blockerReport, others bool) string {
+	var what string
+	if b.Object != "" {
+		what = b.ObjectType + " " + b.Object
+	} else {
+		what = fmt.Sprintf("%d object(s)", b.Count)
+		if others {
+			what = fmt.Sprintf("%d other object(s)", b.Count)
+		}
+	}
+	var verb string
+	switch b.Dependency {
+	case diff.Owner:
+		verb = "owns " + what
+	case diff.Privileges:
+		verb = "holds privileges on " + what
+	case diff.Policy:
+		verb = "is named by " + what
+	case diff.InitialPrivileges:
+		verb = "has initial privileges on " + what
+	default:
+		verb = fmt.Sprintf("depends on %s (%s)", what, b.Dependency)
+	}
+	if b.Database == "" {
+		return verb + " (cluster-wide)"
+	}
+	return verb + " in database " + b.Database
 }
 
 // planLine is the closing line of a plan.

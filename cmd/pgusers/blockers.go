@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgusers/pgusers/pkg/apply"
+	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/fleet"
+	"github.com/pgusers/pgusers/pkg/spec"
+)
+
+// connectOptions are the connection options of a run, as planAll makes
+// them.
+func connectOptions(e env, log *slog.Logger) connect.Options {
+	opts := e.connect
+	opts.Logger = log
+	if opts.Credentials == nil {
+		opts.Credentials = connect.NewCredentials(e.getenv)
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = e.getenv
+	}
+	return opts
+}
+
+// openerFor connects to another database of server s, signed in the same
+// way.
+func openerFor(s spec.Server, opts connect.Options) apply.Opener {
+	return func(ctx context.Context, database string) (*pgx.Conn, error) {
+		other := s
+		other.Database = database
+		return connect.Open(ctx, other, opts)
+	}
+}
+
+// withOpeners gives every job of run a way to reach the other databases of
+// its server, for the cleanups of its plan. It also remembers, per server,
+// the cleanups a failed try committed, so that a retry (applyAll retries
+// transient failures) does not run them again nor take their work for a
+// change since the plan.
+func withOpeners(run runner, servers []spec.Server, opts connect.Options) runner {
+	byName := make(map[string]spec.Server, len(servers))
+	for _, s := range servers {
+		byName[s.Name] = s
+	}
+	var mu sync.Mutex
+	handedOver := map[string][]string{}
+	return func(ctx context.Context, conn apply.Beginner, job apply.Job) error {
+		if s, ok := byName[job.Plan.Server]; ok && job.Open == nil {
+			job.Open = openerFor(s, opts)
+		}
+		mu.Lock()
+		job = job.After(handedOver[job.Plan.Server])
+		mu.Unlock()
+		err := run(ctx, conn, job)
+		var done []string
+		var se *apply.StatementError
+		var ce *apply.CleanupError
+		switch {
+		case errors.As(err, &se):
+			done = se.HandedOver
+		case errors.As(err, &ce):
+			done = ce.Done
+		}
+		if len(done) > 0 {
+			mu.Lock()
+			handedOver[job.Plan.Server] = append(handedOver[job.Plan.Server], done...)
+			mu.Unlock()
+		}
+		return err
+	}
+}
+
+// describeBlockers names the objects behind each server's blockers: those
+// its plan hands over, or those that make its plan fail. Only servers with
+// blockers are read again (on the open connection when there is one), and
+// only the databases that hold them: an in-sync fleet costs nothing here.
+// What cannot be named stays counted, with a warning on stderr.
+func describeBlockers(ctx context.Context, targets []*target, c *common, opts connect.Options, log *slog.Logger) {
+	fleet.Each(ctx, len(targets), c.parallel, func(ctx context.Context, i int) {
+		t := targets[i]
+		list := &t.plan.Blockers
+		var de *diff.Error
+		if t.status == statusError && errors.As(t.err, &de) {
+			list = &de.Blocked
+		}
+		if len(*list) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		conn := t.conn
+		if conn == nil {
+			var err error
+			if conn, err = connect.Open(ctx, t.server, opts); err != nil {
+				log.Warn("could not name what blocks the drops; the plan counts it instead", "server", t.server.Name, "error", err)
+				return
+			}
+			defer conn.Close(context.WithoutCancel(ctx))
+		}
+		named, err := apply.Describe(ctx, conn, t.observed.Database, openerFor(t.server, opts), *list)
+		if err != nil {
+			log.Warn("could not name all that blocks the drops; the plan counts the rest", "server", t.server.Name, "error", err)
+		}
+		if named != nil {
+			*list = named
+		}
+	})
+}
