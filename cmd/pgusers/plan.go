@@ -29,8 +29,13 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 		return exitError, err
 	}
 	log := c.logger(e.stderr)
-	targets := planAll(ctx, servers, &c, e, log, false)
+	// Connections of servers with changes stay open for describeBlockers,
+	// which reads them again only when a drop has blockers.
+	targets := planAll(ctx, servers, &c, e, log, true)
 	describeBlockers(ctx, targets, &c, connectOptions(e, log), log)
+	for _, t := range targets {
+		t.close(ctx)
+	}
 	r := buildReport(targets)
 	switch output.value {
 	case "json":
