@@ -55,11 +55,8 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 		if err != nil {
 			return exitError, err
 		}
-		if c.parallel < 1 {
-			return exitError, usagef("--parallel must be at least 1")
-		}
-		if c.timeout <= 0 {
-			return exitError, usagef("--timeout must be positive")
+		if err := c.validate(); err != nil {
+			return exitError, err
 		}
 		fmt.Fprintf(e.stderr, "Applying the saved plan %s, made by %s from desired state %s (files: %s).\n",
 			planFile, sp.Pgusers, shortDigest(sp.DesiredDigest), strings.Join(sp.Files, ", "))
@@ -74,7 +71,7 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 		if _, servers, err = c.load(); err != nil {
 			return exitError, err
 		}
-		targets = planAll(ctx, servers, &c, e, log, dry != dryRunClient)
+		targets = planAll(ctx, servers, &c, e, opts, log, dry != dryRunClient)
 		describeBlockers(ctx, targets, &c, opts, log)
 	}
 	defer func() {

@@ -15,20 +15,6 @@ import (
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
-// connectOptions are the connection options of a run, as planAll makes
-// them.
-func connectOptions(e env, log *slog.Logger) connect.Options {
-	opts := e.connect
-	opts.Logger = log
-	if opts.Credentials == nil {
-		opts.Credentials = connect.NewCredentials(e.getenv)
-	}
-	if opts.Getenv == nil {
-		opts.Getenv = e.getenv
-	}
-	return opts
-}
-
 // openerFor connects to another database of server s, signed in the same
 // way.
 func openerFor(s spec.Server, opts connect.Options) apply.Opener {

@@ -31,8 +31,9 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 	log := c.logger(e.stderr)
 	// Connections of servers with changes stay open for describeBlockers,
 	// which reads them again only when a drop has blockers.
-	targets := planAll(ctx, servers, &c, e, log, true)
-	describeBlockers(ctx, targets, &c, connectOptions(e, log), log)
+	opts := connectOptions(e, log)
+	targets := planAll(ctx, servers, &c, e, opts, log, true)
+	describeBlockers(ctx, targets, &c, opts, log)
 	for _, t := range targets {
 		t.close(ctx)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/pgusers/pgusers/pkg/spec"
@@ -135,13 +136,21 @@ func (c *common) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// load reads the files and picks the servers the command line names.
-func (c *common) load() (*spec.Desired, []spec.Server, error) {
+// validate checks the flags that do not depend on the files.
+func (c *common) validate() error {
 	if c.parallel < 1 {
-		return nil, nil, usagef("--parallel must be at least 1")
+		return usagef("--parallel must be at least 1")
 	}
 	if c.timeout <= 0 {
-		return nil, nil, usagef("--timeout must be positive")
+		return usagef("--timeout must be positive")
+	}
+	return nil
+}
+
+// load reads the files and picks the servers the command line names.
+func (c *common) load() (*spec.Desired, []spec.Server, error) {
+	if err := c.validate(); err != nil {
+		return nil, nil, err
 	}
 	d, err := spec.Load(c.files)
 	if err != nil {
@@ -152,6 +161,8 @@ func (c *common) load() (*spec.Desired, []spec.Server, error) {
 		return nil, nil, err
 	}
 	if c.maxDrops >= 0 {
+		// A copy: the override is this run's, not the desired state's.
+		servers = slices.Clone(servers)
 		for i := range servers {
 			servers[i].MaxDrops = c.maxDrops
 		}

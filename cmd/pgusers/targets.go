@@ -82,13 +82,9 @@ func hostPort(s spec.Server) string {
 	return s.Host + ":" + strconv.Itoa(port)
 }
 
-// planAll connects to every server, reads it and computes its plan, on a
-// bounded pool. With keepOpen the connections stay open for apply; the
-// caller closes them.
-func planAll(ctx context.Context, servers []spec.Server, c *common, e env, log *slog.Logger, keepOpen bool) []*target {
-	bar := &progress{w: e.stderr, enabled: e.progress}
-	bar.start("plan", len(servers))
-	defer bar.clear()
+// connectOptions are the connection options of a run: one set of
+// credentials, and so one token cache, for every connection it makes.
+func connectOptions(e env, log *slog.Logger) connect.Options {
 	opts := e.connect
 	opts.Logger = log
 	if opts.Credentials == nil {
@@ -97,6 +93,16 @@ func planAll(ctx context.Context, servers []spec.Server, c *common, e env, log *
 	if opts.Getenv == nil {
 		opts.Getenv = e.getenv
 	}
+	return opts
+}
+
+// planAll connects to every server, reads it and computes its plan, on a
+// bounded pool. With keepOpen the connections stay open for apply; the
+// caller closes them.
+func planAll(ctx context.Context, servers []spec.Server, c *common, e env, opts connect.Options, log *slog.Logger, keepOpen bool) []*target {
+	bar := &progress{w: e.stderr, enabled: e.progress}
+	bar.start("plan", len(servers))
+	defer bar.clear()
 	targets := make([]*target, len(servers))
 	for i, s := range servers {
 		targets[i] = &target{server: s, roleNames: apply.RoleNames(s)}
