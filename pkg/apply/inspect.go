@@ -21,22 +21,22 @@ type Batcher interface {
 
 // The principals are read by position (the alias list renames whatever the
 // server calls its columns: its docs spell the first one two ways), with
-// their direct memberships aggregated in one pass over pg_auth_members
-// rather than a look-up per principal.
+// their direct memberships. pg_auth_members is aggregated by member name,
+// so the principals join it without a look-up of every role.
 const principalsSQL = `WITH p AS (
   SELECT * FROM pg_catalog.pgaadauth_list_principals(false)
     AS p(rolname, principaltype, objectid, tenantid, ismfa, isadmin)
 ), m AS (
-  SELECT am.member, array_agg(g.rolname::text ORDER BY g.rolname COLLATE "C") AS roles
+  SELECT mr.rolname AS member, array_agg(g.rolname::text ORDER BY g.rolname COLLATE "C") AS roles
   FROM pg_catalog.pg_auth_members am
   JOIN pg_catalog.pg_roles g ON g.oid = am.roleid
-  GROUP BY am.member
+  JOIN pg_catalog.pg_roles mr ON mr.oid = am.member
+  GROUP BY mr.rolname
 )
 SELECT p.rolname::text, p.principaltype::text, coalesce(p.objectid::text, ''), coalesce(p.tenantid::text, ''),
        p.ismfa::int, p.isadmin::int, coalesce(m.roles, '{}')
 FROM p
-LEFT JOIN pg_catalog.pg_roles r ON r.rolname = p.rolname
-LEFT JOIN m ON m.member = r.oid
+LEFT JOIN m ON m.member = p.rolname
 ORDER BY p.rolname COLLATE "C"`
 
 const rolesSQL = `SELECT r.rolname::text, pg_catalog.pg_has_role(session_user, r.oid, 'USAGE')
@@ -46,25 +46,22 @@ ORDER BY r.rolname COLLATE "C"`
 
 const sessionSQL = `SELECT session_user::text, pg_catalog.current_database()::text`
 
-// What would make DROP ROLE of each Entra principal fail: the pg_shdepend
-// entries that name it, counted per database and kind. pg_shdepend is
+// What would make DROP ROLE of a principal fail: the pg_shdepend entries
+// that name a role, counted per role, database and kind. pg_shdepend is
 // shared, so this one read sees every database, but it holds only object
 // ids: naming the objects takes a connection to their database (Describe),
-// which is only worth it for principals a plan drops. Counting keeps the
-// result small whatever the principals hold.
-const dependenciesSQL = `WITH p AS (
-  SELECT r.oid, r.rolname
-  FROM pg_catalog.pgaadauth_list_principals(false) AS p(rolname, principaltype, objectid, tenantid, ismfa, isadmin)
-  JOIN pg_catalog.pg_roles r ON r.rolname = p.rolname
-)
-SELECT p.rolname::text, coalesce(d.datname::text, ''), s.deptype::text, count(*)::int,
-       pg_catalog.pg_has_role(session_user, p.oid, 'USAGE')
+// which is only worth it for principals a plan drops. It reads every role's
+// entries (usually few: the bootstrap superuser's are not recorded) and
+// readInspect keeps the Entra principals': filtering here would call
+// pgaadauth_list_principals a second time, the costliest part of a read.
+const dependenciesSQL = `SELECT r.rolname::text, coalesce(d.datname::text, ''), s.deptype::text, count(*)::int,
+       pg_catalog.pg_has_role(session_user, r.oid, 'USAGE')
 FROM pg_catalog.pg_shdepend s
-JOIN p ON p.oid = s.refobjid
+JOIN pg_catalog.pg_roles r ON r.oid = s.refobjid
 LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
 WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
-GROUP BY p.rolname, p.oid, d.datname, s.deptype
-ORDER BY p.rolname COLLATE "C", d.datname COLLATE "C" NULLS FIRST, s.deptype`
+GROUP BY r.rolname, r.oid, d.datname, s.deptype
+ORDER BY r.rolname COLLATE "C", d.datname COLLATE "C" NULLS FIRST, s.deptype`
 
 // RoleNames are the names whose existence as roles a plan for s depends on:
 // its principals, their memberOf roles and reassignOwnedTo.
@@ -130,13 +127,17 @@ func readInspect(br pgx.BatchResults) (diff.Observed, error) {
 	if err != nil {
 		return o, fmt.Errorf("read what principals own: %w", err)
 	}
-	o.Dependencies, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (diff.Dependency, error) {
+	entra := make(map[string]bool, len(o.Principals))
+	for _, p := range o.Principals {
+		entra[p.Name] = true
+	}
+	deps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (diff.Dependency, error) {
 		var d diff.Dependency
 		var deptype string
 		var usable bool
 		err := row.Scan(&d.Principal, &d.Database, &deptype, &d.Count, &usable)
 		d.Kind = diff.KindOf(deptype)
-		if usable {
+		if usable && entra[d.Principal] {
 			o.SessionRoles = append(o.SessionRoles, d.Principal)
 		}
 		return d, err
@@ -144,6 +145,7 @@ func readInspect(br pgx.BatchResults) (diff.Observed, error) {
 	if err != nil {
 		return o, fmt.Errorf("read what principals own: %w", err)
 	}
+	o.Dependencies = slices.DeleteFunc(deps, func(d diff.Dependency) bool { return !entra[d.Principal] })
 	o.Normalize()
 	return o, nil
 }
