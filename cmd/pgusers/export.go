@@ -35,12 +35,12 @@ func runExport(ctx context.Context, args []string, e env) (int, error) {
 		return exitError, usagef("export needs exactly one --server NAME, a server of the files given with -f "+
 			"(they say how to reach it); got %d", len(c.servers))
 	}
+	log := c.logger(e.stderr)
 	_, servers, err := c.load()
 	if err != nil {
 		return exitError, err
 	}
 	s := servers[0]
-	log := c.logger(e.stderr)
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	observed, err := openAndInspect(ctx, s, connectOptions(e, log))

@@ -24,11 +24,11 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 	if len(pos) > 0 {
 		return exitError, usagef("plan takes no arguments (got %q); name files with -f", pos)
 	}
+	log := c.logger(e.stderr)
 	d, servers, err := c.load()
 	if err != nil {
 		return exitError, err
 	}
-	log := c.logger(e.stderr)
 	// Connections of servers with changes stay open for describeBlockers,
 	// which reads them again only when a drop has blockers.
 	opts := connectOptions(e, log)

@@ -107,6 +107,8 @@ type common struct {
 	verbose   bool
 	logLevel  choice
 	logFormat choice
+	// log is set by logger; load reports through it.
+	log *slog.Logger
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -123,7 +125,11 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.Var(&c.logFormat, "log-format", "text or json")
 }
 
+// logger returns the run's logger, made once from the flags.
 func (c *common) logger(w io.Writer) *slog.Logger {
+	if c.log != nil {
+		return c.log
+	}
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.logLevel.value)) // choice allows only valid names
 	if c.verbose {
@@ -131,9 +137,11 @@ func (c *common) logger(w io.Writer) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if c.logFormat.value == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		c.log = slog.New(slog.NewJSONHandler(w, opts))
+	} else {
+		c.log = slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return c.log
 }
 
 // validate checks the flags that do not depend on the files.
@@ -152,10 +160,12 @@ func (c *common) load() (*spec.Desired, []spec.Server, error) {
 	if err := c.validate(); err != nil {
 		return nil, nil, err
 	}
+	start := time.Now()
 	d, err := spec.Load(c.files)
 	if err != nil {
 		return nil, nil, err
 	}
+	c.log.Debug("loaded the desired state", "files", len(d.Files), "servers", len(d.Servers), "took", time.Since(start))
 	servers, err := selectServers(d, c.servers)
 	if err != nil {
 		return nil, nil, err

@@ -170,27 +170,34 @@ func checkReserved(name string) string {
 // checkUUID accepts only the 8-4-4-4-12 form that Entra and the Azure
 // portal show, without braces or a urn: prefix.
 func checkUUID(what, s string) string {
-	bad := fmt.Sprintf("%s %q is not a UUID (want 8-4-4-4-12 hex digits)", what, s)
-	if len(s) != 36 {
-		return bad
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return bad
-			}
-		default:
-			if !isHex(c) {
-				return bad
-			}
-		}
+	if !isUUID(s) {
+		return fmt.Sprintf("%s %q is not a UUID (want 8-4-4-4-12 hex digits)", what, s)
 	}
 	if strings.Trim(s, "0-") == "" {
 		return fmt.Sprintf("%s is the nil UUID, a placeholder; use the real object id or remove the key", what)
 	}
 	return ""
+}
+
+// isUUID reports whether s is 8-4-4-4-12 hex digits. It allocates
+// nothing: every principal's objectId goes through it.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch i {
+		case 8, 13, 18, 23:
+			if s[i] != '-' {
+				return false
+			}
+		default:
+			if !isHex(s[i]) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func isHex(c byte) bool {
