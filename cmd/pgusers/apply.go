@@ -72,7 +72,6 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 			return exitError, err
 		}
 		targets = planAll(ctx, servers, &c, e, opts, log, dry != dryRunClient)
-		describeBlockers(ctx, targets, &c, opts, log)
 	}
 	defer func() {
 		for _, t := range targets {

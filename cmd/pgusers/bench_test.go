@@ -51,14 +51,15 @@ func BenchmarkFleetPlan50(b *testing.B) {
 			for b.Loop() {
 				cred := &passwordToken{password: c.AdminPassword}
 				rt := &pgtest.RoundTripCounter{}
-				e := env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+				var stderr strings.Builder
+				e := env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(string) string { return "" }}
 				e.connect.Credentials = connect.NewCredentialsWith(cred)
 				e.connect.DialFunc = rt.Dial(nil)
 				start := time.Now()
 				code := run(context.Background(), []string{"plan", "-f", file, "--parallel", strconv.Itoa(parallel), "--detailed-exitcode"}, e)
 				wall := time.Since(start)
 				if code != exitChanges {
-					b.Fatalf("plan exited %d, want 2", code)
+					b.Fatalf("plan exited %d, want 2:\n%s", code, stderr.String())
 				}
 				perServer := float64(rt.Count()) / servers
 				bound := time.Duration(float64((servers+parallel-1)/parallel) * perServer * float64(rtt))

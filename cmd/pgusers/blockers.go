@@ -11,7 +11,6 @@ import (
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/diff"
-	"github.com/pgusers/pgusers/pkg/fleet"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -63,39 +62,35 @@ func withOpeners(run runner, servers []spec.Server, opts connect.Options) runner
 	}
 }
 
-// describeBlockers names the objects behind each server's blockers: those
-// its plan hands over, or those that make its plan fail. Only servers with
-// blockers are read again (on the open connection when there is one), and
-// only the databases that hold them: an in-sync fleet costs nothing here.
-// What cannot be named stays counted, with a warning on stderr.
-func describeBlockers(ctx context.Context, targets []*target, c *common, opts connect.Options, log *slog.Logger) {
-	fleet.Each(ctx, len(targets), c.parallel, func(ctx context.Context, i int) {
-		t := targets[i]
-		list := &t.plan.Blockers
-		var de *diff.Error
-		if t.status == statusError && errors.As(t.err, &de) {
-			list = &de.Blocked
-		}
-		if len(*list) == 0 {
+// describeBlockers names the objects behind a server's blockers: those
+// its plan hands over, or those that make its plan fail. Only a server with
+// blockers is read again (on its open connection when there is one), and
+// only the databases that hold them: an in-sync server costs nothing here.
+// What cannot be named stays counted, with a warning on stderr. planAll
+// calls it in the server's own worker, before the connection closes.
+func describeBlockers(ctx context.Context, t *target, opts connect.Options, log *slog.Logger) {
+	list := &t.plan.Blockers
+	var de *diff.Error
+	if t.status == statusError && errors.As(t.err, &de) {
+		list = &de.Blocked
+	}
+	if len(*list) == 0 {
+		return
+	}
+	conn := t.conn
+	if conn == nil {
+		var err error
+		if conn, err = connect.Open(ctx, t.server, opts); err != nil {
+			log.Warn("could not name what blocks the drops; the plan counts it instead", "server", t.server.Name, "error", err)
 			return
 		}
-		ctx, cancel := context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-		conn := t.conn
-		if conn == nil {
-			var err error
-			if conn, err = connect.Open(ctx, t.server, opts); err != nil {
-				log.Warn("could not name what blocks the drops; the plan counts it instead", "server", t.server.Name, "error", err)
-				return
-			}
-			defer conn.Close(context.WithoutCancel(ctx))
-		}
-		named, err := apply.Describe(ctx, conn, t.observed.Database, openerFor(t.server, opts), *list)
-		if err != nil {
-			log.Warn("could not name all that blocks the drops; the plan counts the rest", "server", t.server.Name, "error", err)
-		}
-		if named != nil {
-			*list = named
-		}
-	})
+		defer conn.Close(context.WithoutCancel(ctx))
+	}
+	named, err := apply.Describe(ctx, conn, t.observed.Database, openerFor(t.server, opts), *list)
+	if err != nil {
+		log.Warn("could not name all that blocks the drops; the plan counts the rest", "server", t.server.Name, "error", err)
+	}
+	if named != nil {
+		*list = named
+	}
 }

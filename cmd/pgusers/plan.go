@@ -29,14 +29,7 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	// Connections of servers with changes stay open for describeBlockers,
-	// which reads them again only when a drop has blockers.
-	opts := connectOptions(e, log)
-	targets := planAll(ctx, servers, &c, e, opts, log, true)
-	describeBlockers(ctx, targets, &c, opts, log)
-	for _, t := range targets {
-		t.close(ctx)
-	}
+	targets := planAll(ctx, servers, &c, e, connectOptions(e, log), log, false)
 	r := buildReport(targets)
 	switch output.value {
 	case "json":

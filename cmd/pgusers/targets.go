@@ -112,6 +112,7 @@ func planAll(ctx context.Context, servers []spec.Server, c *common, e env, opts 
 		ctx, cancel := context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 		planOne(ctx, t, c, opts, log)
+		describeBlockers(ctx, t, opts, log)
 		if !keepOpen || t.status != statusChanges {
 			t.close(ctx)
 		}
