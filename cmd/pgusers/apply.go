@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/pgusers/pgusers/pkg/apply"
+	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/fleet"
 	"github.com/pgusers/pgusers/pkg/spec"
@@ -183,35 +186,68 @@ func confirm(e env, servers int) (bool, error) {
 }
 
 // writeSQL prints, per server with changes, exactly what apply would send.
+// Names from the files and the servers reach SQL comments only through
+// commentSafe: the output is meant to be read and may be pasted into psql,
+// so a name with a line break must not end a comment and start a statement.
 func writeSQL(w io.Writer, targets []*target) {
 	for _, t := range targets {
+		name, host := commentSafe(t.server.Name), commentSafe(t.server.Host)
 		switch t.status {
 		case statusError:
-			fmt.Fprintf(w, "-- server %s (%s): error\n--   %s\n\n", t.server.Name, t.server.Host, indent(t.err.Error(), "--   "))
+			fmt.Fprintf(w, "-- server %s (%s): error\n--   %s\n\n", name, host, indent(t.err.Error(), "--   "))
 			continue
 		case statusInSync:
-			fmt.Fprintf(w, "-- server %s (%s): in sync, nothing to run\n\n", t.server.Name, t.server.Host)
+			fmt.Fprintf(w, "-- server %s (%s): in sync, nothing to run\n\n", name, host)
 			continue
 		}
-		fmt.Fprintf(w, "-- server %s (%s): %d change(s), one transaction\n", t.server.Name, hostPort(t.server), len(t.plan.Changes))
+		fmt.Fprintf(w, "-- server %s (%s): %d change(s), one transaction\n", name, commentSafe(hostPort(t.server)), len(t.plan.Changes))
 		fmt.Fprintln(w, "BEGIN;")
 		fmt.Fprintf(w, "SELECT pg_catalog.pg_try_advisory_xact_lock(%d); -- then re-read the server and stop if it changed\n", apply.LockKey)
 		for _, cl := range t.plan.Cleanups {
-			fmt.Fprintf(w, "--   meanwhile, in database %s, on a connection of its own (no transaction spans two databases):\n", cl.Database)
+			fmt.Fprintf(w, "--   meanwhile, in database %s, on a connection of its own (no transaction spans two databases):\n", commentSafe(cl.Database))
 			fmt.Fprintln(w, "--   BEGIN;")
 			for _, s := range cl.Statements {
-				fmt.Fprintf(w, "--   %s;\n", s.Display())
+				fmt.Fprintf(w, "--   %s;\n", commentSafe(s.Display()))
 			}
 			fmt.Fprintln(w, "--   COMMIT;")
 		}
 		for _, c := range t.plan.Changes {
 			for _, s := range c.Statements {
-				fmt.Fprintf(w, "%s; -- %s %s\n", s.Display(), c.Action, c.Principal)
+				fmt.Fprintf(w, "%s; -- %s\n", s.Display(), commentSafe(changeComment(c)))
 			}
 		}
 		fmt.Fprintln(w, "COMMIT;")
 		fmt.Fprintln(w)
 	}
+}
+
+// changeComment names a change after each of its statements.
+func changeComment(c diff.Change) string {
+	switch c.Action {
+	case diff.Grant:
+		return fmt.Sprintf("grant %s to %s", c.Role, c.Principal)
+	case diff.Revoke:
+		return fmt.Sprintf("revoke %s from %s", c.Role, c.Principal)
+	}
+	return fmt.Sprintf("%s %s", c.Action, c.Principal)
+}
+
+// commentSafe escapes the control characters of s (line breaks above all)
+// so that it stays inside one SQL comment line.
+func commentSafe(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func writeApplyText(w io.Writer, r report, rehearsal bool) {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -103,5 +104,26 @@ func TestPlanLine(t *testing.T) {
 				t.Errorf("planLine = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// A name with a line break must not end a comment of the dry-run SQL and
+// start a statement of its own in a script someone pastes into psql.
+func TestDryRunSQLKeepsNamesInsideComments(t *testing.T) {
+	s := spec.Server{Name: "srv\nDROP DATABASE prod;", Host: "h\rDROP DATABASE prod2;", MaxDrops: 5, Prune: true}
+	// A role made by hand on the server with a line break in its name.
+	observed := diff.Observed{SessionUser: "me", Principals: []diff.ObservedPrincipal{{Name: "x\nDROP DATABASE prod3; --", Type: "user"}}}
+	plan, err := diff.Compute(s, observed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	writeSQL(&b, []*target{{server: s, plan: plan, status: statusChanges}})
+	for _, line := range strings.FieldsFunc(b.String(), func(r rune) bool { return r == '\n' || r == '\r' }) {
+		for _, payload := range []string{"DROP DATABASE prod;", "DROP DATABASE prod2;", "DROP DATABASE prod3;"} {
+			if i := strings.Index(line, payload); i >= 0 && !strings.Contains(line[:i], "--") && !strings.HasPrefix(line, "DROP DATABASE prod3; --\"") {
+				t.Errorf("a name broke out of a comment: %q\nin:\n%s", line, b.String())
+			}
+		}
 	}
 }

@@ -238,6 +238,7 @@ servers:
       - {name: pg_monitor, type: user}
       - {name: true, type: user}
       - {name: "` + strings.Repeat("x", MaxNameBytes) + `", type: user}
+      - {name: "line\nbreak", type: user}
 `},
 			want: []wantErr{
 				{Pos: "a.yaml:8:9", Server: "a", Msg: "name is required"},
@@ -249,6 +250,7 @@ servers:
 				{Pos: "a.yaml:14:16", Server: "a", Msg: `name "replication" is a reserved role`},
 				{Pos: "a.yaml:15:16", Server: "a", Msg: `name "pg_monitor" is reserved: PostgreSQL keeps every pg_* role`},
 				{Pos: "a.yaml:16:16", Server: "a", Msg: `name must be a string, not the boolean true; quote it ("true")`},
+				{Pos: "a.yaml:18:16", Server: "a", Msg: `name "line\nbreak" contains a control character`},
 			},
 		},
 		"principal types, ids and flags": {

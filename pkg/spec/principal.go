@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -147,6 +148,10 @@ func checkRoleName(what, name string) string {
 		return what + " is empty"
 	case strings.ContainsRune(name, 0):
 		return what + " contains a NUL byte, which PostgreSQL does not allow in a name"
+	case strings.ContainsFunc(name, unicode.IsControl):
+		// No Entra name holds one, and a line break in a role name makes
+		// every script and log that shows it ambiguous.
+		return fmt.Sprintf("%s %q contains a control character (a line break, a tab, ...); Entra names have none", what, name)
 	case len(name) > MaxNameBytes:
 		return fmt.Sprintf("%s %q is %d bytes; PostgreSQL silently truncates names over %d bytes, so use a shorter one",
 			what, name, len(name), MaxNameBytes)
