@@ -13,8 +13,8 @@ import (
 	"unicode"
 
 	"github.com/pgusers/pgusers/pkg/apply"
-	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/fleet"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
