@@ -136,21 +136,13 @@ func BenchmarkCreate10k(b *testing.B) {
 // seed creates n principals on c directly (superuser, one statement).
 func seed(b *testing.B, c *pgtest.Cluster, n int) {
 	b.Helper()
-	ctx := context.Background()
-	conn, err := c.Super(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	names := make([]string, n)
 	oids := make([]string, n)
 	for i := range names {
 		names[i], oids[i] = name(i), pgtest.ObjectID(name(i))
 	}
-	if _, err := conn.Exec(ctx, `SELECT pg_catalog.pgaadauth_create_principal_with_oid(n, o, 'service', false, false)
-		FROM unnest($1::text[], $2::text[]) AS u(n, o)`, names, oids); err != nil {
-		b.Fatal(err)
-	}
+	c.SuperExec(b, `SELECT pg_catalog.pgaadauth_create_principal_with_oid(n, o, 'service', false, false)
+		FROM unnest($1::text[], $2::text[]) AS u(n, o)`, names, oids)
 }
 
 // BenchmarkPlanInSync10k: the whole pgusers plan command (process start,

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -20,50 +19,14 @@ import (
 // dry run, export, drop blockers and the mass-drop guard, each on a
 // throwaway cluster through the command as a user runs it.
 
-// superIn runs statements as the superuser in database db of the fixture.
-func (f *fixture) superIn(t *testing.T, db string, sql ...string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := f.c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := conn.Config().Copy()
-	conn.Close(ctx)
-	cfg.Database = db
-	conn, err = pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, s := range sql {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			t.Fatalf("superuser in %s: %s: %v", db, s, err)
-		}
-	}
-}
-
 // owner returns the owner of table name in database db.
 func (f *fixture) owner(t *testing.T, db, table string) string {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := f.c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
+	owners := f.c.SuperStrings(t, db, `SELECT tableowner::text FROM pg_tables WHERE tablename = $1`, table)
+	if len(owners) == 0 {
+		t.Fatalf("owner of %s in %s: %v", table, db, pgx.ErrNoRows)
 	}
-	cfg := conn.Config().Copy()
-	conn.Close(ctx)
-	cfg.Database = db
-	conn, err = pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var owner string
-	if err := conn.QueryRow(ctx, `SELECT tableowner::text FROM pg_tables WHERE tablename = $1`, table).Scan(&owner); err != nil {
-		t.Fatalf("owner of %s in %s: %v", table, db, err)
-	}
-	return owner
+	return owners[0]
 }
 
 func mustContain(t *testing.T, what, got string, wants ...string) {
@@ -302,7 +265,7 @@ func blockedFixture(t *testing.T) *fixture {
 	f.c.SuperExec(t, `CREATE DATABASE app`)
 	f.c.SuperExec(t, `CREATE TABLE here (a int)`)
 	f.c.SuperExec(t, `ALTER TABLE here OWNER TO "old-bot"`)
-	f.superIn(t, "app", `CREATE TABLE orders (a int)`, `ALTER TABLE orders OWNER TO "old-bot"`,
+	f.c.SuperExecIn(t, "app", `CREATE TABLE orders (a int)`, `ALTER TABLE orders OWNER TO "old-bot"`,
 		`CREATE TABLE lines (a int)`, `ALTER TABLE lines OWNER TO "pgadmin@contoso.com"`, `GRANT SELECT ON lines TO "old-bot"`)
 	return f
 }
@@ -452,7 +415,7 @@ func TestInSyncPlanRoundTripsDoNotGrowWithWhatPrincipalsOwn(t *testing.T) {
 	owning := newFixture(t)
 	owning.createPrincipal(t, "bot", "service", false)
 	owning.c.SuperExec(t, `CREATE DATABASE app`)
-	owning.superIn(t, "app", `CREATE TABLE t (a int)`, `ALTER TABLE t OWNER TO bot`, `CREATE TABLE u (a int)`, `GRANT SELECT ON u TO bot`)
+	owning.c.SuperExecIn(t, "app", `CREATE TABLE t (a int)`, `ALTER TABLE t OWNER TO bot`, `CREATE TABLE u (a int)`, `GRANT SELECT ON u TO bot`)
 	decl := "    prune: true\n    principals:\n      - {name: bot, type: service, objectId: " + pgtest.ObjectID("bot") + "}\n"
 	a, b := count(plain, plain.file(t, "p.yaml", decl)), count(owning, owning.file(t, "p.yaml", decl))
 	t.Logf("round trips of a whole in-sync plan (connect included): %d without objects, %d with", a, b)

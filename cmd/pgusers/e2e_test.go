@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/pgusers/pgusers/internal/pgtest"
 )
@@ -56,21 +55,10 @@ servers:
 // memberships, one line each.
 func (f *fixture) state(t *testing.T) []string {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := f.c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, _ := conn.Query(ctx, `SELECT p.rolname::text || ' ' || p.principaltype || ' admin=' || p.isadmin || ' mfa=' || p.ismfa || ' [' ||
+	return f.c.SuperStrings(t, "postgres", `SELECT p.rolname::text || ' ' || p.principaltype || ' admin=' || p.isadmin || ' mfa=' || p.ismfa || ' [' ||
 	  coalesce((SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
 	            JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = p.rolname AND g.rolname <> 'azure_pg_admin'), '') || ']'
 	  FROM pg_catalog.pgaadauth_list_principals(false) p ORDER BY 1`)
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func (f *fixture) createPrincipal(t *testing.T, name, typ string, admin bool) {
@@ -173,11 +161,7 @@ func TestAwkwardNamesAreCreatedExactly(t *testing.T) {
 	file := f.file(t, "p.yaml", y.String())
 	wantCode(t, pgusers(t, f.env, "apply", "-f", file, "--auto-approve"), exitOK)
 	ctx := context.Background()
-	conn, err := f.c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := f.c.SuperIn(t, "postgres")
 	for _, n := range names {
 		var ok bool
 		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)`, n).Scan(&ok); err != nil || !ok {
@@ -227,11 +211,7 @@ func TestPruneSparesWhatItMust(t *testing.T) {
 		t.Errorf("server after prune (-want +got):\n%s", diff)
 	}
 	ctx := context.Background()
-	conn, err := f.c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := f.c.SuperIn(t, "postgres")
 	var n int
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname IN ('not_entra', 'azure_pg_admin', 'azuresu', 'replication', 'pg_monitor')`).Scan(&n); err != nil || n != 5 {
 		t.Errorf("non-Entra and reserved roles: %d of 5 left (err %v)", n, err)

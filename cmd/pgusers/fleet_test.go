@@ -38,17 +38,7 @@ func passwords(c *pgtest.Cluster) env {
 
 func hasRole(t *testing.T, c *pgtest.Cluster, name string) bool {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)`, name).Scan(&ok); err != nil {
-		t.Fatal(err)
-	}
-	return ok
+	return len(c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles WHERE rolname = $1`, name)) > 0
 }
 
 // statuses reads each server's name and status from a JSON report.
@@ -98,11 +88,7 @@ func holdWrites(t *testing.T, c *pgtest.Cluster) (release func()) {
 func waitForNoPgusersSessions(t *testing.T, c *pgtest.Cluster) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := c.SuperIn(t, "postgres")
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		var n int
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgusers'`).Scan(&n); err != nil {

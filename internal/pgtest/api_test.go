@@ -19,7 +19,7 @@ func TestFunctionSignatures(t *testing.T) {
 		SecurityDefiner                           bool
 		ArgNames                                  []string
 	}
-	rows, _ := superConn(t, c).Query(context.Background(), `
+	rows, _ := c.SuperIn(t, "postgres").Query(context.Background(), `
 		SELECT p.proname::text, n.nspname::text, pg_get_function_arguments(p.oid),
 		       pg_get_function_result(p.oid), l.lanname::text, p.prosecdef,
 		       coalesce(p.proargnames, '{}')
@@ -138,12 +138,7 @@ func TestFunctionsOnlyInPostgresDatabase(t *testing.T) {
 	createDatabase(t, c, "other")
 	for _, db := range []string{"other", "template1"} {
 		t.Run(db, func(t *testing.T) {
-			config, err := c.SuperConfig()
-			if err != nil {
-				t.Fatal(err)
-			}
-			config.Database = db
-			conn := connect(t, config)
+			conn := c.SuperIn(t, db)
 			for _, sql := range []string{
 				`SELECT pgaadauth_create_principal('x', false, false)`,
 				`SELECT pgaadauth_create_principal_with_oid('x', 'y', 'user', false, false)`,
@@ -201,7 +196,7 @@ func TestSystemRoles(t *testing.T) {
 		Super, Login, CreateRole  bool
 		CreateDB, AzurePGAdminMbr bool
 	}
-	rows, _ := superConn(t, c).Query(context.Background(), `
+	rows, _ := c.SuperIn(t, "postgres").Query(context.Background(), `
 		SELECT rolname::text, rolsuper, rolcanlogin, rolcreaterole, rolcreatedb,
 		       pg_has_role(oid, 'azure_pg_admin', 'MEMBER') AND rolname <> 'azure_pg_admin'
 		FROM pg_roles WHERE rolname IN ('azure_pg_admin', 'azuresu', 'replication', $1)

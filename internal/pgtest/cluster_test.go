@@ -27,7 +27,7 @@ import (
 func TestClusterSettings(t *testing.T) {
 	localOnly(t)
 	c := New(t)
-	rows, _ := superConn(t, c).Query(context.Background(), `
+	rows, _ := c.SuperIn(t, "postgres").Query(context.Background(), `
 		SELECT name, setting FROM pg_settings
 		WHERE name IN ('data_directory', 'port', 'listen_addresses', 'unix_socket_directories',
 		               'shared_buffers', 'fsync', 'max_connections', 'ssl', 'server_encoding', 'lc_messages')
@@ -83,7 +83,7 @@ func TestClustersAreIndependent(t *testing.T) {
 		t.Fatalf("two clusters share a port or a data directory: %+v, %+v", clusters[0], clusters[1])
 	}
 	clusters[0].SuperExec(t, `CREATE ROLE only_in_first`)
-	if queryBool(t, superConn(t, clusters[1]), `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'only_in_first')`) {
+	if queryBool(t, clusters[1].SuperIn(t, "postgres"), `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'only_in_first')`) {
 		t.Error("a role of the first cluster shows in the second")
 	}
 }

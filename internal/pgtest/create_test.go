@@ -164,7 +164,7 @@ func TestAdminFlag(t *testing.T) {
 		Name                                         string
 		Login, CreateRole, CreateDB, Super, AdminMbr bool
 	}
-	rows, _ := superConn(t, c).Query(context.Background(), `
+	rows, _ := c.SuperIn(t, "postgres").Query(context.Background(), `
 		SELECT r.rolname::text, r.rolcanlogin, r.rolcreaterole, r.rolcreatedb, r.rolsuper,
 		       EXISTS (SELECT FROM pg_auth_members m WHERE m.member = r.oid AND m.roleid = 'azure_pg_admin'::regrole)
 		FROM pg_roles r WHERE r.rolname IN ('second-admin@contoso.com', 'plain@contoso.com')

@@ -38,7 +38,7 @@ func TestExistingServer(t *testing.T) {
 		if diff := cmp.Diff([]principal{adminPrincipal}, listPrincipals(t, adminConn(t, e), false)); diff != "" {
 			t.Errorf("principals left (-want +got):\n%s", diff)
 		}
-		super := superConn(t, e)
+		super := e.SuperIn(t, "postgres")
 		if queryBool(t, super, `SELECT EXISTS (SELECT FROM pgaadauth_emul.faults)
 			OR (SELECT count(*) FROM pgaadauth_emul.directory) <> 1`) {
 			t.Error("faults or directory objects are left")
@@ -64,7 +64,7 @@ func TestExistingServer(t *testing.T) {
 
 	// A pgaadauth that is not the emulation is left alone.
 	c.SuperExec(t, `DROP SCHEMA pgaadauth_emul CASCADE`)
-	err := prepareExternal(ctx, superConn(t, c))
+	err := prepareExternal(ctx, c.SuperIn(t, "postgres"))
 	if err == nil || !strings.Contains(err.Error(), "refusing") {
 		t.Errorf("prepare a server with another pgaadauth: %v, want a refusal", err)
 	}

@@ -55,20 +55,10 @@ func adminConn(t *testing.T, c *Cluster) *pgx.Conn {
 	return connect(t, c.AdminConfig(t))
 }
 
-func superConn(t *testing.T, c *Cluster) *pgx.Conn {
-	t.Helper()
-	conn, err := c.Super(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
 // loginAs makes role able to sign in with password, and signs in.
 func loginAs(t *testing.T, c *Cluster, role, password string) *pgx.Conn {
 	t.Helper()
-	if err := setPassword(context.Background(), superConn(t, c), role, password); err != nil {
+	if err := setPassword(context.Background(), c.SuperIn(t, "postgres"), role, password); err != nil {
 		t.Fatal(err)
 	}
 	config := c.AdminConfig(t)

@@ -65,7 +65,7 @@ type scans struct{ seq, idx int64 }
 
 func scanCounts(t *testing.T, c *Cluster) map[string]scans {
 	t.Helper()
-	conn := superConn(t, c)
+	conn := c.SuperIn(t, "postgres")
 	rows, _ := conn.Query(context.Background(), `
 		SELECT relname::text, seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables
 		WHERE schemaname = 'pgaadauth_emul'`)

@@ -74,14 +74,70 @@ func Main(m *testing.M) {
 func (c *Cluster) SuperExec(t testing.TB, sql string, args ...any) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := c.superIn(t, "postgres")
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql, args...); err != nil {
 		t.Fatalf("pgtest: superuser: %s: %v", sql, err)
 	}
+}
+
+// SuperIn connects as the superuser to database db, for a test that works
+// on objects that live in one database (tables, their owners and grants),
+// which SuperExec, always in postgres, does not reach. The connection
+// closes when t ends, so a test can hold it across its steps.
+func (c *Cluster) SuperIn(t testing.TB, db string) *pgx.Conn {
+	t.Helper()
+	conn := c.superIn(t, db)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// SuperExecIn runs each statement in order as the superuser in database db,
+// to set a database up (a table, an owner, a grant) before the code under
+// test runs. Its connection closes before it returns, so that set-up keeps
+// no session open while the code under test runs.
+func (c *Cluster) SuperExecIn(t testing.TB, db string, sql ...string) {
+	t.Helper()
+	ctx := context.Background()
+	conn := c.superIn(t, db)
+	defer conn.Close(ctx)
+	for _, s := range sql {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			t.Fatalf("pgtest: superuser in %s: %s: %v", db, s, err)
+		}
+	}
+}
+
+// SuperStrings returns the first column of each row of sql, run as the
+// superuser in database db: what a test compares with cmp.Diff to check
+// the server's state behind the back of the code under test. Like
+// SuperExecIn it closes its connection before it returns.
+func (c *Cluster) SuperStrings(t testing.TB, db, sql string, args ...any) []string {
+	t.Helper()
+	ctx := context.Background()
+	conn := c.superIn(t, db)
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, sql, args...) // CollectRows reports its error
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("pgtest: superuser in %s: %s: %v", db, sql, err)
+	}
+	return out
+}
+
+// superIn connects as the superuser to database db; the caller closes it.
+func (c *Cluster) superIn(t testing.TB, db string) *pgx.Conn {
+	t.Helper()
+	config, err := c.SuperConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	config.Database = db
+	conn, err := pgx.ConnectConfig(context.Background(), config)
+	if err != nil {
+		t.Fatalf("pgtest: connect as the superuser to %s: %v", db, err)
+	}
+	return conn
 }
 
 // AdminConfig is the connection configuration of the Entra administrator:

@@ -59,21 +59,10 @@ func plan(t *testing.T, conn *pgx.Conn, d spec.Server) apply.Job {
 // principals lists the server's Entra principals as the superuser sees them.
 func principals(t *testing.T, c *pgtest.Cluster) []string {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, _ := conn.Query(ctx, `SELECT rolname::text || ' ' || principaltype || ' ' || isadmin || ismfa || ' ' ||
+	return c.SuperStrings(t, "postgres", `SELECT rolname::text || ' ' || principaltype || ' ' || isadmin || ismfa || ' ' ||
 	  coalesce((SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
 	            JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = p.rolname), '')
 	  FROM pg_catalog.pgaadauth_list_principals(false) p ORDER BY 1`)
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func TestInspectIsOneRoundTrip(t *testing.T) {
@@ -171,11 +160,7 @@ func TestStalePlanTouchesNothing(t *testing.T) {
 func TestSecondApplyFailsFastOnTheLock(t *testing.T) {
 	c := pgtest.New(t)
 	ctx := context.Background()
-	holder, err := c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(ctx)
+	holder := c.SuperIn(t, "postgres")
 	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock($1)`, apply.LockKey); err != nil {
 		t.Fatal(err)
 	}

@@ -15,54 +15,6 @@ import (
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
-// superIn runs sql as the superuser in database db.
-func superIn(t *testing.T, c *pgtest.Cluster, db string, sql ...string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := conn.Config().Copy()
-	conn.Close(ctx)
-	cfg.Database = db
-	conn, err = pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, s := range sql {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			t.Fatalf("superuser in %s: %s: %v", db, s, err)
-		}
-	}
-}
-
-// queryIn returns the first column of every row of sql, run as the
-// superuser in database db.
-func queryIn(t *testing.T, c *pgtest.Cluster, db, sql string) []string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := c.Super(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := conn.Config().Copy()
-	conn.Close(ctx)
-	cfg.Database = db
-	conn, err = pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, _ := conn.Query(ctx, sql)
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // opener signs in as the administrator to another database, counting its
 // connections.
 func opener(t *testing.T, c *pgtest.Cluster, opened *[]string) apply.Opener {
@@ -87,7 +39,7 @@ func owningCluster(t *testing.T) *pgtest.Cluster {
 	c.SuperExec(t, `CREATE DATABASE app`)
 	c.SuperExec(t, `CREATE TABLE here (a int)`)
 	c.SuperExec(t, `ALTER TABLE here OWNER TO "old-bot"`)
-	superIn(t, c, "app", `CREATE TABLE orders (a int)`, `ALTER TABLE orders OWNER TO "old-bot"`,
+	c.SuperExecIn(t, "app", `CREATE TABLE orders (a int)`, `ALTER TABLE orders OWNER TO "old-bot"`,
 		`CREATE TABLE lines (a int)`, `ALTER TABLE lines OWNER TO "pgadmin@contoso.com"`, `GRANT SELECT ON lines TO "old-bot"`)
 	return c
 }
@@ -193,14 +145,14 @@ func TestApplyHandsOverAndDrops(t *testing.T) {
 	if got := principals(t, c); len(got) != 1 {
 		t.Errorf("principals after apply: %v, want only the admin", got)
 	}
-	if diff := cmp.Diff([]string{"dba"}, queryIn(t, c, "app", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'orders'`)); diff != "" {
+	if diff := cmp.Diff([]string{"dba"}, c.SuperStrings(t, "app", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'orders'`)); diff != "" {
 		t.Errorf("owner of app's orders (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"dba"}, queryIn(t, c, "postgres", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'here'`)); diff != "" {
+	if diff := cmp.Diff([]string{"dba"}, c.SuperStrings(t, "postgres", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'here'`)); diff != "" {
 		t.Errorf("owner of postgres's here (-want +got):\n%s", diff)
 	}
 	// The administrator was lent the roles for the statements' time only.
-	if got := queryIn(t, c, "postgres", `SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+	if got := c.SuperStrings(t, "postgres", `SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
 		JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = 'pgadmin@contoso.com' AND g.rolname = 'dba'`); len(got) != 0 {
 		t.Errorf("the administrator is still a member of dba")
 	}
@@ -219,7 +171,7 @@ func TestRehearseWithCleanupsLeavesNothingBehind(t *testing.T) {
 	if diff := cmp.Diff(before, principals(t, c)); diff != "" {
 		t.Errorf("rehearsal changed the principals (-before +after):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"old-bot"}, queryIn(t, c, "app", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'orders'`)); diff != "" {
+	if diff := cmp.Diff([]string{"old-bot"}, c.SuperStrings(t, "app", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'orders'`)); diff != "" {
 		t.Errorf("rehearsal changed the owner of app's orders (-want +got):\n%s", diff)
 	}
 	if err := apply.Apply(context.Background(), conn, job); err != nil {
@@ -232,7 +184,7 @@ func TestRehearseWithCleanupsLeavesNothingBehind(t *testing.T) {
 func TestFailedCleanupLeavesThePrincipalAndTheNextRunConverges(t *testing.T) {
 	c := owningCluster(t)
 	c.SuperExec(t, `CREATE DATABASE zeta`)
-	superIn(t, c, "zeta", `CREATE TABLE z (a int)`, `ALTER TABLE z OWNER TO "old-bot"`)
+	c.SuperExecIn(t, "zeta", `CREATE TABLE z (a int)`, `ALTER TABLE z OWNER TO "old-bot"`)
 	// The administrator cannot connect to zeta.
 	c.SuperExec(t, `REVOKE CONNECT ON DATABASE zeta FROM PUBLIC`)
 	conn, _ := adminConn(t, c)
@@ -256,7 +208,7 @@ func TestFailedCleanupLeavesThePrincipalAndTheNextRunConverges(t *testing.T) {
 	if got := principals(t, c); len(got) != 2 {
 		t.Fatalf("principals after a failed cleanup: %v, want old-bot still there", got)
 	}
-	if diff := cmp.Diff([]string{"dba"}, queryIn(t, c, "app", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'orders'`)); diff != "" {
+	if diff := cmp.Diff([]string{"dba"}, c.SuperStrings(t, "app", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'orders'`)); diff != "" {
 		t.Errorf("app was handed over before the failure (-want +got):\n%s", diff)
 	}
 
@@ -277,7 +229,7 @@ func TestFailedCleanupLeavesThePrincipalAndTheNextRunConverges(t *testing.T) {
 	if got := principals(t, c); len(got) != 1 {
 		t.Errorf("principals after the second apply: %v, want only the admin", got)
 	}
-	if diff := cmp.Diff([]string{"dba"}, queryIn(t, c, "zeta", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'z'`)); diff != "" {
+	if diff := cmp.Diff([]string{"dba"}, c.SuperStrings(t, "zeta", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'z'`)); diff != "" {
 		t.Errorf("owner of zeta's z (-want +got):\n%s", diff)
 	}
 }
@@ -288,7 +240,7 @@ func TestANewObjectOfADroppedPrincipalStalesThePlan(t *testing.T) {
 	job := plan(t, conn, pruneTo("dba"))
 	var opened []string
 	job.Open = opener(t, c, &opened)
-	superIn(t, c, "app", `CREATE TABLE later (a int)`, `ALTER TABLE later OWNER TO "old-bot"`)
+	c.SuperExecIn(t, "app", `CREATE TABLE later (a int)`, `ALTER TABLE later OWNER TO "old-bot"`)
 	err := apply.Apply(context.Background(), conn, job)
 	var stale *apply.StaleError
 	if !errors.As(err, &stale) {
@@ -300,7 +252,7 @@ func TestANewObjectOfADroppedPrincipalStalesThePlan(t *testing.T) {
 	if len(opened) != 0 {
 		t.Errorf("a stale plan connected to %v", opened)
 	}
-	if diff := cmp.Diff([]string{"old-bot"}, queryIn(t, c, "app", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'orders'`)); diff != "" {
+	if diff := cmp.Diff([]string{"old-bot"}, c.SuperStrings(t, "app", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'orders'`)); diff != "" {
 		t.Errorf("a stale plan handed over app (-want +got):\n%s", diff)
 	}
 }

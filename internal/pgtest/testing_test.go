@@ -1,0 +1,27 @@
+package pgtest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// The superuser helpers reach a database other than postgres: what
+// SuperExecIn creates there, SuperStrings and SuperIn read back there, and
+// postgres does not have it.
+func TestSuperHelpersInAnotherDatabase(t *testing.T) {
+	c := New(t)
+	createDatabase(t, c, "elsewhere")
+	c.SuperExecIn(t, "elsewhere", `CREATE TABLE kept (name text)`, `INSERT INTO kept VALUES ('b'), ('a'), ('c')`)
+	if diff := cmp.Diff([]string{"a", "b"}, c.SuperStrings(t, "elsewhere", `SELECT name FROM kept WHERE name <> $1 ORDER BY 1`, "c")); diff != "" {
+		t.Errorf("rows read back (-want +got):\n%s", diff)
+	}
+	if got := c.SuperStrings(t, "postgres", `SELECT tablename::text FROM pg_tables WHERE tablename = 'kept'`); len(got) != 0 {
+		t.Errorf("the table is in postgres too: %q", got)
+	}
+	var db string
+	if err := c.SuperIn(t, "elsewhere").QueryRow(context.Background(), `SELECT current_database()`).Scan(&db); err != nil || db != "elsewhere" {
+		t.Errorf("SuperIn is in database %q (err %v), want elsewhere", db, err)
+	}
+}
