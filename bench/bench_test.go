@@ -125,11 +125,19 @@ func BenchmarkCreate10k(b *testing.B) {
 		ps := runCommand(b, c2, psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null",
 			"-h", c2.Host, "-p", fmt.Sprint(c2.Port), "-U", c2.Admin, "-d", "postgres", "-f", sqlFile)
 
+		// The apply step alone, in-process: what replaces psql's replay once
+		// the plan is made (begin, lock and re-read, the pipeline, commit).
+		c3 := pgtest.New(b)
+		applyOnly := timeApply(b, c3, desiredFile(b, c3, principals))
+
 		b.ReportMetric(pg.wall.Seconds()*1000, "pgusers-ms")
+		b.ReportMetric(applyOnly.Seconds()*1000, "apply-step-ms")
+		b.ReportMetric(applyOnly.Seconds()/ps.wall.Seconds(), "apply-step/psql")
 		b.ReportMetric(ps.wall.Seconds()*1000, "psql-ms")
 		b.ReportMetric(pg.wall.Seconds()/ps.wall.Seconds(), "pgusers/psql")
 		c1.Stop()
 		c2.Stop()
+		c3.Stop()
 	}
 }
 
@@ -213,4 +221,34 @@ func BenchmarkRoundTrips(b *testing.B) {
 			}
 		})
 	}
+}
+
+// timeApply plans file against c in-process and times apply.Apply alone.
+func timeApply(b *testing.B, c *pgtest.Cluster, file string) time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	d, err := spec.Load([]string{file})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := d.Servers[0]
+	conn, err := connect.Open(ctx, s, connect.Options{Getenv: func(string) string { return c.AdminPassword }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	names := apply.RoleNames(s)
+	o, err := apply.Inspect(ctx, conn, names)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := diff.Compute(s, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := apply.Apply(ctx, conn, apply.Job{Plan: p, Observed: o, RoleNames: names}); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
 }
