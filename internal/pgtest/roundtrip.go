@@ -11,13 +11,14 @@ import (
 
 // RoundTripCounter counts the client round trips of the connections it
 // dials, to pin claims such as "the inspection takes one round trip". A
-// round trip starts when the client writes for the first time, or writes
-// after having read: a batch or pipeline sent in one go and read back is
-// one, however many statements it holds. Sign-in round trips count too;
-// Reset after connecting.
+// round trip is the client writing, then reading an answer: it is counted
+// when the first answer arrives, so a batch or pipeline sent in one go and
+// read back is one, however many statements it holds, and a write nothing
+// answers (the Terminate message that closes a connection) is none.
+// Sign-in round trips count too; Reset after connecting.
 //
 // Reads made while a write is still in progress (pgconn reads in the
-// background when a large write blocks) do not end a round trip. Over TLS
+// background when a large write blocks) do not count. Over TLS
 // the counter sees records, not messages: one large write split into
 // records while the server already answers may count more than once.
 //
@@ -47,7 +48,6 @@ func (r *RoundTripCounter) Dial(inner pgconn.DialFunc) pgconn.DialFunc {
 			return nil, err
 		}
 		c := &countingConn{Conn: conn, counter: r}
-		c.readSinceWrite.Store(true) // the first write starts a round trip
 		return c, nil
 	}
 }
@@ -55,23 +55,21 @@ func (r *RoundTripCounter) Dial(inner pgconn.DialFunc) pgconn.DialFunc {
 type countingConn struct {
 	net.Conn
 	counter        *RoundTripCounter
-	readSinceWrite atomic.Bool
+	wroteSinceRead atomic.Bool
 	writing        atomic.Int32
 }
 
 func (c *countingConn) Write(b []byte) (int, error) {
-	if c.readSinceWrite.Swap(false) {
-		c.counter.n.Add(1)
-	}
 	c.writing.Add(1)
 	defer c.writing.Add(-1)
+	c.wroteSinceRead.Store(true)
 	return c.Conn.Write(b)
 }
 
 func (c *countingConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if n > 0 && c.writing.Load() == 0 {
-		c.readSinceWrite.Store(true)
+	if n > 0 && c.writing.Load() == 0 && c.wroteSinceRead.Swap(false) {
+		c.counter.n.Add(1)
 	}
 	return n, err
 }

@@ -80,3 +80,24 @@ func TestRoundTripCounterDefaultDialer(t *testing.T) {
 		t.Errorf("%d round trips, want 1", got)
 	}
 }
+
+// Closing a connection sends Terminate, which nothing answers: it is not a
+// round trip, and a fleet's figures must not count one per server.
+func TestRoundTripCounterIgnoresTheClosingWrite(t *testing.T) {
+	c := New(t)
+	var counter RoundTripCounter
+	config := c.AdminConfig(t)
+	config.DialFunc = counter.Dial(nil)
+	conn, err := pgx.ConnectConfig(context.Background(), config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter.Reset()
+	mustExec(t, conn, `SELECT 1`)
+	if err := conn.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := counter.Count(); got != 1 {
+		t.Errorf("a query and a close: %d round trips, want 1", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 )
 
 // The superuser helpers reach a database other than postgres: what
@@ -23,5 +24,27 @@ func TestSuperHelpersInAnotherDatabase(t *testing.T) {
 	var db string
 	if err := c.SuperIn(t, "elsewhere").QueryRow(context.Background(), `SELECT current_database()`).Scan(&db); err != nil || db != "elsewhere" {
 		t.Errorf("SuperIn is in database %q (err %v), want elsewhere", db, err)
+	}
+}
+
+// With PlainPassword the server takes the password as it is, as Azure
+// takes an Entra token, and still refuses a wrong one.
+func TestPlainPassword(t *testing.T) {
+	c := New(t, Options{PlainPassword: true})
+	ctx := context.Background()
+	conn, err := pgx.ConnectConfig(ctx, c.AdminConfig(t))
+	if err != nil {
+		t.Fatalf("sign in with the right password: %v", err)
+	}
+	conn.Close(ctx)
+	cfg := c.AdminConfig(t)
+	cfg.Password = "wrong"
+	if conn, err := pgx.ConnectConfig(ctx, cfg); err == nil {
+		conn.Close(ctx)
+		t.Fatal("a wrong password was accepted")
+	}
+	if diff := cmp.Diff([]string{"password"}, c.SuperStrings(t, "postgres",
+		`SELECT auth_method FROM pg_catalog.pg_hba_file_rules WHERE type = 'host'`)); diff != "" {
+		t.Errorf("pg_hba host rules (-want +got):\n%s", diff)
 	}
 }
