@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgusers/pgusers/internal/pgtest"
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/connect"
@@ -194,23 +196,15 @@ func BenchmarkRoundTrips(b *testing.B) {
 					b.Fatal(err)
 				}
 				rt.Reset()
-				names := apply.RoleNames(s)
-				o, err := apply.Inspect(ctx, conn, names)
-				if err != nil {
-					b.Fatal(err)
-				}
-				p, err := diff.Compute(s, o)
-				if err != nil {
-					b.Fatal(err)
-				}
+				job := planJob(b, conn, s)
 				planRT := rt.Count()
 				rt.Reset()
-				if err := apply.Apply(ctx, conn, apply.Job{Plan: p, Observed: o, RoleNames: names}); err != nil {
+				if err := apply.Apply(ctx, conn, job); err != nil {
 					b.Fatal(err)
 				}
 				applyRT := rt.Count()
 				rt.Reset()
-				if _, err := apply.Inspect(ctx, conn, names); err != nil {
+				if _, err := apply.Inspect(ctx, conn, job.RoleNames); err != nil {
 					b.Fatal(err)
 				}
 				b.ReportMetric(float64(planRT), "plan-roundtrips")
@@ -223,6 +217,21 @@ func BenchmarkRoundTrips(b *testing.B) {
 	}
 }
 
+// planJob reads the server on conn and plans s for it, as plan does.
+func planJob(b *testing.B, conn *pgx.Conn, s spec.Server) apply.Job {
+	b.Helper()
+	names := apply.RoleNames(s)
+	o, err := apply.Inspect(context.Background(), conn, names)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := diff.Compute(s, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return apply.Job{Plan: p, Observed: o, RoleNames: names}
+}
+
 // timeApply plans file against c in-process and times apply.Apply alone.
 func timeApply(b *testing.B, c *pgtest.Cluster, file string) time.Duration {
 	b.Helper()
@@ -231,23 +240,14 @@ func timeApply(b *testing.B, c *pgtest.Cluster, file string) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := d.Servers[0]
-	conn, err := connect.Open(ctx, s, connect.Options{Getenv: func(string) string { return c.AdminPassword }})
+	conn, err := connect.Open(ctx, d.Servers[0], connect.Options{Getenv: func(string) string { return c.AdminPassword }})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	names := apply.RoleNames(s)
-	o, err := apply.Inspect(ctx, conn, names)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := diff.Compute(s, o)
-	if err != nil {
-		b.Fatal(err)
-	}
+	job := planJob(b, conn, d.Servers[0])
 	start := time.Now()
-	if err := apply.Apply(ctx, conn, apply.Job{Plan: p, Observed: o, RoleNames: names}); err != nil {
+	if err := apply.Apply(ctx, conn, job); err != nil {
 		b.Fatal(err)
 	}
 	return time.Since(start)
