@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pgusers/pgusers/internal/pgtest"
 )
@@ -83,6 +84,36 @@ func holdWrites(t *testing.T, c *pgtest.Cluster) (release func()) {
 	return release
 }
 
+// waitForBlockedPgusers waits until a pgusers session on c waits on a lock.
+// It runs beside the command under test, so it reports by t.Error, never
+// t.Fatal.
+func waitForBlockedPgusers(t *testing.T, c *pgtest.Cluster) {
+	ctx := context.Background()
+	cfg, err := c.SuperConfig()
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer conn.Close(ctx)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var waiting bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity
+			WHERE application_name = 'pgusers' AND wait_event_type = 'Lock')`).Scan(&waiting); err != nil {
+			t.Error(err)
+			return
+		}
+		if waiting {
+			return
+		}
+	}
+	t.Error("no pgusers session waited on the held lock within 30s")
+}
+
 // waitForNoPgusersSessions waits until the server has no backend left from
 // an abandoned pgusers connection, so that its rollback is complete.
 func waitForNoPgusersSessions(t *testing.T, c *pgtest.Cluster) {
@@ -150,8 +181,14 @@ func TestInterruptMidApplyLeavesNothingHalfDone(t *testing.T) {
 	release := holdWrites(t, c)
 	file := fleetFile(t, t.TempDir(), []*pgtest.Cluster{other, c}, "fleet-bot")
 
+	// Interrupt once pgusers is waiting on the held server mid-apply, as a
+	// person pressing Ctrl-C would: after its first changes were sent.
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(1500*time.Millisecond, cancel)
+	defer cancel()
+	go func() {
+		waitForBlockedPgusers(t, c)
+		cancel()
+	}()
 	var out, errOut strings.Builder
 	e := passwords(c)
 	e.stdin, e.stdout, e.stderr = strings.NewReader(""), &out, &errOut
