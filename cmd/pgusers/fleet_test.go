@@ -192,7 +192,8 @@ func TestInterruptMidApplyLeavesNothingHalfDone(t *testing.T) {
 	var out, errOut strings.Builder
 	e := passwords(c)
 	e.stdin, e.stdout, e.stderr = strings.NewReader(""), &out, &errOut
-	code := run(ctx, []string{"apply", "-f", file, "--auto-approve", "--output", "json"}, e)
+	// One server at a time: a has committed before b starts and blocks.
+	code := run(ctx, []string{"apply", "-f", file, "--auto-approve", "--output", "json", "--parallel", "1"}, e)
 	t.Logf("stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
 	if code != exitError {
 		t.Fatalf("exit %d, want 1", code)
