@@ -140,3 +140,13 @@ func TestVersion(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// The examples are what users copy first: they must stay valid.
+func TestExamplesAreValid(t *testing.T) {
+	for _, dir := range []string{"../../examples", "../../examples/local"} {
+		r := pgusers(t, env{}, "validate", "-f", dir)
+		if r.code != exitOK {
+			t.Errorf("%s: exit %d\n%s", dir, r.code, r.stderr)
+		}
+	}
+}
