@@ -186,7 +186,7 @@ func applyAll(ctx context.Context, targets []*target, c *common, e env, log *slo
 		_, err := fleet.Retry(ctx, fleet.DefaultBackoff, serverSaysRetry, retryLogger(log.With("server", t.server.Name), "apply"),
 			func(ctx context.Context) error { return run(ctx, t.conn, t.job()) })
 		if err != nil {
-			t.fail(stopped(ctx, c.timeout, "its transaction rolled back, nothing changed there", err))
+			t.fail(stopped(ctx, c.timeout, applyOutcome(err), err))
 			return
 		}
 		if !rehearsal {
@@ -194,6 +194,18 @@ func applyAll(ctx context.Context, targets []*target, c *common, e env, log *slo
 		}
 		log.Info("applied", "server", t.server.Name, "changes", len(t.plan.Changes), "rolled_back", rehearsal)
 	})
+}
+
+// applyOutcome says what a failed apply left on its server, for an
+// interruption or a timeout: nothing, unless hand-overs to reassignOwnedTo
+// in other databases had committed, which the error itself details.
+func applyOutcome(err error) string {
+	var se *apply.StatementError
+	var ce *apply.CleanupError
+	if (errors.As(err, &se) && len(se.HandedOver) > 0) || (errors.As(err, &ce) && len(ce.Done) > 0) {
+		return "its transaction rolled back, every principal is still there"
+	}
+	return "its transaction rolled back, nothing changed there"
 }
 
 // connectionLost reports a connection refused or reset: worth another try
