@@ -136,7 +136,7 @@ func TestLoadFileErrors(t *testing.T) {
 func TestLoadUnreadable(t *testing.T) {
 	writeFiles(t, map[string]string{"a.yaml": head})
 	if err := os.Symlink("gone.yaml", "b.yaml"); err != nil {
-		t.Skip("no symlinks here:", err)
+		t.Fatal(err)
 	}
 	want := []wantErr{{Pos: "b.yaml", Msg: "no such file or directory"}}
 	if os.Geteuid() != 0 { // root reads anything
