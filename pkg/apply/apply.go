@@ -180,37 +180,6 @@ func (e *StatementError) Error() string {
 
 func (e *StatementError) Unwrap() error { return e.Err }
 
-// execute sends every statement of the plan in one pipeline and reads the
-// results in order; the first failure names its statement.
-func execute(ctx context.Context, tx pgx.Tx, plan diff.Plan) error {
-	type origin struct {
-		change diff.Change
-		stmt   diff.Statement
-	}
-	var origins []origin
-	b := &pgx.Batch{}
-	for _, c := range plan.Changes {
-		for _, s := range c.Statements {
-			b.Queue(s.SQL, s.Args...)
-			origins = append(origins, origin{c, s})
-		}
-	}
-	if len(origins) == 0 {
-		return nil
-	}
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	for _, o := range origins {
-		if _, err := br.Exec(); err != nil {
-			return &StatementError{Change: o.change, Statement: o.stmt, Err: describePgError(err)}
-		}
-	}
-	if err := br.Close(); err != nil {
-		return fmt.Errorf("apply: %w", err)
-	}
-	return nil
-}
-
 // describePgError keeps the server's message and adds its DETAIL and HINT,
 // which for a failed DROP ROLE list what the role still owns.
 func describePgError(err error) error {
