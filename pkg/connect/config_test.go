@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgusers/pgusers/internal/pgtest"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -45,7 +46,7 @@ func summariseConfig(c *pgx.ConnConfig) configSummary {
 }
 
 func TestConfig(t *testing.T) {
-	pki := newTestPKI(t, "good")
+	pki := pgtest.NewPKI(t, "good")
 	// None of these may change how pgusers connects.
 	t.Setenv("PGPASSWORD", "from-the-environment")
 	t.Setenv("PGOPTIONS", "-c search_path=elsewhere")

@@ -23,16 +23,16 @@ const publicScope = "https://ossrdbms-aad.database.windows.net/.default"
 
 // tlsCluster starts a cluster that requires TLS with a certificate for
 // localhost only, and returns it with its PKI.
-func tlsCluster(t *testing.T, logConnections bool) (*pgtest.Cluster, testPKI) {
+func tlsCluster(t *testing.T, logConnections bool) (*pgtest.Cluster, pgtest.PKI) {
 	t.Helper()
-	pki := newTestPKI(t, "cluster", "localhost")
+	pki := pgtest.NewPKI(t, "cluster", "localhost")
 	c := pgtest.New(t, pgtest.Options{TLSCertFile: pki.CertFile, TLSKeyFile: pki.KeyFile, LogConnections: logConnections})
 	return c, pki
 }
 
 // entraEntry is the server entry of c's Entra administrator, verified
 // against the CA of pki.
-func entraEntry(c *pgtest.Cluster, pki testPKI) spec.Server {
+func entraEntry(c *pgtest.Cluster, pki pgtest.PKI) spec.Server {
 	return spec.Server{Name: "throwaway", Host: "localhost", Port: c.Port, Database: "postgres", User: c.Admin,
 		Auth: spec.AuthEntra, Credential: CredentialDefault, SSLMode: SSLVerifyFull, SSLRootCert: pki.CAFile}
 }
@@ -169,7 +169,7 @@ func TestOpenTokenWithinConnectTimeout(t *testing.T) {
 // and name.
 func TestOpenVerifiesTheServerBeforeSigningIn(t *testing.T) {
 	c, pki := tlsCluster(t, true)
-	other := newTestPKI(t, "other", "localhost")
+	other := pgtest.NewPKI(t, "other", "localhost")
 	ctx := context.Background()
 
 	tests := map[string]struct {
@@ -308,7 +308,7 @@ func TestOpenWithPassword(t *testing.T) {
 // down its chain.
 func TestOpenErrorsHoldNoSecret(t *testing.T) {
 	c, pki := tlsCluster(t, false)
-	other := newTestPKI(t, "other", "localhost")
+	other := pgtest.NewPKI(t, "other", "localhost")
 	ctx := context.Background()
 	// The password is the secret; a refused token or password contains it.
 	const secret = "s3cret-token-or-password"

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgusers/pgusers/internal/pgtest"
 )
 
 // attempt summarises one TLS attempt of tlsAttempts.
@@ -39,7 +41,7 @@ func summarise(cs []*tls.Config) []attempt {
 }
 
 func TestTLSAttempts(t *testing.T) {
-	pki := newTestPKI(t, "good")
+	pki := pgtest.NewPKI(t, "good")
 	const host = "orders.postgres.database.azure.com"
 	unverified := attempt{TLS: true, ServerName: host, SkipVerify: true}
 	tests := map[string]struct {
@@ -114,7 +116,7 @@ func TestTLSAttemptsBadRootCert(t *testing.T) {
 
 // verify-ca checks the chain against sslrootcert and ignores the host name.
 func TestVerifyCAChecksChainNotName(t *testing.T) {
-	good, other := newTestPKI(t, "good"), newTestPKI(t, "other")
+	good, other := pgtest.NewPKI(t, "good"), pgtest.NewPKI(t, "other")
 	leaf := readCert(t, good.CertFile)
 	state := tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}
 

@@ -1,4 +1,4 @@
-package connect
+package pgtest
 
 import (
 	"crypto/ecdsa"
@@ -15,14 +15,16 @@ import (
 	"time"
 )
 
-// testPKI is a CA and a server certificate it signed, in PEM files.
-type testPKI struct {
+// PKI is a CA and a server certificate it signed, in PEM files: a TLS
+// cluster (Options.TLSCertFile, TLSKeyFile) and a client that verifies it
+// against CAFile, made fresh for each test.
+type PKI struct {
 	CAFile, CertFile, KeyFile string
 }
 
-// newTestPKI makes a CA named name and a server certificate for hosts (names
+// NewPKI makes a CA named name and a server certificate for hosts (names
 // or addresses; none: localhost and 127.0.0.1), in a temporary directory.
-func newTestPKI(t *testing.T, name string, hosts ...string) testPKI {
+func NewPKI(t testing.TB, name string, hosts ...string) PKI {
 	t.Helper()
 	dir := t.TempDir()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -79,7 +81,7 @@ func newTestPKI(t *testing.T, name string, hosts ...string) testPKI {
 		t.Fatal(err)
 	}
 
-	p := testPKI{
+	p := PKI{
 		CAFile:   filepath.Join(dir, "ca.pem"),
 		CertFile: filepath.Join(dir, "server.crt"),
 		KeyFile:  filepath.Join(dir, "server.key"),
@@ -90,7 +92,7 @@ func newTestPKI(t *testing.T, name string, hosts ...string) testPKI {
 	return p
 }
 
-func writePEM(t *testing.T, path, typ string, der []byte, mode os.FileMode) {
+func writePEM(t testing.TB, path, typ string, der []byte, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode); err != nil {
 		t.Fatal(err)
