@@ -106,14 +106,22 @@ func TestApplyIsFourRoundTripsWhateverTheChanges(t *testing.T) {
 	}
 }
 
-func TestFailedStatementRollsBackTheServer(t *testing.T) {
+// failsHalfway plans three creates of which the last fails on the server:
+// the directory says zz-team is a group, and the plan creates it as a
+// user, after two creates that succeed. It returns the server's principals
+// before anything ran.
+func failsHalfway(t *testing.T) (*pgtest.Cluster, *pgx.Conn, []string, apply.Job) {
+	t.Helper()
 	c := pgtest.New(t)
-	// The directory says this object is a group: creating it as a user
-	// fails on the server, after two creates that succeeded.
 	c.AddDirectoryObject(t, "zz-team", "group", pgtest.ObjectID("zz-team"))
 	conn, _ := adminConn(t, c)
 	before := principals(t, c)
 	job := plan(t, conn, desired(false, principal("a-first", spec.User), principal("b-second", spec.Service), principal("zz-team", spec.User)))
+	return c, conn, before, job
+}
+
+func TestFailedStatementRollsBackTheServer(t *testing.T) {
+	c, conn, before, job := failsHalfway(t)
 
 	err := apply.Apply(context.Background(), conn, job)
 	var se *apply.StatementError

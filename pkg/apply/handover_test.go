@@ -258,11 +258,7 @@ func TestANewObjectOfADroppedPrincipalStalesThePlan(t *testing.T) {
 }
 
 func TestRehearseReportsTheStatementThatFailsHalfway(t *testing.T) {
-	c := pgtest.New(t)
-	c.AddDirectoryObject(t, "zz-team", "group", pgtest.ObjectID("zz-team"))
-	conn, _ := adminConn(t, c)
-	before := principals(t, c)
-	job := plan(t, conn, desired(false, principal("a-first", spec.User), principal("b-second", spec.Service), principal("zz-team", spec.User)))
+	c, conn, before, job := failsHalfway(t)
 	err := apply.Rehearse(context.Background(), conn, job)
 	var se *apply.StatementError
 	if !errors.As(err, &se) {
