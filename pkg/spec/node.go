@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pgusers/pgusers/internal/yamltree"
 )
 
 // scope is what an error is about; every helper passes it on so that a
@@ -25,16 +27,16 @@ type decoder struct {
 	overBudget     bool
 }
 
-func (d *decoder) pos(n *yaml.Node) Position {
-	return Position{File: d.file, Line: n.Line, Column: n.Column}
+func (d *decoder) pos(n *yamltree.Node) Position {
+	return Position{File: d.file, Line: int(n.Line), Column: int(n.Column)}
 }
 
-func (d *decoder) errorf(n *yaml.Node, sc scope, format string, args ...any) {
+func (d *decoder) errorf(n *yamltree.Node, sc scope, format string, args ...any) {
 	d.errs.add(d.pos(n), sc, fmt.Sprintf(format, args...))
 }
 
 // resolve follows an alias to its anchor; nil means the walk must stop.
-func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
+func (d *decoder) resolve(n *yamltree.Node) *yamltree.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
 		if i > 8 {
 			return nil
@@ -56,7 +58,7 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 }
 
 // countNodes sizes the walk budget; it does not follow aliases, so it ends.
-func countNodes(n *yaml.Node) int {
+func countNodes(n *yamltree.Node) int {
 	c := 1
 	for _, ch := range n.Content {
 		c += countNodes(ch)
@@ -66,7 +68,7 @@ func countNodes(n *yaml.Node) int {
 
 type pair struct {
 	key  string
-	k, v *yaml.Node
+	k, v *yamltree.Node
 }
 
 // maxMergeDepth bounds "<<" merges that merge themselves.
@@ -76,7 +78,7 @@ const maxMergeDepth = 16
 // mapping. Keys set twice are errors (the first one wins); "<<" merge keys
 // are expanded, with the mapping's own keys winning over merged ones, as
 // YAML specifies.
-func (d *decoder) mapping(n *yaml.Node, sc scope, what string) ([]pair, bool) {
+func (d *decoder) mapping(n *yamltree.Node, sc scope, what string) ([]pair, bool) {
 	n = d.resolve(n)
 	if n == nil {
 		return nil, false
@@ -88,15 +90,39 @@ func (d *decoder) mapping(n *yaml.Node, sc scope, what string) ([]pair, bool) {
 	return d.pairs(n, sc, 0), true
 }
 
-func (d *decoder) pairs(n *yaml.Node, sc scope, depth int) []pair {
-	seen := map[string]*yaml.Node{}
-	var own, merged []pair
+func (d *decoder) pairs(n *yamltree.Node, sc scope, depth int) []pair {
+	own := make([]pair, 0, len(n.Content)/2)
+	var merged []pair
+	// Most mappings hold a handful of keys, and a large file holds
+	// thousands of such mappings: a linear look-up allocates nothing.
+	var index map[string]*yamltree.Node
+	if len(n.Content)/2 > 16 {
+		index = make(map[string]*yamltree.Node, len(n.Content)/2)
+	}
+	seen := func(key string) (*yamltree.Node, bool) {
+		if index != nil {
+			k, ok := index[key]
+			return k, ok
+		}
+		for _, p := range own {
+			if p.key == key {
+				return p.k, true
+			}
+		}
+		return nil, false
+	}
+	keep := func(p pair) {
+		own = append(own, p)
+		if index != nil {
+			index[p.key] = p.k
+		}
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := d.resolve(n.Content[i]), n.Content[i+1]
 		if k == nil {
 			continue
 		}
-		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
 			merged = append(merged, d.mergeSources(v, sc, depth+1)...)
 			continue
 		}
@@ -104,24 +130,21 @@ func (d *decoder) pairs(n *yaml.Node, sc scope, depth int) []pair {
 			d.errorf(k, sc, "a key must be a plain name, not %s", describe(k))
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
+		if first, dup := seen(k.Value); dup {
 			d.errorf(k, sc, "key %q is set twice in this mapping (first at %s); keep one", k.Value, d.pos(first))
 			continue
 		}
-		seen[k.Value] = k
-		own = append(own, pair{k.Value, k, v})
+		keep(pair{k.Value, k, v})
 	}
 	for _, p := range merged {
-		if _, ok := seen[p.key]; ok {
-			continue
+		if _, dup := seen(p.key); !dup {
+			keep(p)
 		}
-		seen[p.key] = p.k
-		own = append(own, p)
 	}
 	return own
 }
 
-func (d *decoder) mergeSources(v *yaml.Node, sc scope, depth int) []pair {
+func (d *decoder) mergeSources(v *yamltree.Node, sc scope, depth int) []pair {
 	if depth > maxMergeDepth {
 		d.errorf(v, sc, "\"<<\" merges nest more than %d deep (does a mapping merge itself?)", maxMergeDepth)
 		return nil
@@ -155,13 +178,13 @@ func (d *decoder) mergeSources(v *yaml.Node, sc scope, depth int) []pair {
 // peekName is the "name" of a mapping, read before the mapping is walked so
 // that every problem inside it, even a key set twice, can say whose it is.
 // It reports nothing; the walk proper does.
-func peekName(n *yaml.Node) string {
+func peekName(n *yamltree.Node) string {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return ""
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.Value == "name" && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
+		if k.Kind == yaml.ScalarNode && k.Value == "name" && v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
 			return v.Value
 		}
 	}
@@ -169,7 +192,7 @@ func peekName(n *yaml.Node) string {
 }
 
 // sequence returns the items of n; null counts as an empty list.
-func (d *decoder) sequence(n *yaml.Node, sc scope, what string) ([]*yaml.Node, bool) {
+func (d *decoder) sequence(n *yamltree.Node, sc scope, what string) ([]*yamltree.Node, bool) {
 	n = d.resolve(n)
 	if n == nil {
 		return nil, false
@@ -187,7 +210,7 @@ func (d *decoder) sequence(n *yaml.Node, sc scope, what string) ([]*yaml.Node, b
 // str reads a scalar as the text the user wrote. Numbers and dates are
 // taken literally (a role may be called 2024); booleans and null are
 // refused because their text is rarely what was meant.
-func (d *decoder) str(n *yaml.Node, sc scope, what string) (string, bool) {
+func (d *decoder) str(n *yamltree.Node, sc scope, what string) (string, bool) {
 	n = d.resolve(n)
 	if n == nil {
 		return "", false
@@ -200,7 +223,7 @@ func (d *decoder) str(n *yaml.Node, sc scope, what string) (string, bool) {
 		d.errorf(n, sc, "%s must be a string, not %s", what, describe(n))
 		return "", false
 	}
-	switch n.ShortTag() {
+	switch n.Tag {
 	case "!!str", "!!int", "!!float", "!!timestamp":
 		return n.Value, true
 	case "!!bool":
@@ -211,34 +234,34 @@ func (d *decoder) str(n *yaml.Node, sc scope, what string) (string, bool) {
 	return "", false
 }
 
-func (d *decoder) boolean(n *yaml.Node, sc scope, what string) (bool, bool) {
+func (d *decoder) boolean(n *yamltree.Node, sc scope, what string) (bool, bool) {
 	n = d.resolve(n)
 	if n == nil {
 		return false, false
 	}
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
 		d.errorf(n, sc, "%s must be true or false, not %s", what, describe(n))
 		return false, false
 	}
-	var b bool
-	if err := n.Decode(&b); err != nil {
+	b, err := n.Bool()
+	if err != nil {
 		d.errorf(n, sc, "%s must be true or false, not %s", what, describe(n))
 		return false, false
 	}
 	return b, true
 }
 
-func (d *decoder) integer(n *yaml.Node, sc scope, what string) (int, bool) {
+func (d *decoder) integer(n *yamltree.Node, sc scope, what string) (int, bool) {
 	n = d.resolve(n)
 	if n == nil {
 		return 0, false
 	}
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 		d.errorf(n, sc, "%s must be a whole number, not %s", what, describe(n))
 		return 0, false
 	}
-	var i int
-	if err := n.Decode(&i); err != nil {
+	i, err := n.Int()
+	if err != nil {
 		d.errorf(n, sc, "%s %s is out of range", what, n.Value)
 		return 0, false
 	}
@@ -246,7 +269,7 @@ func (d *decoder) integer(n *yaml.Node, sc scope, what string) (int, bool) {
 }
 
 // describe names what a node holds, for "must be X, not Y" messages.
-func describe(n *yaml.Node) string {
+func describe(n *yamltree.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
@@ -257,7 +280,7 @@ func describe(n *yaml.Node) string {
 	case yaml.AliasNode:
 		return "an alias"
 	}
-	switch n.ShortTag() {
+	switch n.Tag {
 	case "!!null":
 		return "an empty value"
 	case "!!bool":
@@ -267,11 +290,11 @@ func describe(n *yaml.Node) string {
 	case "!!str":
 		return fmt.Sprintf("the string %q", n.Value)
 	}
-	return fmt.Sprintf("%q (tagged %s)", n.Value, n.ShortTag())
+	return fmt.Sprintf("%q (tagged %s)", n.Value, n.Tag)
 }
 
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+func isNull(n *yamltree.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
 // unknownKey reports a key the format does not have, suggesting the one

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode"
 
-	"gopkg.in/yaml.v3"
+	"github.com/pgusers/pgusers/internal/yamltree"
 )
 
 var principalKeys = []string{"name", "type", "objectId", "admin", "mfa", "memberOf"}
@@ -14,9 +14,9 @@ var principalKeys = []string{"name", "type", "objectId", "admin", "mfa", "member
 // principals decodes a list of principals. Each one that has a usable name
 // is returned, even when other keys are wrong, so that duplicates are still
 // found and reported in the same run.
-func (d *decoder) principals(n *yaml.Node, sc scope, what string) []Principal {
+func (d *decoder) principals(n *yamltree.Node, sc scope, what string) []Principal {
 	items, _ := d.sequence(n, sc, what)
-	var out []Principal
+	out := make([]Principal, 0, len(items))
 	for _, item := range items {
 		if p, ok := d.principal(item, sc); ok {
 			out = append(out, p)
@@ -25,7 +25,7 @@ func (d *decoder) principals(n *yaml.Node, sc scope, what string) []Principal {
 	return out
 }
 
-func (d *decoder) principal(n *yaml.Node, sc scope) (Principal, bool) {
+func (d *decoder) principal(n *yamltree.Node, sc scope) (Principal, bool) {
 	n = d.resolve(n)
 	if n == nil {
 		return Principal{}, false
@@ -88,7 +88,7 @@ func (d *decoder) principal(n *yaml.Node, sc scope) (Principal, bool) {
 	return p, named
 }
 
-func (d *decoder) principalName(n *yaml.Node, sc scope) (string, bool) {
+func (d *decoder) principalName(n *yamltree.Node, sc scope) (string, bool) {
 	s, ok := d.str(n, sc, "name")
 	if !ok {
 		return "", false
@@ -105,7 +105,7 @@ func (d *decoder) principalName(n *yaml.Node, sc scope) (string, bool) {
 }
 
 // memberOf returns the roles, sorted and without duplicates; nil for none.
-func (d *decoder) memberOf(n *yaml.Node, sc scope, self string) []string {
+func (d *decoder) memberOf(n *yamltree.Node, sc scope, self string) []string {
 	if r := d.resolve(n); r != nil && isNull(r) {
 		d.errorf(r, sc, "memberOf has no value; write memberOf: [] for no memberships, or remove the key to leave memberships alone")
 		return nil
