@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -117,7 +116,7 @@ func describeFSError(err error) string {
 }
 
 func (c *collector) loadFile(file string) *rawFile {
-	data, err := os.ReadFile(file)
+	data, err := readFile(file)
 	if err != nil {
 		c.add(Position{File: file}, scope{}, describeFSError(err))
 		return nil
@@ -130,12 +129,30 @@ func (c *collector) loadFile(file string) *rawFile {
 	return d.decodeFile(root)
 }
 
+// readFile is os.ReadFile into a string without a second copy: the values
+// in the tree are pieces of it.
+func readFile(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var b strings.Builder
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+		b.Grow(int(info.Size()))
+	}
+	if _, err := io.Copy(&b, f); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
 // parse returns the root node of the file's one document, or nil after
 // reporting why there is none. Files in the usual plain block style are
 // read by yamltree.Parse, several times faster; the rest, and every file
 // with a syntax error, by yaml.v3.
-func (c *collector) parse(file string, data []byte) (root *yamltree.Node) {
-	if root, ok := yamltree.Parse(string(data)); ok {
+func (c *collector) parse(file string, data string) (root *yamltree.Node) {
+	if root, ok := yamltree.Parse(data); ok {
 		return root
 	}
 	defer func() {
@@ -146,7 +163,7 @@ func (c *collector) parse(file string, data []byte) (root *yamltree.Node) {
 			root = nil
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec := yaml.NewDecoder(strings.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
