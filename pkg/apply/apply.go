@@ -130,7 +130,7 @@ func (e *StaleError) Error() string {
 func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job) error {
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_catalog.pg_try_advisory_xact_lock($1)", LockKey)
-	queueInspect(b, job.RoleNames)
+	queueInspect(b)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
 
@@ -141,7 +141,7 @@ func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job) error {
 	if !locked {
 		return ErrLocked
 	}
-	now, err := readInspect(br)
+	now, err := readInspect(br, job.RoleNames)
 	if err != nil {
 		return fmt.Errorf("under the lock: %w", explainInspect(err))
 	}

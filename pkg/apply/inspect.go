@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/spec"
@@ -19,30 +21,46 @@ type Batcher interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// The principals are read by position (the alias list renames whatever the
-// server calls its columns: its docs spell the first one two ways), with
-// their direct memberships. pg_auth_members is aggregated by member name,
-// so the principals join it without a look-up of every role.
-const principalsSQL = `WITH p AS (
-  SELECT * FROM pg_catalog.pgaadauth_list_principals(false)
-    AS p(rolname, principaltype, objectid, tenantid, ismfa, isadmin)
-), m AS (
-  SELECT mr.rolname AS member, array_agg(g.rolname::text ORDER BY g.rolname COLLATE "C") AS roles
+// No inspection query orders its rows: readInspect sorts every list
+// (Observed.Normalize), which costs the client less than the server, and
+// the same state still gives the same Observed.
+
+// rolesSQL reads every role and, for an Entra principal, its row of
+// pgaadauth_list_principals(false) (first column 1; 0 and NULLs for any
+// other role) with its direct memberships. One call of the list, the
+// costliest part of a read, answers both what the principals are and which
+// of the names asked about exist as roles: readInspect picks those out.
+// Sending the server the names instead costs it more, for 10,000 names a
+// third more: the list, read twice, is materialized, and the names are
+// parsed and matched. What this costs is the names of the roles that are
+// not principals, usually a few dozen. Every principal is a role (the list
+// is read from the roles), so the outer join from pg_roles misses none.
+//
+// The list is read by position (the alias list renames whatever the server
+// calls its columns: its docs spell the first one two ways).
+// pg_auth_members is aggregated by member name, so the principals join it
+// without a look-up of every role. The flag is an int: pgx reads a bool,
+// sent as text, by allocating.
+const rolesSQL = `WITH m AS (
+  SELECT mr.rolname AS member, array_agg(g.rolname::text) AS roles
   FROM pg_catalog.pg_auth_members am
   JOIN pg_catalog.pg_roles g ON g.oid = am.roleid
   JOIN pg_catalog.pg_roles mr ON mr.oid = am.member
   GROUP BY mr.rolname
 )
-SELECT p.rolname::text, p.principaltype::text, coalesce(p.objectid::text, ''), coalesce(p.tenantid::text, ''),
-       p.ismfa::int, p.isadmin::int, coalesce(m.roles, '{}')
-FROM p
-LEFT JOIN m ON m.member = p.rolname
-ORDER BY p.rolname COLLATE "C"`
+SELECT (p.rolname IS NOT NULL)::int, r.rolname::text, p.principaltype::text, coalesce(p.objectid::text, ''),
+       coalesce(p.tenantid::text, ''), p.ismfa::int, p.isadmin::int, m.roles
+FROM pg_catalog.pg_roles r
+LEFT JOIN pg_catalog.pgaadauth_list_principals(false)
+    AS p(rolname, principaltype, objectid, tenantid, ismfa, isadmin) ON p.rolname = r.rolname
+LEFT JOIN m ON m.member = p.rolname`
 
-const rolesSQL = `SELECT r.rolname::text, pg_catalog.pg_has_role(session_user, r.oid, 'USAGE')
-FROM unnest($1::text[]) AS n(name)
-JOIN pg_catalog.pg_roles r ON r.rolname = n.name::name
-ORDER BY r.rolname COLLATE "C"`
+// The roles whose privileges the signed-in user has, of every role:
+// readInspect keeps those of Observed.SessionRoles. A statement of its own
+// costs the server no more than a column of rolesSQL, and sends only these
+// roles, usually few.
+const sessionRolesSQL = `SELECT r.rolname::text FROM pg_catalog.pg_roles r
+WHERE pg_catalog.pg_has_role(session_user, r.oid, 'USAGE')`
 
 const sessionSQL = `SELECT session_user::text, pg_catalog.current_database()::text`
 
@@ -54,14 +72,12 @@ const sessionSQL = `SELECT session_user::text, pg_catalog.current_database()::te
 // entries (usually few: the bootstrap superuser's are not recorded) and
 // readInspect keeps the Entra principals': filtering here would call
 // pgaadauth_list_principals a second time, the costliest part of a read.
-const dependenciesSQL = `SELECT r.rolname::text, coalesce(d.datname::text, ''), s.deptype::text, count(*)::int,
-       pg_catalog.pg_has_role(session_user, r.oid, 'USAGE')
+const dependenciesSQL = `SELECT r.rolname::text, coalesce(d.datname::text, ''), s.deptype::text, count(*)::int
 FROM pg_catalog.pg_shdepend s
 JOIN pg_catalog.pg_roles r ON r.oid = s.refobjid
 LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
 WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
-GROUP BY r.rolname, r.oid, d.datname, s.deptype
-ORDER BY r.rolname COLLATE "C", d.datname COLLATE "C" NULLS FIRST, s.deptype`
+GROUP BY r.rolname, d.datname, s.deptype`
 
 // RoleNames are the names whose existence as roles a plan for s depends on:
 // its principals, their memberOf roles and reassignOwnedTo.
@@ -81,73 +97,175 @@ func RoleNames(s spec.Server) []string {
 // queueInspect adds the inspection queries to b; readInspect reads their
 // results in the same order. Split so that Apply can put them in the batch
 // that takes the lock.
-func queueInspect(b *pgx.Batch, names []string) {
+func queueInspect(b *pgx.Batch) {
 	b.Queue(sessionSQL)
-	b.Queue(principalsSQL)
-	b.Queue(rolesSQL, names)
+	b.Queue(rolesSQL)
+	b.Queue(sessionRolesSQL)
 	b.Queue(dependenciesSQL)
 }
 
-func readInspect(br pgx.BatchResults) (diff.Observed, error) {
+// readInspect reads what queueInspect queued; names are the roles asked
+// about (Observed.Roles).
+func readInspect(br pgx.BatchResults, names []string) (diff.Observed, error) {
 	var o diff.Observed
 	if err := br.QueryRow().Scan(&o.SessionUser, &o.Database); err != nil {
 		return o, fmt.Errorf("read the signed-in user: %w", err)
 	}
+	principals, others, err := readRoles(br, len(names))
+	if err != nil {
+		return o, fmt.Errorf("list principals: %w", err)
+	}
 	rows, err := br.Query()
 	if err != nil {
-		return o, fmt.Errorf("list principals: %w", err)
+		return o, fmt.Errorf("read roles: %w", err)
 	}
-	o.Principals, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (diff.ObservedPrincipal, error) {
-		var p diff.ObservedPrincipal
-		var mfa, admin int
-		err := row.Scan(&p.Name, &p.Type, &p.ObjectID, &p.TenantID, &mfa, &admin, &p.MemberOf)
-		p.MFA, p.Admin = mfa == 1, admin == 1
-		return p, err
-	})
-	if err != nil {
-		return o, fmt.Errorf("list principals: %w", err)
-	}
-	rows, err = br.Query()
+	usable, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return o, fmt.Errorf("read roles: %w", err)
 	}
-	o.Roles, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
-		var name string
-		var usable bool
-		err := row.Scan(&name, &usable)
-		if usable {
-			o.SessionRoles = append(o.SessionRoles, name)
-		}
-		return name, err
-	})
-	if err != nil {
-		return o, fmt.Errorf("read roles: %w", err)
-	}
-	rows, err = br.Query()
+	deps, err := readDependencies(br)
 	if err != nil {
 		return o, fmt.Errorf("read what principals own: %w", err)
 	}
-	entra := make(map[string]bool, len(o.Principals))
-	for _, p := range o.Principals {
-		entra[p.Name] = true
-	}
-	deps, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (diff.Dependency, error) {
-		var d diff.Dependency
-		var deptype string
-		var usable bool
-		err := row.Scan(&d.Principal, &d.Database, &deptype, &d.Count, &usable)
-		d.Kind = diff.KindOf(deptype)
-		if usable && entra[d.Principal] {
-			o.SessionRoles = append(o.SessionRoles, d.Principal)
-		}
-		return d, err
+
+	o.Principals, o.Dependencies = principals, deps
+	o.Normalize() // the look-ups below need principals and dependencies sorted
+	o.Dependencies = slices.DeleteFunc(o.Dependencies, func(d diff.Dependency) bool {
+		_, entra := o.Principal(d.Principal)
+		return !entra
 	})
-	if err != nil {
-		return o, fmt.Errorf("read what principals own: %w", err)
+	if !slices.IsSorted(names) {
+		names = slices.Sorted(slices.Values(names))
 	}
-	o.Dependencies = slices.DeleteFunc(deps, func(d diff.Dependency) bool { return !entra[d.Principal] })
+	o.Roles = appendPrincipalsAmong(nil, names, o.Principals)
+	for _, r := range others {
+		if _, asked := slices.BinarySearch(names, r); asked {
+			o.Roles = append(o.Roles, r)
+		}
+	}
+	slices.Sort(o.Roles)
+	o.SessionRoles = slices.DeleteFunc(usable, func(r string) bool {
+		return !o.HasRole(r) && !hasDependencies(o.Dependencies, r)
+	})
 	o.Normalize()
 	return o, nil
+}
+
+// readRoles reads rolesSQL: the Entra principals, and the names of the
+// other roles. Most of the names asked about are declared principals,
+// which a server in sync has: their number is the first guess of how many
+// principals there are.
+func readRoles(br pgx.BatchResults, asked int) (principals []diff.ObservedPrincipal, others []string, err error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	principals = make([]diff.ObservedPrincipal, 0, asked)
+	var (
+		entra      int
+		p          diff.ObservedPrincipal
+		typ        interned
+		mfa, admin pgtype.Int4
+	)
+	typ.dst, typ.table = &p.Type, internTable{}
+	tenant := interned{dst: &p.TenantID, table: typ.table}
+	dst := []any{&entra, &p.Name, &typ, &p.ObjectID, &tenant, &mfa, &admin, &p.MemberOf}
+	for rows.Next() {
+		// Scan replaces MemberOf: a new slice for each array, so principals
+		// share none, and nil for NULL (no memberships), so nothing is
+		// allocated for the many principals without one.
+		if err := rows.Scan(dst...); err != nil {
+			return nil, nil, err
+		}
+		if entra == 0 {
+			others = append(others, p.Name)
+			continue
+		}
+		if typ.null || !mfa.Valid || !admin.Valid {
+			return nil, nil, fmt.Errorf("principal %s: pgaadauth_list_principals gave no principaltype, ismfa or isadmin", p.Name)
+		}
+		p.MFA, p.Admin = mfa.Int32 == 1, admin.Int32 == 1
+		principals = append(principals, p)
+	}
+	return principals, others, rows.Err()
+}
+
+func readDependencies(br pgx.BatchResults) ([]diff.Dependency, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		deps     []diff.Dependency
+		d        diff.Dependency
+		database interned
+		deptype  string
+	)
+	database.dst, database.table = &d.Database, internTable{}
+	dst := []any{&d.Principal, &database, &deptype, &d.Count}
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return nil, err
+		}
+		d.Kind = diff.KindOf(deptype)
+		deps = append(deps, d)
+	}
+	return deps, rows.Err()
+}
+
+// appendPrincipalsAmong appends to dst those of names (sorted) that are
+// among principals (sorted by name): one walk through both.
+func appendPrincipalsAmong(dst, names []string, principals []diff.ObservedPrincipal) []string {
+	for i, j := 0, 0; i < len(names) && j < len(principals); {
+		switch c := strings.Compare(names[i], principals[j].Name); {
+		case c < 0:
+			i++
+		case c > 0:
+			j++
+		default:
+			dst = append(dst, principals[j].Name)
+			i++
+			j++
+		}
+	}
+	return dst
+}
+
+// hasDependencies reports whether deps (sorted by principal) count
+// anything of principal.
+func hasDependencies(deps []diff.Dependency, principal string) bool {
+	_, ok := slices.BinarySearchFunc(deps, principal, func(d diff.Dependency, p string) int {
+		return strings.Compare(d.Principal, p)
+	})
+	return ok
+}
+
+// internTable holds one string for each value its interned columns have
+// read: a server's principals mostly share a type and a tenant, so 10,000
+// rows need a handful of strings rather than 20,000.
+type internTable map[string]string
+
+// interned scans a text column into *dst through its table; NULL sets null
+// and leaves *dst "".
+type interned struct {
+	dst   *string
+	table internTable
+	null  bool
+}
+
+// ScanBytes makes interned a pgtype.BytesScanner: pgx hands it the
+// column's bytes without copying them.
+func (in *interned) ScanBytes(b []byte) error {
+	in.null = b == nil
+	s, ok := in.table[string(b)] // a look-up by string(b) does not allocate
+	if !ok {
+		s = string(b)
+		in.table[s] = s
+	}
+	*in.dst = s
+	return nil
 }
 
 // Inspect reads the server's Entra principals, their memberships, what they
@@ -155,9 +273,9 @@ func readInspect(br pgx.BatchResults) (diff.Observed, error) {
 // and the signed-in user, in one round trip.
 func Inspect(ctx context.Context, conn Batcher, names []string) (diff.Observed, error) {
 	b := &pgx.Batch{}
-	queueInspect(b, names)
+	queueInspect(b)
 	br := conn.SendBatch(ctx, b)
-	o, err := readInspect(br)
+	o, err := readInspect(br, names)
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
