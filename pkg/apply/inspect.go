@@ -82,7 +82,7 @@ GROUP BY r.rolname, d.datname, s.deptype`
 // RoleNames are the names whose existence as roles a plan for s depends on:
 // its principals, their memberOf roles and reassignOwnedTo.
 func RoleNames(s spec.Server) []string {
-	var names []string
+	names := make([]string, 0, len(s.Principals)+1)
 	for _, p := range s.Principals {
 		names = append(names, p.Name)
 		names = append(names, p.MemberOf...)
@@ -104,64 +104,95 @@ func queueInspect(b *pgx.Batch) {
 	b.Queue(dependenciesSQL)
 }
 
-// readInspect reads what queueInspect queued; names are the roles asked
-// about (Observed.Roles).
-func readInspect(br pgx.BatchResults, names []string) (diff.Observed, error) {
-	var o diff.Observed
-	if err := br.QueryRow().Scan(&o.SessionUser, &o.Database); err != nil {
-		return o, fmt.Errorf("read the signed-in user: %w", err)
+// Snapshot is one read of a server: what Inspect returns before it is
+// narrowed to the names a desired state asks about. Reading takes only a
+// connection, so it can start while the files are still being decoded.
+type Snapshot struct {
+	sessionUser, database string
+	// principals are sorted by name, their memberships too; deps are
+	// sorted and only the principals'.
+	principals []diff.ObservedPrincipal
+	deps       []diff.Dependency
+	others     []string // the roles that are not Entra principals
+	usable     []string // the roles whose privileges the signed-in user has
+}
+
+// readSnapshot reads what queueInspect queued.
+func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
+	var s Snapshot
+	if err := br.QueryRow().Scan(&s.sessionUser, &s.database); err != nil {
+		return s, fmt.Errorf("read the signed-in user: %w", err)
 	}
-	principals, others, err := readRoles(br, len(names))
+	var err error
+	s.principals, s.others, err = readRoles(br)
 	if err != nil {
-		return o, fmt.Errorf("list principals: %w", err)
+		return s, fmt.Errorf("list principals: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return o, fmt.Errorf("read roles: %w", err)
+		return s, fmt.Errorf("read roles: %w", err)
 	}
-	usable, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	s.usable, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return o, fmt.Errorf("read roles: %w", err)
+		return s, fmt.Errorf("read roles: %w", err)
 	}
 	deps, err := readDependencies(br)
 	if err != nil {
-		return o, fmt.Errorf("read what principals own: %w", err)
+		return s, fmt.Errorf("read what principals own: %w", err)
 	}
-
-	o.Principals, o.Dependencies = principals, deps
-	o.Normalize() // the look-ups below need principals and dependencies sorted
-	o.Dependencies = slices.DeleteFunc(o.Dependencies, func(d diff.Dependency) bool {
+	o := diff.Observed{Principals: s.principals, Dependencies: deps}
+	o.Normalize() // the look-up below needs the principals sorted
+	s.principals = o.Principals
+	s.deps = slices.DeleteFunc(o.Dependencies, func(d diff.Dependency) bool {
 		_, entra := o.Principal(d.Principal)
 		return !entra
 	})
+	return s, nil
+}
+
+// Observed is the snapshot as far as a plan for names (RoleNames) needs
+// it: Observed.Roles and SessionRoles are about those names.
+func (s Snapshot) Observed(names []string) diff.Observed {
+	o := diff.Observed{SessionUser: s.sessionUser, Database: s.database,
+		Principals: s.principals, Dependencies: slices.Clone(s.deps)}
 	if !slices.IsSorted(names) {
 		names = slices.Sorted(slices.Values(names))
 	}
-	o.Roles = appendPrincipalsAmong(nil, names, o.Principals)
-	for _, r := range others {
+	o.Roles = appendPrincipalsAmong(make([]string, 0, len(names)), names, o.Principals)
+	for _, r := range s.others {
 		if _, asked := slices.BinarySearch(names, r); asked {
 			o.Roles = append(o.Roles, r)
 		}
 	}
 	slices.Sort(o.Roles)
-	o.SessionRoles = slices.DeleteFunc(usable, func(r string) bool {
+	o.SessionRoles = slices.DeleteFunc(slices.Clone(s.usable), func(r string) bool {
 		return !o.HasRole(r) && !hasDependencies(o.Dependencies, r)
 	})
 	o.Normalize()
-	return o, nil
+	return o
+}
+
+// readInspect reads what queueInspect queued, as Inspect does.
+func readInspect(br pgx.BatchResults, names []string) (diff.Observed, error) {
+	s, err := readSnapshot(br)
+	if err != nil {
+		return diff.Observed{}, err
+	}
+	return s.Observed(names), nil
 }
 
 // readRoles reads rolesSQL: the Entra principals, and the names of the
-// other roles. Most of the names asked about are declared principals,
-// which a server in sync has: their number is the first guess of how many
-// principals there are.
-func readRoles(br pgx.BatchResults, asked int) (principals []diff.ObservedPrincipal, others []string, err error) {
+// other roles. How many there are is known only at the end: the rows are
+// gathered in chunks and joined once, rather than copied again and again
+// into a slice that grows to 10,000 principals.
+func readRoles(br pgx.BatchResults) (principals []diff.ObservedPrincipal, others []string, err error) {
 	rows, err := br.Query()
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
-	principals = make([]diff.ObservedPrincipal, 0, asked)
+	var chunks [][]diff.ObservedPrincipal
+	chunk := make([]diff.ObservedPrincipal, 0, 64)
 	var (
 		entra      int
 		p          diff.ObservedPrincipal
@@ -186,9 +217,13 @@ func readRoles(br pgx.BatchResults, asked int) (principals []diff.ObservedPrinci
 			return nil, nil, fmt.Errorf("principal %s: pgaadauth_list_principals gave no principaltype, ismfa or isadmin", p.Name)
 		}
 		p.MFA, p.Admin = mfa.Int32 == 1, admin.Int32 == 1
-		principals = append(principals, p)
+		if len(chunk) == cap(chunk) {
+			chunks = append(chunks, chunk)
+			chunk = make([]diff.ObservedPrincipal, 0, min(2*cap(chunk), 4096))
+		}
+		chunk = append(chunk, p)
 	}
-	return principals, others, rows.Err()
+	return slices.Concat(append(chunks, chunk)...), others, rows.Err()
 }
 
 func readDependencies(br pgx.BatchResults) ([]diff.Dependency, error) {
@@ -272,17 +307,27 @@ func (in *interned) ScanBytes(b []byte) error {
 // own or hold in every database (counted), which of names exist as roles,
 // and the signed-in user, in one round trip.
 func Inspect(ctx context.Context, conn Batcher, names []string) (diff.Observed, error) {
+	s, err := Read(ctx, conn)
+	if err != nil {
+		return diff.Observed{}, err
+	}
+	return s.Observed(names), nil
+}
+
+// Read is Inspect before the names are known: Snapshot.Observed narrows
+// it.
+func Read(ctx context.Context, conn Batcher) (Snapshot, error) {
 	b := &pgx.Batch{}
 	queueInspect(b)
 	br := conn.SendBatch(ctx, b)
-	o, err := readInspect(br, names)
+	s, err := readSnapshot(br)
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
-		return diff.Observed{}, explainInspect(err)
+		return Snapshot{}, explainInspect(err)
 	}
-	return o, nil
+	return s, nil
 }
 
 // explainInspect turns the error of a server without pgaadauth (or of a
