@@ -17,10 +17,7 @@ import (
 // than desired.MaxDrops allows.
 func Compute(desired spec.Server, observed Observed) (Plan, error) {
 	observed.Normalize()
-	c := computation{desired: desired, observed: observed, declared: map[string]bool{}, creating: map[string]bool{}}
-	for _, p := range desired.Principals {
-		c.declared[p.Name] = true
-	}
+	c := computation{desired: desired, observed: observed, creating: map[string]bool{}}
 	for _, p := range desired.Principals {
 		c.principal(p)
 	}
@@ -42,7 +39,6 @@ func Compute(desired spec.Server, observed Observed) (Plan, error) {
 type computation struct {
 	desired  spec.Server
 	observed Observed
-	declared map[string]bool
 	// creating holds the principals the plan creates or recreates: roles
 	// that exist by the time grants run.
 	creating map[string]bool
@@ -184,8 +180,12 @@ func (c *computation) prune() {
 	if !c.desired.Prune {
 		return
 	}
+	declared := make(map[string]bool, len(c.desired.Principals))
+	for _, p := range c.desired.Principals {
+		declared[p.Name] = true
+	}
 	for _, obs := range c.observed.Principals {
-		if c.declared[obs.Name] {
+		if declared[obs.Name] {
 			continue
 		}
 		if reason := c.undroppable(obs); reason != "" {
