@@ -59,7 +59,9 @@ func (d *decoder) decodeFile(root *yamltree.Node) *rawFile {
 		case "defaults":
 			d.defaults(kv.v, f)
 		case "principalSets":
-			d.sets(kv.v, f)
+			if !d.errs.connectionsOnly {
+				d.sets(kv.v, f)
+			}
 		case "servers":
 			items, _ := d.sequence(kv.v, scope{}, "servers")
 			for _, item := range items {
@@ -180,7 +182,9 @@ func (d *decoder) server(n *yamltree.Node) (rawServer, bool) {
 				}
 			}
 		case "principals":
-			s.principals = d.principals(kv.v, sc, "principals")
+			if !d.errs.connectionsOnly {
+				s.principals = d.principals(kv.v, sc, "principals")
+			}
 		default:
 			if !d.setting(s.settings, kv, sc) {
 				d.unknownKey(kv, sc, "a server", serverKeys)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,19 +28,69 @@ const DefaultFile = "pgusers.yaml"
 // directory. When anything is wrong the error is an Errors holding every
 // problem found, in file order, and the Desired is nil.
 func Load(paths []string) (*Desired, error) {
+	return Read(paths).Decode()
+}
+
+// Files are desired-state files read and parsed, not yet decoded.
+type Files struct {
+	read   *collector // the problems of reading and parsing
+	names  []string   // the files, in order
+	parsed []parsedFile
+}
+
+type parsedFile struct {
+	name string
+	root *yamltree.Node
+}
+
+// Read reads and parses the files and directories in paths, as Load does.
+// Its problems are kept for Decode to report with all the others.
+func Read(paths []string) *Files {
 	c := &collector{order: map[string]int{}}
-	files := c.expand(paths)
-	var raws []*rawFile
-	for _, f := range files {
-		if r := c.loadFile(f); r != nil {
-			raws = append(raws, r)
+	f := &Files{read: c, names: c.expand(paths)}
+	for _, name := range f.names {
+		if root := c.readFile(name); root != nil {
+			f.parsed = append(f.parsed, parsedFile{name, root})
 		}
 	}
-	d := &Desired{Servers: c.merge(raws), Files: files}
+	return f
+}
+
+// Decode decodes, merges and checks the files: the desired state, or an
+// Errors holding every problem found, in file order.
+func (f *Files) Decode() (*Desired, error) {
+	c := f.read.clone()
+	servers := c.merge(c.decode(f.parsed))
 	if len(c.errs) > 0 {
 		return nil, c.sorted()
 	}
-	return d, nil
+	return &Desired{Servers: servers, Files: f.names}, nil
+}
+
+// Connections returns the servers with what connecting to them takes (the
+// settings, defaults applied) and without their principals, or false when
+// the files have any problem (Decode says which). It skips the principals,
+// by far the largest part of large files, so that a caller can start
+// connecting while Decode runs.
+func (f *Files) Connections() ([]Server, bool) {
+	c := f.read.clone()
+	c.connectionsOnly = true
+	servers := c.merge(c.decode(f.parsed))
+	if len(c.errs) > 0 {
+		return nil, false
+	}
+	return servers, true
+}
+
+func (c *collector) decode(files []parsedFile) []*rawFile {
+	raws := make([]*rawFile, 0, len(files))
+	for _, f := range files {
+		d := &decoder{file: f.name, errs: c, budget: 10*countNodes(f.root) + 1000}
+		if r := d.decodeFile(f.root); r != nil {
+			raws = append(raws, r)
+		}
+	}
+	return raws
 }
 
 // expand turns paths into the files to read, each once.
@@ -115,23 +166,19 @@ func describeFSError(err error) string {
 	return "cannot read: " + err.Error()
 }
 
-func (c *collector) loadFile(file string) *rawFile {
-	data, err := readFile(file)
+// readFile reads and parses file; nil after reporting why it cannot.
+func (c *collector) readFile(file string) *yamltree.Node {
+	data, err := readText(file)
 	if err != nil {
 		c.add(Position{File: file}, scope{}, describeFSError(err))
 		return nil
 	}
-	root := c.parse(file, data)
-	if root == nil {
-		return nil
-	}
-	d := &decoder{file: file, errs: c, budget: 10*countNodes(root) + 1000}
-	return d.decodeFile(root)
+	return c.parse(file, data)
 }
 
-// readFile is os.ReadFile into a string without a second copy: the values
+// readText is os.ReadFile into a string without a second copy: the values
 // in the tree are pieces of it.
-func readFile(name string) (string, error) {
+func readText(name string) (string, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return "", err
@@ -217,6 +264,14 @@ type collector struct {
 	seen map[Error]bool
 	// order ranks files as they were named, so errors sort in file order.
 	order map[string]int
+	// connectionsOnly decodes the servers' settings alone (Connections).
+	connectionsOnly bool
+}
+
+// clone is a collector that goes on from c's problems without adding to
+// them.
+func (c *collector) clone() *collector {
+	return &collector{errs: slices.Clone(c.errs), seen: maps.Clone(c.seen), order: c.order}
 }
 
 func (c *collector) fileOrder(file string) {

@@ -3,6 +3,7 @@ package spec
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -226,5 +227,58 @@ func TestSSLRootCertAbsoluteStays(t *testing.T) {
 	got := []string{d.Servers[0].SSLRootCert, d.Servers[1].SSLRootCert}
 	if diff := cmp.Diff([]string{ca, ca}, got); diff != "" {
 		t.Errorf("SSLRootCert mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// Connections gives what Decode gives, minus the principals, without
+// looking at them: a caller starts connecting on it while Decode runs.
+func TestFilesConnections(t *testing.T) {
+	for _, paths := range [][]string{{"testdata/full.yaml"}, {"testdata/multi"}, {"testdata/inherit.yaml"}, {"testdata/anchors.yaml"}} {
+		files := Read(paths)
+		conns, ok := files.Connections()
+		if !ok {
+			t.Fatalf("%v: Connections refused valid files", paths)
+		}
+		d, err := files.Decode()
+		if err != nil {
+			t.Fatalf("%v: %v", paths, err)
+		}
+		want := slices.Clone(d.Servers)
+		for i := range want {
+			want[i].Principals = nil
+		}
+		if diff := cmp.Diff(want, conns); diff != "" {
+			t.Errorf("%v: Connections differs from Decode (-Decode +Connections):\n%s", paths, diff)
+		}
+	}
+
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const server = "version: 1\nservers:\n  - name: a\n    host: a.example.com\n    user: admin\n"
+	badPrincipal := write("principal.yaml", server+"    principals:\n      - {name: x, type: robot}\n")
+	if _, ok := Read([]string{badPrincipal}).Connections(); !ok {
+		t.Error("Connections refused a file whose settings are fine because of a principal")
+	}
+	if _, err := Read([]string{badPrincipal}).Decode(); err == nil {
+		t.Error("Decode accepted a principal of type robot")
+	}
+	for name, text := range map[string]string{
+		"setting.yaml": server + "    sslmode: sometimes\n",
+		"syntax.yaml":  server + "    port: [\n",
+		"missing.yaml": "",
+	} {
+		p := filepath.Join(dir, name)
+		if text != "" {
+			p = write(name, text)
+		}
+		if conns, ok := Read([]string{p}).Connections(); ok {
+			t.Errorf("%s: Connections gave %v for files with a problem", name, conns)
+		}
 	}
 }

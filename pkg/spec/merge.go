@@ -60,6 +60,9 @@ func (c *collector) server(raw rawServer, defaults settings, sets map[string]*ra
 	if s.User == "" && !wasRefused(raw.settings, defaults, "user") {
 		c.add(raw.pos, sc, "no user to sign in as; set defaults.user or this server's user (the Entra administrator's role name)")
 	}
+	if c.connectionsOnly {
+		return s
+	}
 
 	// raw is this merge's own: its list is extended, not copied (the
 	// capped slice makes the first included set copy it).
