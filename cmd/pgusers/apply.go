@@ -71,10 +71,12 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 			connectAll(ctx, targets, &c, opts, log)
 		}
 	} else {
-		if _, servers, err = c.load(); err != nil {
+		var reads earlyReads
+		if _, servers, reads, err = c.loadAndRead(ctx, opts, log); err != nil {
 			return exitError, err
 		}
-		targets = planAll(ctx, servers, &c, e, opts, log, dry != dryRunClient)
+		targets = planAll(ctx, servers, &c, e, opts, reads, log, dry != dryRunClient)
+		reads.stop(ctx)
 	}
 	defer func() {
 		for _, t := range targets {

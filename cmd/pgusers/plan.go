@@ -25,11 +25,13 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 		return exitError, usagef("plan takes no arguments (got %q); name files with -f", pos)
 	}
 	log := c.logger(e.stderr)
-	d, servers, err := c.load()
+	opts := connectOptions(e, log)
+	d, servers, reads, err := c.loadAndRead(ctx, opts, log)
 	if err != nil {
 		return exitError, err
 	}
-	targets := planAll(ctx, servers, &c, e, connectOptions(e, log), log, false)
+	targets := planAll(ctx, servers, &c, e, opts, reads, log, false)
+	reads.stop(ctx)
 	r := buildReport(targets)
 	switch output.value {
 	case "json":

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -160,8 +161,36 @@ func (c *common) load() (*spec.Desired, []spec.Server, error) {
 	if err := c.validate(); err != nil {
 		return nil, nil, err
 	}
+	return c.decode(time.Now(), spec.Read(c.files))
+}
+
+// loadAndRead is load that also starts reading the servers while the files
+// decode (earlyReads). The caller stops the reads once planning is over.
+func (c *common) loadAndRead(ctx context.Context, opts connect.Options, log *slog.Logger) (*spec.Desired, []spec.Server, earlyReads, error) {
+	if err := c.validate(); err != nil {
+		return nil, nil, nil, err
+	}
 	start := time.Now()
-	d, err := spec.Load(c.files)
+	files := spec.Read(c.files)
+	var reads earlyReads
+	if conns, ok := files.Connections(); ok {
+		// A --server that names no server is reported by decode.
+		if servers, err := selectServers(&spec.Desired{Servers: conns}, c.servers); err == nil {
+			reads = startEarlyReads(ctx, servers, c.parallel, opts, log)
+		}
+	}
+	d, servers, err := c.decode(start, files)
+	if err != nil {
+		reads.stop(ctx)
+		return nil, nil, nil, err
+	}
+	return d, servers, reads, nil
+}
+
+// decode decodes the files read since start and picks the servers the
+// command line names.
+func (c *common) decode(start time.Time, files *spec.Files) (*spec.Desired, []spec.Server, error) {
+	d, err := files.Decode()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -97,9 +97,10 @@ func connectOptions(e env, log *slog.Logger) connect.Options {
 }
 
 // planAll connects to every server, reads it and computes its plan, on a
-// bounded pool. With keepOpen the connections stay open for apply; the
-// caller closes them.
-func planAll(ctx context.Context, servers []spec.Server, c *common, e env, opts connect.Options, log *slog.Logger, keepOpen bool) []*target {
+// bounded pool; a server read early (reads, which may be nil) is not read
+// again. With keepOpen the connections stay open for apply; the caller
+// closes them.
+func planAll(ctx context.Context, servers []spec.Server, c *common, e env, opts connect.Options, reads earlyReads, log *slog.Logger, keepOpen bool) []*target {
 	bar := &progress{w: e.stderr, enabled: e.progress}
 	bar.start("plan", len(servers))
 	defer bar.clear()
@@ -111,7 +112,7 @@ func planAll(ctx context.Context, servers []spec.Server, c *common, e env, opts 
 		t := targets[i]
 		ctx, cancel := context.WithTimeout(ctx, c.timeout)
 		defer cancel()
-		planOne(ctx, t, c, opts, log)
+		planOne(ctx, t, c, opts, reads, log)
 		describeBlockers(ctx, t, opts, log)
 		if !keepOpen || t.status != statusChanges {
 			t.close(ctx)
@@ -121,7 +122,7 @@ func planAll(ctx context.Context, servers []spec.Server, c *common, e env, opts 
 	return targets
 }
 
-func planOne(ctx context.Context, t *target, c *common, opts connect.Options, log *slog.Logger) {
+func planOne(ctx context.Context, t *target, c *common, opts connect.Options, reads earlyReads, log *slog.Logger) {
 	log = log.With("server", t.server.Name)
 	if ctx.Err() != nil {
 		t.fail(stopped(ctx, c.timeout, "not started", ctx.Err()))
@@ -129,16 +130,25 @@ func planOne(ctx context.Context, t *target, c *common, opts connect.Options, lo
 	}
 	// Reading changes nothing, so a refused or reset connection is safe to
 	// try again from the start.
+	// An early read, if one started, is the first attempt.
+	early := reads.take(t.server)
 	_, err := fleet.Retry(ctx, fleet.DefaultBackoff, connectionLost, retryLogger(log, "read"), func(ctx context.Context) error {
 		t.close(ctx)
-		conn, err := connect.Open(ctx, t.server, opts)
+		var conn *pgx.Conn
+		var snap apply.Snapshot
+		var err error
+		if early != nil {
+			conn, snap, err = early.wait(ctx)
+			early = nil
+		} else {
+			conn, snap, err = readServer(ctx, t.server, opts, log)
+		}
 		if err != nil {
 			return err
 		}
 		t.conn = conn
-		log.Debug("connected", "host", hostPort(t.server))
-		t.observed, err = apply.Inspect(ctx, conn, t.roleNames)
-		return err
+		t.observed = snap.Observed(t.roleNames)
+		return nil
 	})
 	if err != nil {
 		t.fail(stopped(ctx, c.timeout, "nothing was read", err))
