@@ -21,31 +21,33 @@ import (
 // it to that on every example file and on fuzzed input. It exists for
 // speed: a 10,000-principal file takes yaml.v3 about 80 ms and half of the
 // memory a plan uses.
-func Parse(src string) (root *Node, ok bool) {
+func Parse(src string) (root Node, ok bool) {
 	ascii, ok := checkText(src)
 	if !ok {
-		return nil, false
+		return Node{}, false
 	}
-	p := &parser{src: src, ascii: ascii}
-	p.a.chunk = min(max(len(src)/16, 16), 4096)
+	// A node takes at least 8 bytes of text; capacity never written to
+	// costs nothing, as the pages are never touched.
+	p := &parser{src: src, ascii: ascii, t: &Tree{src: src,
+		nodes: make([]node, 0, len(src)/8+1), kids: make([]int32, 0, len(src)/8+1)}}
 	defer func() {
 		// A construct outside the subset unwinds the parse from any depth.
 		if r := recover(); r != nil {
 			if r != errOutside {
 				panic(r)
 			}
-			root, ok = nil, false
+			root, ok = Node{}, false
 		}
 	}()
 	p.nextLine()
 	if p.eof {
-		return nil, false // empty: yaml.v3 says so
+		return Node{}, false // empty: yaml.v3 says so
 	}
-	root = p.block(-1)
+	p.block(-1)
 	if !p.eof {
 		p.outside()
 	}
-	return root, true
+	return p.t.root(), true
 }
 
 type outsideSubset struct{}
@@ -69,8 +71,8 @@ type parser struct {
 	next       int // offset of the line after the current one
 	depth      int
 
-	a     arena
-	stack []*Node // children of the containers being parsed
+	t     *Tree
+	stack []int32 // children of the containers being parsed
 }
 
 func (p *parser) outside() {
@@ -116,10 +118,12 @@ func (p *parser) column(off int) int32 {
 	return int32(utf8.RuneCountInString(p.src[p.start:off]) + 1)
 }
 
-func (p *parser) node(kind yaml.Kind, tag, value string, off int) *Node {
-	n := p.a.node()
-	n.Kind, n.Tag, n.Value, n.Line, n.Column = kind, tag, value, int32(p.lineNo), p.column(off)
-	return n
+// node adds a node that starts at offset off of the current line, with
+// src[from:to] as its value.
+func (p *parser) node(kind yaml.Kind, tag uint8, off, from, to int) int32 {
+	p.t.nodes = append(p.t.nodes, node{kind: uint8(kind), tag: tag, line: int32(p.lineNo), column: p.column(off),
+		value: span{int32(from), int32(to - from)}})
+	return int32(len(p.t.nodes) - 1)
 }
 
 // seqEntry reports whether the current content is a "-" item indicator.
@@ -130,7 +134,7 @@ func (p *parser) seqEntry() bool {
 
 // block parses the node that starts on the current line, which is indented
 // more than parent.
-func (p *parser) block(parent int) *Node {
+func (p *parser) block(parent int) int32 {
 	if p.indent() <= parent {
 		p.outside()
 	}
@@ -148,9 +152,9 @@ func (p *parser) block(parent int) *Node {
 }
 
 // mapping parses a block mapping whose first key is at the current offset.
-func (p *parser) mapping() *Node {
+func (p *parser) mapping() int32 {
 	ind := p.indent()
-	m := p.node(yaml.MappingNode, "!!map", "", p.off)
+	m := p.node(yaml.MappingNode, tagMap, p.off, 0, 0)
 	mark := len(p.stack)
 	for {
 		k, after := p.key()
@@ -162,21 +166,21 @@ func (p *parser) mapping() *Node {
 			p.outside()
 		}
 	}
-	m.Content = p.children(mark)
+	p.t.nodes[m].kids = p.children(mark)
 	return m
 }
 
 // sequence parses a block sequence whose first "-" is at the current offset.
-func (p *parser) sequence() *Node {
+func (p *parser) sequence() int32 {
 	ind := p.indent()
-	s := p.node(yaml.SequenceNode, "!!seq", "", p.off)
+	s := p.node(yaml.SequenceNode, tagSeq, p.off, 0, 0)
 	mark := len(p.stack)
 	for {
 		o := p.off + 1
 		for o < p.end && p.src[o] == ' ' {
 			o++
 		}
-		var item *Node
+		var item int32
 		switch {
 		case o == p.end || p.src[o] == '#':
 			item = p.emptyOrBlock(ind, p.off+1, false)
@@ -209,12 +213,12 @@ func (p *parser) sequence() *Node {
 			break // the next key of the mapping that holds this sequence
 		}
 	}
-	s.Content = p.children(mark)
+	p.t.nodes[s].kids = p.children(mark)
 	return s
 }
 
 // value parses what follows a key's ":" at offset o, and moves past it.
-func (p *parser) value(ind, o int) *Node {
+func (p *parser) value(ind, o int) int32 {
 	colon := o
 	for o < p.end && p.src[o] == ' ' {
 		o++
@@ -233,7 +237,7 @@ func (p *parser) value(ind, o int) *Node {
 // emptyOrBlock is the value of a key (ofKey) or "-" with nothing after it
 // on its line (at offset at): the block on the lines below, a sequence at
 // the key's own indentation, or null.
-func (p *parser) emptyOrBlock(ind, at int, ofKey bool) *Node {
+func (p *parser) emptyOrBlock(ind, at int, ofKey bool) int32 {
 	line, col := p.lineNo, p.column(at)
 	p.nextLine()
 	switch {
@@ -245,15 +249,15 @@ func (p *parser) emptyOrBlock(ind, at int, ofKey bool) *Node {
 		// indentation ("servers:\n- name: a").
 		return p.sequence()
 	}
-	n := p.a.node()
-	n.Kind, n.Tag, n.Line, n.Column = yaml.ScalarNode, "!!null", int32(line), col
-	return n
+	p.t.nodes = append(p.t.nodes, node{kind: uint8(yaml.ScalarNode), tag: tagNull, line: int32(line), column: col})
+	return int32(len(p.t.nodes) - 1)
 }
 
-// children moves the nodes pushed since mark into their parent's Content.
-func (p *parser) children(mark int) []*Node {
-	kids := p.a.content(p.stack[mark:])
-	clear(p.stack[mark:])
+// children moves the nodes pushed since mark to the tree, as one
+// container's run of children.
+func (p *parser) children(mark int) span {
+	k := span{int32(len(p.t.kids)), int32(len(p.stack) - mark)}
+	p.t.kids = append(p.t.kids, p.stack[mark:]...)
 	p.stack = p.stack[:mark]
-	return kids
+	return k
 }

@@ -14,22 +14,22 @@ import (
 )
 
 // render prints a tree one node a line, indented by depth, for cmp.Diff.
-func render(n *Node) string {
+func render(n Node) string {
 	var b strings.Builder
-	seen := map[*Node]bool{}
-	var walk func(*Node, int)
-	walk = func(n *Node, depth int) {
-		fmt.Fprintf(&b, "%s%d %s %q %d:%d", strings.Repeat("  ", depth), n.Kind, n.Tag, n.Value, n.Line, n.Column)
-		if n.Alias != nil {
-			fmt.Fprintf(&b, " -> %d:%d", n.Alias.Line, n.Alias.Column)
+	seen := map[Node]bool{}
+	var walk func(Node, int)
+	walk = func(n Node, depth int) {
+		fmt.Fprintf(&b, "%s%d %s %q %d:%d", strings.Repeat("  ", depth), n.Kind(), n.Tag(), n.Value(), n.Line(), n.Column())
+		if a := n.Alias(); !a.IsZero() {
+			fmt.Fprintf(&b, " -> %d:%d", a.Line(), a.Column())
 		}
 		b.WriteString("\n")
 		if seen[n] {
 			return
 		}
 		seen[n] = true
-		for _, c := range n.Content {
-			walk(c, depth+1)
+		for i := range n.Len() {
+			walk(n.Child(i), depth+1)
 		}
 	}
 	walk(n, 0)
@@ -38,8 +38,8 @@ func render(n *Node) string {
 
 // reference is what yaml.v3 makes of src: the root of its one document,
 // or false when it fails or finds another document.
-func reference(src string) (*Node, bool) {
-	var root *Node
+func reference(src string) (Node, bool) {
+	var root Node
 	ok := func() (ok bool) {
 		defer func() {
 			if recover() != nil {
@@ -276,11 +276,11 @@ func TestFromYAMLKeepsAliases(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := FromYAML(doc.Content[0])
-	anchor := root.Content[1]
-	if got := root.Content[3].Alias; got != anchor {
+	anchor := root.Child(1)
+	if got := root.Child(3).Alias(); got != anchor {
 		t.Fatalf("b's alias points at %+v, want the anchored sequence", got)
 	}
-	if got := anchor.Content[1].Alias; got != anchor {
+	if got := anchor.Child(1).Alias(); got != anchor {
 		t.Fatalf("the self-reference points at %+v, want the sequence itself", got)
 	}
 }
@@ -296,7 +296,7 @@ func TestNodeBoolAndInt(t *testing.T) {
 		{"!!bool", "yes", false, true},
 		{"!!str", "true", false, true},
 	} {
-		got, err := (&Node{Kind: yaml.ScalarNode, Tag: tc.tag, Value: tc.value}).Bool()
+		got, err := FromYAML(&yaml.Node{Kind: yaml.ScalarNode, Tag: tc.tag, Value: tc.value}).Bool()
 		if got != tc.want || (err != nil) != tc.err {
 			t.Errorf("Bool of %s %q = %v, %v; want %v, error %v", tc.tag, tc.value, got, err, tc.want, tc.err)
 		}
@@ -311,7 +311,7 @@ func TestNodeBoolAndInt(t *testing.T) {
 		{"1_000", 1000, false},
 		{"99999999999999999999", 0, true},
 	} {
-		got, err := (&Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: tc.value}).Int()
+		got, err := FromYAML(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: tc.value}).Int()
 		if got != tc.want || (err != nil) != tc.err {
 			t.Errorf("Int of %q = %v, %v; want %v, error %v", tc.value, got, err, tc.want, tc.err)
 		}
@@ -372,4 +372,27 @@ func BenchmarkParse10k(b *testing.B) {
 			}
 		}
 	})
+}
+
+// What only yaml.v3 reads keeps its tags, values and positions through
+// FromYAML: a custom tag, an explicit standard one, an escaped value.
+func TestFromYAMLKeepsWhatOnlyYAMLv3Reads(t *testing.T) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte("a: !secret x\nb: !!str 1\nc: \"tab\\there\"\nd: |\n  text\n"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := render(FromYAML(doc.Content[0]))
+	want := `4 !!map "" 1:1
+  8 !!str "a" 1:1
+  8 !secret "x" 1:4
+  8 !!str "b" 2:1
+  8 !!str "1" 2:4
+  8 !!str "c" 3:1
+  8 !!str "tab\there" 3:4
+  8 !!str "d" 4:1
+  8 !!str "text\n" 4:4
+`
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("FromYAML (-want +got):\n%s", diff)
+	}
 }

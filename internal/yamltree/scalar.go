@@ -66,22 +66,21 @@ func (p *parser) startsKey(o int) bool {
 }
 
 // key parses the plain key at the current offset; after is past its ':'.
-func (p *parser) key() (k *Node, after int) {
+func (p *parser) key() (k int32, after int) {
 	end := p.keyEnd(p.off)
 	if end < 0 {
 		p.outside()
 	}
-	text := p.src[p.off:end]
-	if tag, ok := resolvePlain(text); !ok || tag != "!!str" {
+	if tag, ok := resolvePlain(p.src[p.off:end]); !ok || tag != tagStr {
 		p.outside() // "true:", "~:", "1:": keys that are not strings
 	}
-	return p.node(yaml.ScalarNode, "!!str", text, p.off), end + 1
+	return p.node(yaml.ScalarNode, tagStr, p.off, p.off, end), end + 1
 }
 
 // inline parses the value at o, which must end the line (but for spaces
 // and a comment).
-func (p *parser) inline(o int) *Node {
-	var n *Node
+func (p *parser) inline(o int) int32 {
+	var n int32
 	var end int
 	switch p.src[o] {
 	case '{':
@@ -111,7 +110,7 @@ func plainStart(c byte) bool {
 
 // plain parses a plain scalar at o (inside a flow collection when flow) and
 // returns it with the offset past its last character.
-func (p *parser) plain(o int, flow bool) (*Node, int) {
+func (p *parser) plain(o int, flow bool) (int32, int) {
 	if !plainStart(p.src[o]) {
 		p.outside()
 	}
@@ -140,38 +139,37 @@ scan:
 	for i > o && p.src[i-1] == ' ' {
 		i--
 	}
-	text := p.src[o:i]
-	tag, ok := resolvePlain(text)
+	tag, ok := resolvePlain(p.src[o:i])
 	if !ok {
 		p.outside()
 	}
-	return p.node(yaml.ScalarNode, tag, text, o), i
+	return p.node(yaml.ScalarNode, tag, o, o, i), i
 }
 
 // resolvePlain is the tag yaml.v3 gives a plain scalar, for the texts
 // where that is simple: strings that cannot be read as anything else,
 // booleans, nulls and decimal integers. Other numbers, timestamps and the
 // merge key are left to yaml.v3 (false).
-func resolvePlain(s string) (string, bool) {
+func resolvePlain(s string) (uint8, bool) {
 	switch s {
 	case "true", "True", "TRUE", "false", "False", "FALSE":
-		return "!!bool", true
+		return tagBool, true
 	case "~", "null", "Null", "NULL":
-		return "!!null", true
+		return tagNull, true
 	}
 	switch c := s[0]; {
 	case '0' <= c && c <= '9':
 		switch {
 		case s == "0" || c != '0' && len(s) <= 18 && strings.Trim(s, "0123456789") == "":
-			return "!!int", true
+			return tagInt, true
 		case surelyString(s):
-			return "!!str", true
+			return tagStr, true
 		}
-		return "", false
+		return 0, false
 	case c == '+' || c == '-' || c == '.' || c == '<':
-		return "", false
+		return 0, false
 	}
-	return "!!str", true
+	return tagStr, true
 }
 
 // surelyString reports whether yaml.v3 surely reads s, a plain scalar that
@@ -200,7 +198,7 @@ func surelyString(s string) bool {
 
 // quoted parses a single- or double-quoted scalar that closes on its line.
 // Of the escapes only \" and \\ are read here.
-func (p *parser) quoted(o int) (*Node, int) {
+func (p *parser) quoted(o int) (int32, int) {
 	q := p.src[o]
 	var b strings.Builder
 	seg := o + 1
@@ -232,12 +230,14 @@ func (p *parser) quoted(o int) (*Node, int) {
 			seg = i + 1
 		}
 	}
-	text := p.src[o+1 : i]
+	n := p.node(yaml.ScalarNode, tagStr, o, o+1, i)
 	if b.Len() > 0 || seg != o+1 {
+		// An escape: the value is not a piece of src.
 		b.WriteString(p.src[seg:i])
-		text = b.String()
+		p.t.strs = append(p.t.strs, b.String())
+		p.t.nodes[n].value = span{off: -int32(len(p.t.strs))}
 	}
-	return p.node(yaml.ScalarNode, "!!str", text, o), i + 1
+	return n, i + 1
 }
 
 func (p *parser) spaces(i int) int {
@@ -252,8 +252,8 @@ func (p *parser) spaces(i int) int {
 
 // flowMapping parses "{key: value, ...}" on one line; a value is a scalar
 // or a flow sequence of scalars.
-func (p *parser) flowMapping(o int) (*Node, int) {
-	m := p.node(yaml.MappingNode, "!!map", "", o)
+func (p *parser) flowMapping(o int) (int32, int) {
+	m := p.node(yaml.MappingNode, tagMap, o, 0, 0)
 	mark := len(p.stack)
 	i := p.spaces(o + 1)
 	if p.src[i] == '}' {
@@ -273,13 +273,12 @@ func (p *parser) flowMapping(o int) (*Node, int) {
 		if end < 0 || end+1 >= p.end || p.src[end+1] != ' ' || p.src[end-1] == ' ' {
 			p.outside()
 		}
-		text := p.src[i:end]
-		if tag, ok := resolvePlain(text); !ok || tag != "!!str" {
+		if tag, ok := resolvePlain(p.src[i:end]); !ok || tag != tagStr {
 			p.outside()
 		}
-		k := p.node(yaml.ScalarNode, "!!str", text, i)
+		k := p.node(yaml.ScalarNode, tagStr, i, i, end)
 		i = p.spaces(end + 1)
-		var v *Node
+		var v int32
 		switch p.src[i] {
 		case '[':
 			v, i = p.flowSequence(i)
@@ -299,7 +298,7 @@ func (p *parser) flowMapping(o int) (*Node, int) {
 				p.outside() // a trailing comma
 			}
 		case '}':
-			m.Content = p.children(mark)
+			p.t.nodes[m].kids = p.children(mark)
 			return m, i + 1
 		default:
 			p.outside()
@@ -308,15 +307,15 @@ func (p *parser) flowMapping(o int) (*Node, int) {
 }
 
 // flowSequence parses "[item, ...]" of scalars on one line.
-func (p *parser) flowSequence(o int) (*Node, int) {
-	s := p.node(yaml.SequenceNode, "!!seq", "", o)
+func (p *parser) flowSequence(o int) (int32, int) {
+	s := p.node(yaml.SequenceNode, tagSeq, o, 0, 0)
 	mark := len(p.stack)
 	i := p.spaces(o + 1)
 	if p.src[i] == ']' {
 		return s, i + 1
 	}
 	for {
-		var v *Node
+		var v int32
 		switch p.src[i] {
 		case '"', '\'':
 			v, i = p.quoted(i)
@@ -334,38 +333,10 @@ func (p *parser) flowSequence(o int) (*Node, int) {
 				p.outside()
 			}
 		case ']':
-			s.Content = p.children(mark)
+			p.t.nodes[s].kids = p.children(mark)
 			return s, i + 1
 		default:
 			p.outside()
 		}
 	}
-}
-
-// arena hands out nodes and Content slices from large blocks: one
-// allocation per few thousand nodes instead of one per node.
-type arena struct {
-	chunk int
-	nodes []Node
-	ptrs  []*Node
-}
-
-func (a *arena) node() *Node {
-	if len(a.nodes) == cap(a.nodes) {
-		a.nodes = make([]Node, 0, a.chunk)
-	}
-	a.nodes = a.nodes[:len(a.nodes)+1]
-	return &a.nodes[len(a.nodes)-1]
-}
-
-func (a *arena) content(kids []*Node) []*Node {
-	if len(kids) == 0 {
-		return nil
-	}
-	if cap(a.ptrs)-len(a.ptrs) < len(kids) {
-		a.ptrs = make([]*Node, 0, max(a.chunk, len(kids)))
-	}
-	start := len(a.ptrs)
-	a.ptrs = append(a.ptrs, kids...)
-	return a.ptrs[start:len(a.ptrs):len(a.ptrs)]
 }

@@ -40,7 +40,7 @@ type Files struct {
 
 type parsedFile struct {
 	name string
-	root *yamltree.Node
+	root yamltree.Node
 }
 
 // Read reads and parses the files and directories in paths, as Load does.
@@ -49,7 +49,7 @@ func Read(paths []string) *Files {
 	c := &collector{order: map[string]int{}}
 	f := &Files{read: c, names: c.expand(paths)}
 	for _, name := range f.names {
-		if root := c.readFile(name); root != nil {
+		if root := c.readFile(name); !root.IsZero() {
 			f.parsed = append(f.parsed, parsedFile{name, root})
 		}
 	}
@@ -166,12 +166,12 @@ func describeFSError(err error) string {
 	return "cannot read: " + err.Error()
 }
 
-// readFile reads and parses file; nil after reporting why it cannot.
-func (c *collector) readFile(file string) *yamltree.Node {
+// readFile reads and parses file; no node after reporting why it cannot.
+func (c *collector) readFile(file string) yamltree.Node {
 	data, err := readText(file)
 	if err != nil {
 		c.add(Position{File: file}, scope{}, describeFSError(err))
-		return nil
+		return yamltree.Node{}
 	}
 	return c.parse(file, data)
 }
@@ -194,11 +194,11 @@ func readText(name string) (string, error) {
 	return b.String(), nil
 }
 
-// parse returns the root node of the file's one document, or nil after
+// parse returns the root node of the file's one document, or no node after
 // reporting why there is none. Files in the usual plain block style are
 // read by yamltree.Parse, several times faster; the rest, and every file
 // with a syntax error, by yaml.v3.
-func (c *collector) parse(file string, data string) (root *yamltree.Node) {
+func (c *collector) parse(file string, data string) (root yamltree.Node) {
 	if root, ok := yamltree.Parse(data); ok {
 		return root
 	}
@@ -207,7 +207,7 @@ func (c *collector) parse(file string, data string) (root *yamltree.Node) {
 		// stay an error message.
 		if r := recover(); r != nil {
 			c.add(Position{File: file}, scope{}, fmt.Sprintf("invalid YAML: %v", r))
-			root = nil
+			root = yamltree.Node{}
 		}
 	}()
 	dec := yaml.NewDecoder(strings.NewReader(data))
@@ -218,27 +218,27 @@ func (c *collector) parse(file string, data string) (root *yamltree.Node) {
 		} else {
 			c.yamlError(file, err)
 		}
-		return nil
+		return yamltree.Node{}
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case err == io.EOF:
 	case err != nil:
 		c.yamlError(file, err)
-		return nil
+		return yamltree.Node{}
 	default:
 		c.add(Position{File: file, Line: next.Line, Column: next.Column}, scope{},
 			"a second YAML document (after ---); put each document in a file of its own")
-		return nil
+		return yamltree.Node{}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		c.add(Position{File: file}, scope{}, "the file is empty; it needs at least version: 1")
-		return nil
+		return yamltree.Node{}
 	}
 	root = yamltree.FromYAML(doc.Content[0])
 	if isNull(root) {
 		c.add(Position{File: file}, scope{}, "the file is empty; it needs at least version: 1")
-		return nil
+		return yamltree.Node{}
 	}
 	return root
 }

@@ -27,24 +27,25 @@ type decoder struct {
 	overBudget     bool
 }
 
-func (d *decoder) pos(n *yamltree.Node) Position {
-	return Position{File: d.file, Line: int(n.Line), Column: int(n.Column)}
+func (d *decoder) pos(n yamltree.Node) Position {
+	return Position{File: d.file, Line: n.Line(), Column: n.Column()}
 }
 
-func (d *decoder) errorf(n *yamltree.Node, sc scope, format string, args ...any) {
+func (d *decoder) errorf(n yamltree.Node, sc scope, format string, args ...any) {
 	d.errs.add(d.pos(n), sc, fmt.Sprintf(format, args...))
 }
 
-// resolve follows an alias to its anchor; nil means the walk must stop.
-func (d *decoder) resolve(n *yamltree.Node) *yamltree.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
+// resolve follows an alias to its anchor; no node means the walk must
+// stop.
+func (d *decoder) resolve(n yamltree.Node) yamltree.Node {
+	for i := 0; !n.IsZero() && n.Kind() == yaml.AliasNode; i++ {
 		if i > 8 {
-			return nil
+			return yamltree.Node{}
 		}
-		n = n.Alias
+		n = n.Alias()
 	}
-	if n == nil {
-		return nil
+	if n.IsZero() {
+		return yamltree.Node{}
 	}
 	d.visits++
 	if d.visits > d.budget {
@@ -52,23 +53,23 @@ func (d *decoder) resolve(n *yamltree.Node) *yamltree.Node {
 			d.overBudget = true
 			d.errs.add(Position{File: d.file}, scope{}, "aliases expand to far more nodes than the file holds (a cycle or an alias bomb); write the values out")
 		}
-		return nil
+		return yamltree.Node{}
 	}
 	return n
 }
 
 // countNodes sizes the walk budget; it does not follow aliases, so it ends.
-func countNodes(n *yamltree.Node) int {
+func countNodes(n yamltree.Node) int {
 	c := 1
-	for _, ch := range n.Content {
-		c += countNodes(ch)
+	for i := range n.Len() {
+		c += countNodes(n.Child(i))
 	}
 	return c
 }
 
 type pair struct {
 	key  string
-	k, v *yamltree.Node
+	k, v yamltree.Node
 }
 
 // maxMergeDepth bounds "<<" merges that merge themselves.
@@ -78,28 +79,28 @@ const maxMergeDepth = 16
 // mapping. Keys set twice are errors (the first one wins); "<<" merge keys
 // are expanded, with the mapping's own keys winning over merged ones, as
 // YAML specifies.
-func (d *decoder) mapping(n *yamltree.Node, sc scope, what string) ([]pair, bool) {
+func (d *decoder) mapping(n yamltree.Node, sc scope, what string) ([]pair, bool) {
 	n = d.resolve(n)
-	if n == nil {
+	if n.IsZero() {
 		return nil, false
 	}
-	if n.Kind != yaml.MappingNode {
+	if n.Kind() != yaml.MappingNode {
 		d.errorf(n, sc, "%s must be a mapping (key: value lines), not %s", what, describe(n))
 		return nil, false
 	}
 	return d.pairs(n, sc, 0), true
 }
 
-func (d *decoder) pairs(n *yamltree.Node, sc scope, depth int) []pair {
-	own := make([]pair, 0, len(n.Content)/2)
+func (d *decoder) pairs(n yamltree.Node, sc scope, depth int) []pair {
+	own := make([]pair, 0, n.Len()/2)
 	var merged []pair
 	// Most mappings hold a handful of keys, and a large file holds
 	// thousands of such mappings: a linear look-up allocates nothing.
-	var index map[string]*yamltree.Node
-	if len(n.Content)/2 > 16 {
-		index = make(map[string]*yamltree.Node, len(n.Content)/2)
+	var index map[string]yamltree.Node
+	if n.Len()/2 > 16 {
+		index = make(map[string]yamltree.Node, n.Len()/2)
 	}
-	seen := func(key string) (*yamltree.Node, bool) {
+	seen := func(key string) (yamltree.Node, bool) {
 		if index != nil {
 			k, ok := index[key]
 			return k, ok
@@ -109,7 +110,7 @@ func (d *decoder) pairs(n *yamltree.Node, sc scope, depth int) []pair {
 				return p.k, true
 			}
 		}
-		return nil, false
+		return yamltree.Node{}, false
 	}
 	keep := func(p pair) {
 		own = append(own, p)
@@ -117,24 +118,24 @@ func (d *decoder) pairs(n *yamltree.Node, sc scope, depth int) []pair {
 			index[p.key] = p.k
 		}
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := d.resolve(n.Content[i]), n.Content[i+1]
-		if k == nil {
+	for i := 0; i+1 < n.Len(); i += 2 {
+		k, v := d.resolve(n.Child(i)), n.Child(i+1)
+		if k.IsZero() {
 			continue
 		}
-		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+		if k.Kind() == yaml.ScalarNode && k.Tag() == "!!merge" {
 			merged = append(merged, d.mergeSources(v, sc, depth+1)...)
 			continue
 		}
-		if k.Kind != yaml.ScalarNode {
+		if k.Kind() != yaml.ScalarNode {
 			d.errorf(k, sc, "a key must be a plain name, not %s", describe(k))
 			continue
 		}
-		if first, dup := seen(k.Value); dup {
-			d.errorf(k, sc, "key %q is set twice in this mapping (first at %s); keep one", k.Value, d.pos(first))
+		if first, dup := seen(k.Value()); dup {
+			d.errorf(k, sc, "key %q is set twice in this mapping (first at %s); keep one", k.Value(), d.pos(first))
 			continue
 		}
-		keep(pair{k.Value, k, v})
+		keep(pair{k.Value(), k, v})
 	}
 	for _, p := range merged {
 		if _, dup := seen(p.key); !dup {
@@ -144,26 +145,27 @@ func (d *decoder) pairs(n *yamltree.Node, sc scope, depth int) []pair {
 	return own
 }
 
-func (d *decoder) mergeSources(v *yamltree.Node, sc scope, depth int) []pair {
+func (d *decoder) mergeSources(v yamltree.Node, sc scope, depth int) []pair {
 	if depth > maxMergeDepth {
 		d.errorf(v, sc, "\"<<\" merges nest more than %d deep (does a mapping merge itself?)", maxMergeDepth)
 		return nil
 	}
 	v = d.resolve(v)
-	if v == nil {
+	if v.IsZero() {
 		return nil
 	}
-	switch v.Kind {
+	switch v.Kind() {
 	case yaml.MappingNode:
 		return d.pairs(v, sc, depth)
 	case yaml.SequenceNode:
 		var out []pair
-		for _, item := range v.Content {
+		for i := range v.Len() {
+			item := v.Child(i)
 			item = d.resolve(item)
-			if item == nil {
+			if item.IsZero() {
 				continue
 			}
-			if item.Kind != yaml.MappingNode {
+			if item.Kind() != yaml.MappingNode {
 				d.errorf(item, sc, "\"<<\" merges mappings, not %s", describe(item))
 				continue
 			}
@@ -178,68 +180,72 @@ func (d *decoder) mergeSources(v *yamltree.Node, sc scope, depth int) []pair {
 // peekName is the "name" of a mapping, read before the mapping is walked so
 // that every problem inside it, even a key set twice, can say whose it is.
 // It reports nothing; the walk proper does.
-func peekName(n *yamltree.Node) string {
-	if n == nil || n.Kind != yaml.MappingNode {
+func peekName(n yamltree.Node) string {
+	if n.IsZero() || n.Kind() != yaml.MappingNode {
 		return ""
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.Value == "name" && v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
-			return v.Value
+	for i := 0; i+1 < n.Len(); i += 2 {
+		k, v := n.Child(i), n.Child(i+1)
+		if k.Kind() == yaml.ScalarNode && k.Value() == "name" && v.Kind() == yaml.ScalarNode && v.Tag() == "!!str" {
+			return v.Value()
 		}
 	}
 	return ""
 }
 
 // sequence returns the items of n; null counts as an empty list.
-func (d *decoder) sequence(n *yamltree.Node, sc scope, what string) ([]*yamltree.Node, bool) {
+func (d *decoder) sequence(n yamltree.Node, sc scope, what string) ([]yamltree.Node, bool) {
 	n = d.resolve(n)
-	if n == nil {
+	if n.IsZero() {
 		return nil, false
 	}
 	if isNull(n) {
 		return nil, true
 	}
-	if n.Kind != yaml.SequenceNode {
+	if n.Kind() != yaml.SequenceNode {
 		d.errorf(n, sc, "%s must be a list, not %s", what, describe(n))
 		return nil, false
 	}
-	return n.Content, true
+	items := make([]yamltree.Node, n.Len())
+	for i := range items {
+		items[i] = n.Child(i)
+	}
+	return items, true
 }
 
 // str reads a scalar as the text the user wrote. Numbers and dates are
 // taken literally (a role may be called 2024); booleans and null are
 // refused because their text is rarely what was meant.
-func (d *decoder) str(n *yamltree.Node, sc scope, what string) (string, bool) {
+func (d *decoder) str(n yamltree.Node, sc scope, what string) (string, bool) {
 	n = d.resolve(n)
-	if n == nil {
+	if n.IsZero() {
 		return "", false
 	}
 	switch {
 	case isNull(n):
 		d.errorf(n, sc, "%s has no value; set one or remove the key", what)
 		return "", false
-	case n.Kind != yaml.ScalarNode:
+	case n.Kind() != yaml.ScalarNode:
 		d.errorf(n, sc, "%s must be a string, not %s", what, describe(n))
 		return "", false
 	}
-	switch n.Tag {
+	switch n.Tag() {
 	case "!!str", "!!int", "!!float", "!!timestamp":
-		return n.Value, true
+		return n.Value(), true
 	case "!!bool":
-		d.errorf(n, sc, "%s must be a string, not the boolean %s; quote it (%q) if that is the name", what, n.Value, n.Value)
+		d.errorf(n, sc, "%s must be a string, not the boolean %s; quote it (%q) if that is the name", what, n.Value(), n.Value())
 	default:
 		d.errorf(n, sc, "%s must be a string, not %s", what, describe(n))
 	}
 	return "", false
 }
 
-func (d *decoder) boolean(n *yamltree.Node, sc scope, what string) (bool, bool) {
+func (d *decoder) boolean(n yamltree.Node, sc scope, what string) (bool, bool) {
 	n = d.resolve(n)
-	if n == nil {
+	if n.IsZero() {
 		return false, false
 	}
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+	if n.Kind() != yaml.ScalarNode || n.Tag() != "!!bool" {
 		d.errorf(n, sc, "%s must be true or false, not %s", what, describe(n))
 		return false, false
 	}
@@ -251,26 +257,26 @@ func (d *decoder) boolean(n *yamltree.Node, sc scope, what string) (bool, bool) 
 	return b, true
 }
 
-func (d *decoder) integer(n *yamltree.Node, sc scope, what string) (int, bool) {
+func (d *decoder) integer(n yamltree.Node, sc scope, what string) (int, bool) {
 	n = d.resolve(n)
-	if n == nil {
+	if n.IsZero() {
 		return 0, false
 	}
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+	if n.Kind() != yaml.ScalarNode || n.Tag() != "!!int" {
 		d.errorf(n, sc, "%s must be a whole number, not %s", what, describe(n))
 		return 0, false
 	}
 	i, err := n.Int()
 	if err != nil {
-		d.errorf(n, sc, "%s %s is out of range", what, n.Value)
+		d.errorf(n, sc, "%s %s is out of range", what, n.Value())
 		return 0, false
 	}
 	return i, true
 }
 
 // describe names what a node holds, for "must be X, not Y" messages.
-func describe(n *yamltree.Node) string {
-	switch n.Kind {
+func describe(n yamltree.Node) string {
+	switch n.Kind() {
 	case yaml.MappingNode:
 		return "a mapping"
 	case yaml.SequenceNode:
@@ -280,21 +286,21 @@ func describe(n *yamltree.Node) string {
 	case yaml.AliasNode:
 		return "an alias"
 	}
-	switch n.Tag {
+	switch n.Tag() {
 	case "!!null":
 		return "an empty value"
 	case "!!bool":
-		return "the boolean " + n.Value
+		return "the boolean " + n.Value()
 	case "!!int", "!!float":
-		return "the number " + n.Value
+		return "the number " + n.Value()
 	case "!!str":
-		return fmt.Sprintf("the string %q", n.Value)
+		return fmt.Sprintf("the string %q", n.Value())
 	}
-	return fmt.Sprintf("%q (tagged %s)", n.Value, n.Tag)
+	return fmt.Sprintf("%q (tagged %s)", n.Value(), n.Tag())
 }
 
-func isNull(n *yamltree.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+func isNull(n yamltree.Node) bool {
+	return n.Kind() == yaml.ScalarNode && n.Tag() == "!!null"
 }
 
 // unknownKey reports a key the format does not have, suggesting the one
