@@ -19,8 +19,9 @@ import (
 // When it returns a tree, the tree is the one yaml.v3 builds for src
 // (FromYAML of the document's root), position for position; the tests hold
 // it to that on every example file and on fuzzed input. It exists for
-// speed: a 10,000-principal file takes yaml.v3 about 80 ms and half of the
-// memory a plan uses.
+// speed: yaml.v3 takes 60 ms and 20 MB for a 10,000-principal file, more
+// than a whole no-op plan may; Parse takes 8 ms and 4 MB
+// (BenchmarkParse10k).
 func Parse(src string) (root Node, ok bool) {
 	ascii, ok := checkText(src)
 	if !ok {
