@@ -161,7 +161,8 @@ func (c *common) load() (*spec.Desired, []spec.Server, error) {
 	if err := c.validate(); err != nil {
 		return nil, nil, err
 	}
-	return c.decode(time.Now(), spec.Read(c.files))
+	start := time.Now()
+	return c.decode(start, spec.Read(c.files))
 }
 
 // loadAndRead is load that also starts reading the servers while the files

@@ -129,8 +129,8 @@ func planOne(ctx context.Context, t *target, c *common, opts connect.Options, re
 		return
 	}
 	// Reading changes nothing, so a refused or reset connection is safe to
-	// try again from the start.
-	// An early read, if one started, is the first attempt.
+	// try again from the start. An early read, if one started, is the
+	// first attempt.
 	early := reads.take(t.server)
 	_, err := fleet.Retry(ctx, fleet.DefaultBackoff, connectionLost, retryLogger(log, "read"), func(ctx context.Context) error {
 		t.close(ctx)
