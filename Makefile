@@ -25,3 +25,4 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bench/
 	$(GO) test -run '^$$' -bench FleetPlan50 -benchtime 3x -timeout 30m ./cmd/pgusers/
+	$(GO) test -run '^$$' -bench Parse10k -benchmem ./internal/yamltree/
