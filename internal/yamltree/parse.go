@@ -72,6 +72,10 @@ type parser struct {
 	next       int // offset of the line after the current one
 	depth      int
 
+	// The last column counted on a line of non-ASCII text (column).
+	colLine, colOff int
+	col             int32
+
 	t     *Tree
 	stack []int32 // children of the containers being parsed
 }
@@ -116,7 +120,15 @@ func (p *parser) column(off int) int32 {
 	if p.ascii {
 		return int32(off - p.start + 1)
 	}
-	return int32(utf8.RuneCountInString(p.src[p.start:off]) + 1)
+	// Counted on from the last column asked on this line: nodes come left
+	// to right, and a line of many values must not be counted from its
+	// start for each.
+	if p.colLine != p.lineNo || off < p.colOff {
+		p.colLine, p.colOff, p.col = p.lineNo, p.start, 1
+	}
+	p.col += int32(utf8.RuneCountInString(p.src[p.colOff:off]))
+	p.colOff = off
+	return p.col
 }
 
 // node adds a node that starts at offset off of the current line, with

@@ -396,3 +396,20 @@ func TestFromYAMLKeepsWhatOnlyYAMLv3Reads(t *testing.T) {
 		t.Errorf("FromYAML (-want +got):\n%s", diff)
 	}
 }
+
+// Columns on a line of many non-ASCII values are counted as yaml.v3 counts
+// them, left to right.
+func TestParseCountsColumnsAlongALine(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("ä: [")
+	for i := range 200 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "ö%d", i)
+	}
+	b.WriteString("]\nb: {ü: é, ñ: 'ß'}\n")
+	if !agree(t, b.String()) {
+		t.Fatal("Parse left the file to yaml.v3")
+	}
+}
