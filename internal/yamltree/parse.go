@@ -27,8 +27,9 @@ func Parse(src string) (root Node, ok bool) {
 	if !ok {
 		return Node{}, false
 	}
-	// A node takes at least 8 bytes of text; capacity never written to
-	// costs nothing, as the pages are never touched.
+	// Nodes seldom take less than 8 bytes of text each (append grows the
+	// slices when they do); capacity never written to costs nothing, as its
+	// pages are never touched.
 	p := &parser{src: src, ascii: ascii, t: &Tree{src: src,
 		nodes: make([]node, 0, len(src)/8+1), kids: make([]int32, 0, len(src)/8+1)}}
 	defer func() {
