@@ -290,18 +290,10 @@ func (p *parser) flowMapping(o int) (int32, int) {
 			v, i = p.plain(i, true)
 		}
 		p.stack = append(p.stack, k, v)
-		i = p.spaces(i)
-		switch p.src[i] {
-		case ',':
-			i = p.spaces(i + 1)
-			if p.src[i] == '}' {
-				p.outside() // a trailing comma
-			}
-		case '}':
+		var closed bool
+		if i, closed = p.afterEntry(i, '}'); closed {
 			p.t.nodes[m].kids = p.children(mark)
-			return m, i + 1
-		default:
-			p.outside()
+			return m, i
 		}
 	}
 }
@@ -325,18 +317,29 @@ func (p *parser) flowSequence(o int) (int32, int) {
 			v, i = p.plain(i, true)
 		}
 		p.stack = append(p.stack, v)
-		i = p.spaces(i)
-		switch p.src[i] {
-		case ',':
-			i = p.spaces(i + 1)
-			if p.src[i] == ']' {
-				p.outside()
-			}
-		case ']':
+		var closed bool
+		if i, closed = p.afterEntry(i, ']'); closed {
 			p.t.nodes[s].kids = p.children(mark)
-			return s, i + 1
-		default:
-			p.outside()
+			return s, i
 		}
 	}
+}
+
+// afterEntry reads what follows an entry of a flow collection at i: a ", " and
+// the offset of the next entry, or the closing bracket and the offset
+// past it (closed).
+func (p *parser) afterEntry(i int, closing byte) (int, bool) {
+	i = p.spaces(i)
+	switch p.src[i] {
+	case ',':
+		i = p.spaces(i + 1)
+		if p.src[i] == closing {
+			p.outside() // a trailing comma
+		}
+		return i, false
+	case closing:
+		return i + 1, true
+	}
+	p.outside()
+	return 0, false
 }
