@@ -3,6 +3,7 @@ package apply_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -141,6 +142,43 @@ func TestFailedStatementRollsBackTheServer(t *testing.T) {
 	// The connection is usable again.
 	if _, err := apply.Inspect(context.Background(), conn, nil); err != nil {
 		t.Errorf("inspect after a failed apply: %v", err)
+	}
+}
+
+// A plan longer than the pipeline sends at once still applies in four round
+// trips, and a failure after several sends names its statement and rolls
+// back everything sent before it.
+func TestLongPlanIsOnePipeline(t *testing.T) {
+	c := pgtest.New(t)
+	c.AddDirectoryObject(t, "zz-team", "group", pgtest.ObjectID("zz-team"))
+	conn, rt := adminConn(t, c)
+	before := principals(t, c)
+	var ps []spec.Principal
+	for i := range 1200 {
+		ps = append(ps, principal(fmt.Sprintf("svc-%04d", i), spec.Service))
+	}
+	// Sorted last, and created as a user where the directory says group.
+	failing := append(ps, principal("zz-team", spec.User))
+	job := plan(t, conn, desired(false, failing...))
+	err := apply.Apply(context.Background(), conn, job)
+	var se *apply.StatementError
+	if !errors.As(err, &se) || se.Change.Principal != "zz-team" {
+		t.Fatalf("Apply error = %v, want a *StatementError for zz-team", err)
+	}
+	if diff := cmp.Diff(before, principals(t, c)); diff != "" {
+		t.Errorf("server changed after a failed apply (-before +after):\n%s", diff)
+	}
+
+	job = plan(t, conn, desired(false, ps...))
+	rt.Reset()
+	if err := apply.Apply(context.Background(), conn, job); err != nil {
+		t.Fatal(err)
+	}
+	if got := rt.Count(); got > 4 {
+		t.Errorf("apply of 1,200 creates took %d round trips, want at most 4", got)
+	}
+	if got := len(principals(t, c)); got != 1201 {
+		t.Errorf("server has %d principals, want 1201 (1,200 and the admin)", got)
 	}
 }
 

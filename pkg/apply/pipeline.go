@@ -23,13 +23,17 @@ import (
 // 10,000 times, which makes the whole apply about a quarter faster. The
 // prepares, the executions and the deallocations travel in the same
 // pipeline, so the plan is still one round trip.
+//
+// The pipeline is flushed every flushEvery messages, not once at the end:
+// the server runs the first statements while the rest are encoded.
 func execute(ctx context.Context, tx pgx.Tx, plan diff.Plan) error {
 	reqs, err := pipelineRequests(plan)
 	if err != nil || len(reqs) == 0 {
 		return err
 	}
 	p := tx.Conn().PgConn().StartPipeline(ctx)
-	for _, r := range reqs {
+	var args argEncoder
+	for i, r := range reqs {
 		switch r.kind {
 		case prepareRequest:
 			p.SendPrepare(r.name, r.stmt.SQL, r.oids)
@@ -37,10 +41,18 @@ func execute(ctx context.Context, tx pgx.Tx, plan diff.Plan) error {
 			if r.name == "" {
 				p.SendQueryParams(r.stmt.SQL, nil, nil, nil, nil)
 			} else {
-				p.SendQueryPrepared(r.name, r.values, nil, nil)
+				// pgconn copies the values into its buffer at once, so
+				// the encoder's buffers serve the next statement.
+				p.SendQueryPrepared(r.name, args.encode(r.stmt.Args), nil, nil)
 			}
 		case deallocateRequest:
 			p.SendDeallocate(r.name)
+		}
+		if (i+1)%flushEvery == 0 {
+			if err := p.Flush(); err != nil {
+				p.Close()
+				return fmt.Errorf("apply: send the statements: %w", err)
+			}
 		}
 	}
 	p.SendPipelineSync()
@@ -73,6 +85,10 @@ func execute(ctx context.Context, tx pgx.Tx, plan diff.Plan) error {
 	return failure
 }
 
+// flushEvery is how many pipeline messages are queued before they are sent:
+// about 100 KB of creates.
+const flushEvery = 512
+
 type requestKind int
 
 const (
@@ -82,55 +98,68 @@ const (
 )
 
 // request is one message of the apply pipeline, with the change it serves.
+// It points into the plan: a plan of 10,000 changes is not copied.
 type request struct {
 	kind   requestKind
-	change diff.Change
-	stmt   diff.Statement
-	name   string   // the prepared statement's, "" for a statement sent as it is
-	oids   []uint32 // prepare: the parameter types
-	values [][]byte // query: the arguments in text format
+	change *diff.Change    // nil for a deallocation
+	stmt   *diff.Statement // nil for a deallocation
+	name   string          // the prepared statement's, "" for a statement sent as it is
+	oids   []uint32        // prepare: the parameter types
 }
 
 // fail turns a request's error into what the user reads: which change and
 // statement failed, and what the server said.
 func (r request) fail(err error) error {
 	var pgErr *pgconn.PgError
-	if r.kind == deallocateRequest || !errors.As(err, &pgErr) {
+	if r.kind == deallocateRequest {
+		return fmt.Errorf("apply: release the prepared statement %s: %w", r.name, err)
+	}
+	if !errors.As(err, &pgErr) {
 		return fmt.Errorf("apply: %s %s: %w", r.change.Action, r.change.Principal, err)
 	}
-	return &StatementError{Change: r.change, Statement: r.stmt, Err: describePgError(err)}
+	return &StatementError{Change: *r.change, Statement: *r.stmt, Err: describePgError(err)}
 }
 
 // pipelineRequests lays out the plan as pipeline messages: a prepare before
 // the first use of each SQL text that takes arguments, every statement in
-// plan order, and the deallocations last. Arguments are encoded here, before
-// anything is sent, so that a bad one fails with nothing on the wire.
+// plan order, and the deallocations last. Every argument's type is checked
+// here, before anything is sent, so that a bad one fails with nothing on
+// the wire.
 func pipelineRequests(plan diff.Plan) ([]request, error) {
 	prefix, err := statementPrefix()
 	if err != nil {
 		return nil, err
 	}
-	var reqs []request
+	n := 0
+	for _, c := range plan.Changes {
+		n += len(c.Statements)
+	}
+	reqs := make([]request, 0, n+2)
 	var names []string
 	prepared := map[string]string{}
-	for _, c := range plan.Changes {
-		for _, s := range c.Statements {
+	for ci := range plan.Changes {
+		c := &plan.Changes[ci]
+		for si := range c.Statements {
+			s := &c.Statements[si]
 			if len(s.Args) == 0 {
 				reqs = append(reqs, request{kind: queryRequest, change: c, stmt: s})
 				continue
-			}
-			values, oids, err := encodeArgs(s.Args)
-			if err != nil {
-				return nil, fmt.Errorf("apply: %s %s: %w", c.Action, c.Principal, err)
 			}
 			name, ok := prepared[s.SQL]
 			if !ok {
 				name = fmt.Sprintf("%s_%d", prefix, len(names))
 				prepared[s.SQL] = name
 				names = append(names, name)
-				reqs = append(reqs, request{kind: prepareRequest, change: c, stmt: s, name: name, oids: oids})
+				reqs = append(reqs, request{kind: prepareRequest, change: c, stmt: s, name: name})
 			}
-			reqs = append(reqs, request{kind: queryRequest, change: c, stmt: s, name: name, values: values})
+			oids, err := argTypes(s.Args)
+			if err != nil {
+				return nil, fmt.Errorf("apply: %s %s: %w", c.Action, c.Principal, err)
+			}
+			if !ok {
+				reqs[len(reqs)-1].oids = oids
+			}
+			reqs = append(reqs, request{kind: queryRequest, change: c, stmt: s, name: name})
 		}
 	}
 	for _, name := range names {
@@ -150,24 +179,48 @@ func statementPrefix() (string, error) {
 	return "pgusers_" + hex.EncodeToString(b[:]), nil
 }
 
-// encodeArgs encodes a statement's arguments in text format with their
-// types. A plan's arguments are role names, object ids, object types and
-// flags: strings and booleans.
-func encodeArgs(args []any) ([][]byte, []uint32, error) {
-	values := make([][]byte, len(args))
+// A plan's arguments are role names, object ids, object types and flags:
+// strings and booleans, sent in text format.
+
+// argTypes gives the types of a statement's arguments, and refuses any
+// that is neither a string nor a boolean.
+func argTypes(args []any) ([]uint32, error) {
 	oids := make([]uint32, len(args))
 	for i, a := range args {
-		switch v := a.(type) {
+		switch a.(type) {
 		case string:
-			values[i], oids[i] = []byte(v), pgtype.TextOID
+			oids[i] = pgtype.TextOID
 		case bool:
-			values[i], oids[i] = []byte("f"), pgtype.BoolOID
-			if v {
-				values[i] = []byte("t")
-			}
+			oids[i] = pgtype.BoolOID
 		default:
-			return nil, nil, fmt.Errorf("argument %d is a %T; a plan passes only strings and booleans", i+1, a)
+			return nil, fmt.Errorf("argument %d is a %T; a plan passes only strings and booleans", i+1, a)
 		}
 	}
-	return values, oids, nil
+	return oids, nil
+}
+
+// argEncoder encodes arguments that argTypes accepted, in text format, into
+// buffers it reuses from one statement to the next.
+type argEncoder struct {
+	values [][]byte
+	buf    []byte
+}
+
+func (e *argEncoder) encode(args []any) [][]byte {
+	e.values, e.buf = e.values[:0], e.buf[:0]
+	for _, a := range args {
+		start := len(e.buf)
+		switch v := a.(type) {
+		case string:
+			e.buf = append(e.buf, v...)
+		case bool:
+			b := byte('f')
+			if v {
+				b = 't'
+			}
+			e.buf = append(e.buf, b)
+		}
+		e.values = append(e.values, e.buf[start:len(e.buf):len(e.buf)])
+	}
+	return e.values
 }

@@ -32,12 +32,18 @@ func TestPipelineRequests(t *testing.T) {
 		Values []string
 	}
 	var got []shape
+	var args argEncoder
 	for _, r := range reqs {
-		var values []string
-		for _, v := range r.values {
-			values = append(values, string(v))
+		sh := shape{Kind: r.kind, Named: r.name != "", OIDs: r.oids}
+		if r.change != nil {
+			sh.Who = r.change.Principal
 		}
-		got = append(got, shape{r.kind, r.change.Principal, r.name != "", r.oids, values})
+		if r.kind == queryRequest && r.name != "" {
+			for _, v := range args.encode(r.stmt.Args) {
+				sh.Values = append(sh.Values, string(v))
+			}
+		}
+		got = append(got, sh)
 	}
 	want := []shape{
 		{prepareRequest, "a", true, []uint32{25, 25, 25, 16, 16}, nil},
