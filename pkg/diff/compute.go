@@ -17,7 +17,7 @@ import (
 // than desired.MaxDrops allows.
 func Compute(desired spec.Server, observed Observed) (Plan, error) {
 	observed.Normalize()
-	c := computation{desired: desired, observed: observed, creating: map[string]bool{}}
+	c := computation{desired: desired, observed: observed}
 	for _, p := range desired.Principals {
 		c.principal(p)
 	}
@@ -39,8 +39,8 @@ func Compute(desired spec.Server, observed Observed) (Plan, error) {
 type computation struct {
 	desired  spec.Server
 	observed Observed
-	// creating holds the principals the plan creates or recreates: roles
-	// that exist by the time grants run.
+	// creating holds the principals the plan creates or recreates; it is
+	// built when creates first asks.
 	creating map[string]bool
 	byAction map[Action][]Change
 	kept     []Kept
@@ -58,6 +58,20 @@ func (c *computation) add(ch Change) {
 	c.byAction[ch.Action] = append(c.byAction[ch.Action], ch)
 }
 
+// creates reports whether the plan creates or recreates principal: a role
+// that exists by the time grants run.
+func (c *computation) creates(principal string) bool {
+	if c.creating == nil {
+		c.creating = map[string]bool{}
+		for _, a := range []Action{Create, Replace} {
+			for _, ch := range c.byAction[a] {
+				c.creating[ch.Principal] = true
+			}
+		}
+	}
+	return c.creating[principal]
+}
+
 func (c *computation) problem(principal, format string, args ...any) {
 	c.problems = append(c.problems, Problem{Principal: principal, Msg: fmt.Sprintf(format, args...)})
 }
@@ -71,7 +85,6 @@ func (c *computation) principal(p spec.Principal) {
 		c.problem(p.Name, "a role of this name exists but is not an Entra principal (pgaadauth_list_principals does not list it); "+
 			"pgusers does not take over other roles: drop or rename that role by hand, or remove the principal from the file%s", where(p.Pos))
 	case !isEntra:
-		c.creating[p.Name] = true
 		c.add(Change{
 			Action: Create, Principal: p.Name, Type: string(p.Type), ObjectID: p.ObjectID, Admin: p.Admin, MFA: p.MFA,
 			Reason:     "declared, not on the server",
@@ -124,7 +137,6 @@ func (c *computation) replace(p spec.Principal, obs ObservedPrincipal, why strin
 	if !p.ManageMemberships && len(nonAdmin(obs.MemberOf)) > 0 {
 		reason += fmt.Sprintf("; its memberships (%s) are lost: memberOf is not declared", strings.Join(nonAdmin(obs.MemberOf), ", "))
 	}
-	c.creating[p.Name] = true
 	c.add(Change{
 		Action: Replace, Principal: p.Name, Type: string(p.Type), ObjectID: p.ObjectID, Admin: p.Admin, MFA: p.MFA,
 		Reason:     reason,
@@ -230,7 +242,7 @@ func (c *computation) checkMemberOfRoles() {
 				"declare it too, or remove it from memberOf", ch.Role)
 			continue
 		}
-		if !c.observed.HasRole(ch.Role) && !c.creating[ch.Role] {
+		if !c.observed.HasRole(ch.Role) && !c.creates(ch.Role) {
 			missing[ch.Role] = append(missing[ch.Role], ch.Principal)
 		}
 	}

@@ -61,6 +61,20 @@ func TestCompute(t *testing.T) {
 					Statements: []Statement{{SQL: `GRANT "orders_rw" TO "orders-api"`}}},
 			}},
 		},
+		"memberOf a principal the plan creates: granted after the create": {
+			desired:  server(false, withMembers(alice, "team"), spec.Principal{Name: "team", Type: spec.Group}),
+			observed: observed(),
+			want: Plan{Server: "orders-prod", Changes: []Change{
+				{Action: Create, Principal: "alice@contoso.com", Type: "user", Reason: "declared, not on the server",
+					Statements: []Statement{{SQL: "SELECT pg_catalog.pgaadauth_create_principal($1, $2, $3)",
+						Args: []any{"alice@contoso.com", false, false}}}},
+				{Action: Create, Principal: "team", Type: "group", Reason: "declared, not on the server",
+					Statements: []Statement{{SQL: "SELECT pg_catalog.pgaadauth_create_principal($1, $2, $3)",
+						Args: []any{"team", false, false}}}},
+				{Action: Grant, Principal: "alice@contoso.com", Role: "team", Reason: "declared in memberOf",
+					Statements: []Statement{{SQL: `GRANT "team" TO "alice@contoso.com"`}}},
+			}},
+		},
 		"create by name with admin and mfa": {
 			desired:  server(false, spec.Principal{Name: "alice@contoso.com", Type: spec.User, Admin: true, MFA: true}),
 			observed: observed(),
@@ -277,10 +291,21 @@ func TestComputeIsDeterministic(t *testing.T) {
 }
 
 func TestStatementDisplay(t *testing.T) {
-	s := Statement{SQL: "SELECT f($1, $2, $3, $10)", Args: []any{"it's", true, false, "x", "", "", "", "", "", "ten"}}
-	want := "SELECT f('it''s', true, false, 'ten')"
-	if got := s.Display(); got != want {
-		t.Errorf("Display() = %q, want %q", got, want)
+	for _, tc := range []struct {
+		s    Statement
+		want string
+	}{
+		{Statement{SQL: "SELECT f($1, $2, $3, $10)", Args: []any{"it's", true, false, "x", "", "", "", "", "", "ten"}},
+			"SELECT f('it''s', true, false, 'ten')"},
+		{Statement{SQL: "SELECT $1, $2, $3", Args: []any{"''a'b''", nil, 42}}, "SELECT '''''a''b''''', NULL, 42"},
+		{Statement{SQL: `DROP ROLE "$1"`}, `DROP ROLE "$1"`},
+		// Not a parameter of the statement: left as it is.
+		{Statement{SQL: "SELECT $0, $2, $", Args: []any{"a"}}, "SELECT $0, $2, $"},
+		{Statement{SQL: "SELECT $1", Args: []any{"Zoë 東京"}}, "SELECT 'Zoë 東京'"},
+	} {
+		if got := tc.s.Display(); got != tc.want {
+			t.Errorf("%q with %v: Display() = %q, want %q", tc.s.SQL, tc.s.Args, got, tc.want)
+		}
 	}
 }
 

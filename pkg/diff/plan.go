@@ -53,11 +53,19 @@ func (s Statement) Display() string {
 	if len(s.Args) == 0 {
 		return s.SQL
 	}
-	var b strings.Builder
+	n := len(s.SQL)
+	for _, a := range s.Args {
+		if v, ok := a.(string); ok {
+			n += len(v) + 2 // more when it holds quotes
+		} else {
+			n += 5
+		}
+	}
+	b := make([]byte, 0, n)
 	sql := s.SQL
 	for i := 0; i < len(sql); i++ {
 		if sql[i] != '$' {
-			b.WriteByte(sql[i])
+			b = append(b, sql[i])
 			continue
 		}
 		j := i + 1
@@ -66,25 +74,35 @@ func (s Statement) Display() string {
 		}
 		n, err := strconv.Atoi(sql[i+1 : j])
 		if err != nil || n < 1 || n > len(s.Args) {
-			b.WriteByte(sql[i])
+			b = append(b, sql[i])
 			continue
 		}
-		b.WriteString(literal(s.Args[n-1]))
+		b = appendLiteral(b, s.Args[n-1])
 		i = j - 1
 	}
-	return b.String()
+	return string(b)
 }
 
-func literal(v any) string {
+func appendLiteral(b []byte, v any) []byte {
 	switch v := v.(type) {
 	case string:
-		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		b = append(b, '\'')
+		for {
+			i := strings.IndexByte(v, '\'')
+			if i < 0 {
+				break
+			}
+			b = append(b, v[:i+1]...)
+			b = append(b, '\'')
+			v = v[i+1:]
+		}
+		return append(append(b, v...), '\'')
 	case bool:
-		return strconv.FormatBool(v)
+		return strconv.AppendBool(b, v)
 	case nil:
-		return "NULL"
+		return append(b, "NULL"...)
 	default:
-		return fmt.Sprint(v)
+		return fmt.Append(b, v)
 	}
 }
 
