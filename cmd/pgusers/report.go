@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/diff"
@@ -168,13 +166,6 @@ func buildReport(targets []*target) report {
 		r.Servers = append(r.Servers, sr)
 	}
 	return r
-}
-
-func writeJSON(w io.Writer, r report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
 }
 
 // blockerReports lists what blocks or burdens the drops of t: the plan's
