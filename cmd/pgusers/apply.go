@@ -84,7 +84,6 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 		}
 	}()
 
-	r := buildReport(targets)
 	text := output.value == "text"
 	pending := 0
 	for _, t := range targets {
@@ -95,6 +94,7 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 
 	switch {
 	case dry == dryRunClient:
+		r := buildReport(targets)
 		r.DryRun = string(dryRunClient)
 		if text {
 			writeSQL(e.stdout, targets)
@@ -105,6 +105,7 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 		reportFailures(e, targets)
 		return exitCode(r), nil
 	case pending == 0:
+		r := buildReport(targets)
 		if text {
 			writeText(e.stdout, r)
 		} else if err := writeJSON(e.stdout, r); err != nil {
@@ -115,7 +116,9 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 	}
 
 	if text {
-		writeText(e.stdout, r)
+		// The plan first, as confirmation asks about it; the JSON
+		// document is written once, after the apply.
+		writeText(e.stdout, buildReport(targets))
 	}
 	if dry == dryRunNone && !*autoApprove {
 		ok, err := confirm(e, pending)
@@ -133,7 +136,7 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 	}
 	applyAll(ctx, targets, &c, e, log, withOpeners(run, servers, opts), dry == dryRunServer)
 
-	r = buildReport(targets)
+	r := buildReport(targets)
 	if dry == dryRunServer {
 		r.DryRun = string(dryRunServer)
 	}
@@ -191,7 +194,9 @@ func confirm(e env, servers int) (bool, error) {
 // Names from the files and the servers reach SQL comments only through
 // commentSafe: the output is meant to be read and may be pasted into psql,
 // so a name with a line break must not end a comment and start a statement.
-func writeSQL(w io.Writer, targets []*target) {
+func writeSQL(out io.Writer, targets []*target) {
+	w := bufio.NewWriter(out)
+	defer w.Flush()
 	for _, t := range targets {
 		name, host := commentSafe(t.server.Name), commentSafe(t.server.Host)
 		switch t.status {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -13,7 +14,9 @@ import (
 // the errors in plain sight, a section per server with changes, and the
 // servers in sync on one line. Everything a reader could mistake for markup
 // (names, reasons, errors) is escaped or in code.
-func writeMarkdown(w io.Writer, r report) {
+func writeMarkdown(out io.Writer, r report) {
+	w := bufio.NewWriter(out)
+	defer w.Flush()
 	fmt.Fprintln(w, "## pgusers plan")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "**%s**\n\n", planLine(r.Summary))

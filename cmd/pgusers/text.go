@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -10,7 +11,10 @@ import (
 
 // writeText renders a plan for people: a block per server in file order, a
 // mark per change with its reason, and one closing line.
-func writeText(w io.Writer, r report) {
+func writeText(out io.Writer, r report) {
+	// Buffered: a plan of 10,000 changes is 20,000 lines, not as many writes.
+	w := bufio.NewWriter(out)
+	defer w.Flush()
 	for _, s := range r.Servers {
 		writeServerText(w, s)
 		fmt.Fprintln(w)
