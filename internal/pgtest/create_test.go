@@ -76,6 +76,15 @@ func TestCreatePrincipalErrors(t *testing.T) {
 			[]any{ObjectID("x")}, notAdmin,
 		},
 		{
+			// The caller is checked before the arguments and the directory.
+			"non-admin principal with a bad type and a name the directory lacks", "bob",
+			`SELECT pgaadauth_create_principal_with_oid('y', '', 'application', false, false)`, nil, notAdmin,
+		},
+		{
+			"non-admin principal by a name the directory lacks", "bob",
+			`SELECT pgaadauth_create_principal('nobody@contoso.com', false, false)`, nil, notAdmin,
+		},
+		{
 			"role with CREATEROLE that is not a principal", "app_owner",
 			`SELECT pgaadauth_create_principal('Sales Team', true, false)`, nil, notAdmin,
 		},

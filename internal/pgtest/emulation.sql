@@ -89,12 +89,12 @@ BEGIN
 END
 $$;
 
--- take_fault, check_caller and create_role run only inside the public create
--- functions, whose search_path and enable_seqscan they inherit. They set none of
--- their own: a SET clause makes every call save and restore settings, which cost a
--- third of a create.
+-- take_fault, check_caller and create_role run only inside the public functions,
+-- whose search_path and enable_seqscan they inherit. They set none of their own: a
+-- SET clause makes every call save and restore settings, which cost a third of a
+-- create.
 
--- Called before each directory look-up.
+-- Called before a directory look-up when a fault is armed for the name.
 CREATE OR REPLACE FUNCTION pgaadauth_emul.take_fault(p_name text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -110,7 +110,8 @@ $$;
 
 -- Only a Microsoft Entra administrator may create (or sync) principals: the signed-in role
 -- (session_user, not the SECURITY DEFINER owner) must be a mapped admin principal.
--- A superuser passes, to set the server up.
+-- A superuser passes, to set the server up. The create functions make the same
+-- test within their one look-up query and call this only to raise.
 CREATE OR REPLACE FUNCTION pgaadauth_emul.check_caller() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -155,24 +156,46 @@ BEGIN
     -- ADMIN OPTION on, which it gets when it creates them itself. The role here is
     -- created by the function's owner, so hand that grant to the administrator who
     -- called, or it could not DROP ROLE its own principals.
-    IF current_setting('server_version_num')::integer >= 160000
-        AND NOT (SELECT a.rolsuper FROM pg_authid a WHERE a.rolname = session_user) THEN
-        EXECUTE format('GRANT %I TO %I WITH ADMIN OPTION, INHERIT FALSE, SET FALSE', p_name, session_user);
+    -- Two IFs, not one AND: the first is a simple expression, which
+    -- PL/pgSQL evaluates without running a query; with the sub-select in
+    -- the same expression, every create on 15 paid for a query.
+    IF current_setting('server_version_num')::integer >= 160000 THEN
+        IF NOT (SELECT a.rolsuper FROM pg_authid a WHERE a.rolname = session_user) THEN
+            EXECUTE format('GRANT %I TO %I WITH ADMIN OPTION, INHERIT FALSE, SET FALSE', p_name, session_user);
+        END IF;
     END IF;
     RETURN 'Created role for ' || quote_ident(p_name);
 END
 $$;
 
+-- What a create must know before it acts, in one query rather than one per
+-- check (each query of a PL/pgSQL function, and each nested call, costs a
+-- few microseconds, and a create made three): whether the caller may
+-- create, whether a fault is armed for the name, and what the directory
+-- knows of the object. The checks still act in the order of the reference:
+-- the caller, the arguments, the directory.
+
 CREATE OR REPLACE FUNCTION pg_catalog.pgaadauth_create_principal(rolename text, isadmin boolean, ismfa boolean)
 RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET enable_seqscan = off AS $$
 DECLARE
+    allowed boolean;
+    faulty boolean;
     entry pgaadauth_emul.directory%ROWTYPE;
 BEGIN
-    PERFORM pgaadauth_emul.check_caller();
-    PERFORM pgaadauth_emul.take_fault($1);
-    SELECT * INTO entry FROM pgaadauth_emul.directory d WHERE d.name = $1;
-    IF NOT FOUND THEN
+    SELECT EXISTS (SELECT FROM pg_authid a LEFT JOIN pgaadauth_emul.principals p ON p.roleoid = a.oid
+                   WHERE a.rolname = session_user AND (a.rolsuper OR p.isadmin)),
+           EXISTS (SELECT FROM pgaadauth_emul.faults f WHERE f.name = $1),
+           d.name, d.objectid, d.type
+      INTO allowed, faulty, entry.name, entry.objectid, entry.type
+      FROM (SELECT) AS one LEFT JOIN pgaadauth_emul.directory d ON d.name = $1;
+    IF NOT allowed THEN
+        PERFORM pgaadauth_emul.check_caller(); -- raises
+    END IF;
+    IF faulty THEN
+        PERFORM pgaadauth_emul.take_fault($1);
+    END IF;
+    IF entry.name IS NULL THEN
         RAISE EXCEPTION 'Could not validate AAD user % because its name is not found in the tenant.', $1
             USING ERRCODE = 'XX000';
     END IF;
@@ -185,9 +208,19 @@ CREATE OR REPLACE FUNCTION pg_catalog.pgaadauth_create_principal_with_oid(
 ) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET enable_seqscan = off AS $$
 DECLARE
+    allowed boolean;
+    faulty boolean;
     known_type text;
 BEGIN
-    PERFORM pgaadauth_emul.check_caller();
+    SELECT EXISTS (SELECT FROM pg_authid a LEFT JOIN pgaadauth_emul.principals p ON p.roleoid = a.oid
+                   WHERE a.rolname = session_user AND (a.rolsuper OR p.isadmin)),
+           EXISTS (SELECT FROM pgaadauth_emul.faults f WHERE f.name = $1),
+           d.type
+      INTO allowed, faulty, known_type
+      FROM (SELECT) AS one LEFT JOIN pgaadauth_emul.directory d ON d.objectid = $2;
+    IF NOT allowed THEN
+        PERFORM pgaadauth_emul.check_caller(); -- raises
+    END IF;
     IF $3 IS NULL OR $3 NOT IN ('user', 'group', 'service') THEN
         RAISE EXCEPTION 'invalid object type % provided for principal %', quote_nullable($3), $1
             USING ERRCODE = '22023', HINT = 'The object type is one of user, group or service.';
@@ -195,9 +228,10 @@ BEGIN
     IF coalesce($2, '') = '' THEN
         RAISE EXCEPTION 'no object id provided for principal %', $1 USING ERRCODE = '22023';
     END IF;
-    PERFORM pgaadauth_emul.take_fault($1);
+    IF faulty THEN
+        PERFORM pgaadauth_emul.take_fault($1);
+    END IF;
     -- An object id the directory does not know is accepted as it is.
-    SELECT d.type INTO known_type FROM pgaadauth_emul.directory d WHERE d.objectid = $2;
     IF known_type IS NOT NULL AND known_type <> $3 THEN
         RAISE EXCEPTION 'incorrect object type provided for principal %', $1 USING ERRCODE = 'XX000';
     END IF;
