@@ -31,7 +31,12 @@ func Compute(desired spec.Server, observed Observed) (Plan, error) {
 	}
 	plan := Plan{Server: desired.Name, Kept: c.kept, Cleanups: c.cleanups, Blockers: c.blockers}
 	for _, a := range Actions {
-		plan.Changes = append(plan.Changes, c.byAction[a]...)
+		if plan.Changes == nil {
+			// The first list is the plan's start, not a copy of it.
+			plan.Changes = c.byAction[a]
+		} else {
+			plan.Changes = append(plan.Changes, c.byAction[a]...)
+		}
 	}
 	return plan, nil
 }
@@ -55,7 +60,14 @@ func (c *computation) add(ch Change) {
 	if c.byAction == nil {
 		c.byAction = map[Action][]Change{}
 	}
-	c.byAction[ch.Action] = append(c.byAction[ch.Action], ch)
+	list := c.byAction[ch.Action]
+	if list == nil && ch.Action == Create {
+		// At most one create per declared principal: sized once, a plan of
+		// 10,000 creates is not copied over and over as it grows. Capacity
+		// never written to costs no memory, as its pages are never touched.
+		list = make([]Change, 0, len(c.desired.Principals))
+	}
+	c.byAction[ch.Action] = append(list, ch)
 }
 
 // creates reports whether the plan creates or recreates principal: a role
