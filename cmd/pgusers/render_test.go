@@ -127,3 +127,20 @@ func TestDryRunSQLKeepsNamesInsideComments(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendChange(t *testing.T) {
+	for _, tc := range []struct {
+		c    changeReport
+		want string
+	}{
+		{changeReport{Action: diff.Create, Principal: "a@contoso.com", Type: "user", Admin: true, MFA: true}, "create a@contoso.com (user, admin, mfa)"},
+		{changeReport{Action: diff.Replace, Principal: "bot", Type: "service", ObjectID: "oid", Admin: true}, "replace bot (service, objectId oid, admin)"},
+		{changeReport{Action: diff.Drop, Principal: "team", Type: "group"}, "drop team (group)"},
+		{changeReport{Action: diff.Grant, Principal: "bot", Role: "orders_rw"}, "grant orders_rw to bot"},
+		{changeReport{Action: diff.Revoke, Principal: "bot", Role: "orders_rw"}, "revoke orders_rw from bot"},
+	} {
+		if got := string(appendChange([]byte("x "), tc.c)); got != "x "+tc.want {
+			t.Errorf("appendChange(%+v) = %q, want %q", tc.c, got, "x "+tc.want)
+		}
+	}
+}

@@ -109,7 +109,7 @@ func buildReport(targets []*target) report {
 			Name:       t.server.Name,
 			Host:       t.server.Host,
 			Status:     t.status,
-			Changes:    []changeReport{},
+			Changes:    make([]changeReport, 0, len(t.plan.Changes)),
 			Principals: len(t.observed.Principals),
 		}
 		if t.err != nil {

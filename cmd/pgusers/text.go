@@ -50,9 +50,13 @@ func writeServerText(w io.Writer, s serverReport) {
 			fmt.Fprintf(w, "      database %s: hand over what %s own(s)\n", c.Database, strings.Join(c.Principals, ", "))
 		}
 	}
+	var line []byte
 	for _, c := range s.Changes {
-		fmt.Fprintf(w, "  %-3s %s\n", c.Action.Symbol(), describeChange(c))
-		fmt.Fprintf(w, "        %s\n", c.Reason)
+		line = fmt.Appendf(line[:0], "  %-3s ", c.Action.Symbol())
+		line = appendChange(line, c)
+		line = append(line, "\n        "...)
+		line = append(line, c.Reason...)
+		w.Write(append(line, '\n'))
 		if c.Action == diff.Drop || c.Action == diff.Replace {
 			for _, line := range blockerLines(s.Blockers, c.Principal) {
 				fmt.Fprintf(w, "        %s\n", line)
@@ -67,25 +71,31 @@ func writeServerText(w io.Writer, s serverReport) {
 	}
 }
 
-func describeChange(c changeReport) string {
+// appendChange appends what a change does to b: "create name (service,
+// objectId ...)", "grant role to name".
+func appendChange(b []byte, c changeReport) []byte {
 	switch c.Action {
 	case diff.Grant:
-		return fmt.Sprintf("grant %s to %s", c.Role, c.Principal)
+		return fmt.Appendf(b, "grant %s to %s", c.Role, c.Principal)
 	case diff.Revoke:
-		return fmt.Sprintf("revoke %s from %s", c.Role, c.Principal)
+		return fmt.Appendf(b, "revoke %s from %s", c.Role, c.Principal)
 	}
-	var attrs []string
-	attrs = append(attrs, c.Type)
+	b = append(b, c.Action...)
+	b = append(b, ' ')
+	b = append(b, c.Principal...)
+	b = append(b, " ("...)
+	b = append(b, c.Type...)
 	if c.ObjectID != "" {
-		attrs = append(attrs, "objectId "+c.ObjectID)
+		b = append(b, ", objectId "...)
+		b = append(b, c.ObjectID...)
 	}
 	if c.Admin {
-		attrs = append(attrs, "admin")
+		b = append(b, ", admin"...)
 	}
 	if c.MFA {
-		attrs = append(attrs, "mfa")
+		b = append(b, ", mfa"...)
 	}
-	return fmt.Sprintf("%s %s (%s)", c.Action, c.Principal, strings.Join(attrs, ", "))
+	return append(b, ')')
 }
 
 // blockerLines renders the blockers of principal (of every principal when
