@@ -28,6 +28,7 @@ func rolesCluster(t *testing.T) *pgtest.Cluster {
 		c.SuperExec(t, `CREATE ROLE `+pgx.Identifier{odd}.Sanitize()+` NOLOGIN`)
 	}
 	c.SuperExec(t, `GRANT "reporting", "plain-asked" TO "ent-asked"`)
+	c.SuperExec(t, `GRANT "reporting" TO "ent-with-deps"`)
 	c.SuperExec(t, `GRANT "plain-asked", "plain-unasked", "ent-with-deps", "ent-no-deps" TO "pgadmin@contoso.com"`)
 	c.SuperExec(t, `CREATE TABLE owned_by_entra (a int)`)
 	c.SuperExec(t, `ALTER TABLE owned_by_entra OWNER TO "ent-with-deps"`)
@@ -67,8 +68,10 @@ func TestInspectRolesAreTheAskedNamesThatExist(t *testing.T) {
 		t.Errorf("dependencies (-want +got):\n%s", diff)
 	}
 	for name, wantOf := range map[string][]string{
-		"ent-asked":   {"plain-asked", "reporting"},
-		"ent-no-deps": nil,
+		"ent-asked":     {"plain-asked", "reporting"},
+		"ent-with-deps": {"reporting"},
+		"ent-no-deps":   nil,
+		c.Admin:         {"azure_pg_admin", "ent-no-deps", "ent-with-deps", "plain-asked", "plain-unasked"},
 	} {
 		p, ok := o.Principal(name)
 		if !ok {
