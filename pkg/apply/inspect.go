@@ -126,38 +126,10 @@ func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 	}
 	// Sorted by name (and so in Observed order) for the look-ups below.
 	slices.SortFunc(s.principals, func(a, b diff.ObservedPrincipal) int { return strings.Compare(a.Name, b.Name) })
-	principal := func(name string) (int, bool) {
-		return slices.BinarySearchFunc(s.principals, name, func(p diff.ObservedPrincipal, n string) int {
-			return strings.Compare(p.Name, n)
-		})
-	}
-	names, err := br.Query()
-	if err != nil {
+	if s.others, err = readOthers(br, s.principals); err != nil {
 		return s, fmt.Errorf("read roles: %w", err)
 	}
-	var name string
-	_, err = pgx.ForEachRow(names, []any{&name}, func() error {
-		if _, entra := principal(name); !entra {
-			s.others = append(s.others, name)
-		}
-		return nil
-	})
-	if err != nil {
-		return s, fmt.Errorf("read roles: %w", err)
-	}
-	memberships, err := br.Query()
-	if err != nil {
-		return s, fmt.Errorf("read memberships: %w", err)
-	}
-	var roles []string
-	_, err = pgx.ForEachRow(memberships, []any{&name, &roles}, func() error {
-		if i, entra := principal(name); entra {
-			// Scan makes a new slice for each array: principals share none.
-			s.principals[i].MemberOf = roles
-		}
-		return nil
-	})
-	if err != nil {
+	if err := readMemberships(br, s.principals); err != nil {
 		return s, fmt.Errorf("read memberships: %w", err)
 	}
 	rows, err := br.Query()
@@ -173,7 +145,7 @@ func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 		return s, fmt.Errorf("read what principals own: %w", err)
 	}
 	o := diff.Observed{Principals: s.principals, Dependencies: deps}
-	o.Normalize() // the look-up below needs the principals sorted
+	o.Normalize() // sorts the memberships and the dependencies too
 	s.principals = o.Principals
 	s.deps = slices.DeleteFunc(o.Dependencies, func(d diff.Dependency) bool {
 		_, entra := o.Principal(d.Principal)
@@ -250,6 +222,49 @@ func readPrincipals(br pgx.BatchResults) ([]diff.ObservedPrincipal, error) {
 		return nil, err
 	}
 	return slices.Concat(append(chunks, chunk)...), nil
+}
+
+// readOthers reads roleNamesSQL and returns the roles that are not among
+// principals (sorted by name).
+func readOthers(br pgx.BatchResults, principals []diff.ObservedPrincipal) ([]string, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	var others []string
+	var name string
+	_, err = pgx.ForEachRow(rows, []any{&name}, func() error {
+		if _, entra := principalIndex(principals, name); !entra {
+			others = append(others, name)
+		}
+		return nil
+	})
+	return others, err
+}
+
+// readMemberships reads membershipsSQL into the MemberOf of principals
+// (sorted by name).
+func readMemberships(br pgx.BatchResults, principals []diff.ObservedPrincipal) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	var member string
+	var roles []string
+	_, err = pgx.ForEachRow(rows, []any{&member, &roles}, func() error {
+		if i, entra := principalIndex(principals, member); entra {
+			// Scan makes a new slice for each array: principals share none.
+			principals[i].MemberOf = roles
+		}
+		return nil
+	})
+	return err
+}
+
+func principalIndex(principals []diff.ObservedPrincipal, name string) (int, bool) {
+	return slices.BinarySearchFunc(principals, name, func(p diff.ObservedPrincipal, n string) int {
+		return strings.Compare(p.Name, n)
+	})
 }
 
 func readDependencies(br pgx.BatchResults) ([]diff.Dependency, error) {

@@ -134,7 +134,7 @@ func pipelineRequests(plan diff.Plan) ([]request, error) {
 	for _, c := range plan.Changes {
 		n += len(c.Statements)
 	}
-	reqs := make([]request, 0, n+2)
+	reqs := make([]request, 0, n+2) // and a prepare and a deallocation per SQL text, usually one
 	var names []string
 	prepared := map[string]string{}
 	for ci := range plan.Changes {
@@ -145,19 +145,16 @@ func pipelineRequests(plan diff.Plan) ([]request, error) {
 				reqs = append(reqs, request{kind: queryRequest, change: c, stmt: s})
 				continue
 			}
+			oids, err := argTypes(s.Args)
+			if err != nil {
+				return nil, fmt.Errorf("apply: %s %s: %w", c.Action, c.Principal, err)
+			}
 			name, ok := prepared[s.SQL]
 			if !ok {
 				name = fmt.Sprintf("%s_%d", prefix, len(names))
 				prepared[s.SQL] = name
 				names = append(names, name)
-				reqs = append(reqs, request{kind: prepareRequest, change: c, stmt: s, name: name})
-			}
-			oids, err := argTypes(s.Args)
-			if err != nil {
-				return nil, fmt.Errorf("apply: %s %s: %w", c.Action, c.Principal, err)
-			}
-			if !ok {
-				reqs[len(reqs)-1].oids = oids
+				reqs = append(reqs, request{kind: prepareRequest, change: c, stmt: s, name: name, oids: oids})
 			}
 			reqs = append(reqs, request{kind: queryRequest, change: c, stmt: s, name: name})
 		}
