@@ -50,13 +50,13 @@ func writeServerText(w io.Writer, s serverReport) {
 			fmt.Fprintf(w, "      database %s: hand over what %s own(s)\n", c.Database, strings.Join(c.Principals, ", "))
 		}
 	}
-	var line []byte
+	var buf []byte
 	for _, c := range s.Changes {
-		line = fmt.Appendf(line[:0], "  %-3s ", c.Action.Symbol())
-		line = appendChange(line, c)
-		line = append(line, "\n        "...)
-		line = append(line, c.Reason...)
-		w.Write(append(line, '\n'))
+		buf = fmt.Appendf(buf[:0], "  %-3s ", c.Action.Symbol())
+		buf = appendChange(buf, c)
+		buf = append(buf, "\n        "...)
+		buf = append(buf, c.Reason...)
+		w.Write(append(buf, '\n'))
 		if c.Action == diff.Drop || c.Action == diff.Replace {
 			for _, line := range blockerLines(s.Blockers, c.Principal) {
 				fmt.Fprintf(w, "        %s\n", line)
