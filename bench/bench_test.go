@@ -195,8 +195,8 @@ func BenchmarkRoundTrips(b *testing.B) {
 			for b.Loop() {
 				c := pgtest.New(b)
 				ctx := context.Background()
-				s := spec.Server{Name: "bench", Host: c.Host, Port: c.Port, Database: "postgres", User: c.Admin,
-					Auth: spec.AuthPassword, SSLMode: "disable", MaxDrops: 5}
+				s := spec.Server{Name: "bench",
+					Connection: spec.Connection{Host: c.Host, Port: c.Port, Database: "postgres", User: c.Admin, Auth: spec.AuthPassword, SSLMode: "disable"}, MaxDrops: 5}
 				for i := 0; i < n; i++ {
 					s.Principals = append(s.Principals, spec.Principal{Name: name(i), Type: spec.Service, ObjectID: pgtest.ObjectID(name(i))})
 				}

@@ -82,7 +82,7 @@ func BenchmarkFleetPlan50(b *testing.B) {
 // principals on one server, as apply prints it: built from the targets, then
 // written as JSON or text.
 func BenchmarkRender10k(b *testing.B) {
-	s := spec.Server{Name: "bench", Host: "bench.postgres.database.azure.com"}
+	s := spec.Server{Name: "bench", Connection: spec.Connection{Host: "bench.postgres.database.azure.com"}}
 	for i := range 10000 {
 		name := fmt.Sprintf("svc-%05d", i)
 		s.Principals = append(s.Principals, spec.Principal{Name: name, Type: spec.Service, ObjectID: pgtest.ObjectID(name)})

@@ -91,8 +91,8 @@ func TestEarlyReadsAreTakenOnceOrClosed(t *testing.T) {
 }
 
 func TestSameConnection(t *testing.T) {
-	base := spec.Server{Name: "a", Host: "a.example.com", Port: 5432, Database: "postgres", User: "admin",
-		Auth: spec.AuthEntra, Credential: "default", SSLMode: "verify-full", MaxDrops: 5}
+	base := spec.Server{Name: "a",
+		Connection: spec.Connection{Host: "a.example.com", Port: 5432, Database: "postgres", User: "admin", Auth: spec.AuthEntra, Credential: "default", SSLMode: "verify-full"}, MaxDrops: 5}
 	policy := base
 	policy.Prune, policy.Protect, policy.MaxDrops, policy.ReassignOwnedTo = true, []string{"x*"}, 0, "dba"
 	policy.Principals = []spec.Principal{{Name: "p", Type: spec.User}}

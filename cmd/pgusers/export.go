@@ -144,7 +144,7 @@ func writeExport(w io.Writer, s spec.Server, o diff.Observed) error {
 func withoutAdminRole(roles []string) []string {
 	var out []string
 	for _, r := range roles {
-		if r != diff.AdminRole {
+		if r != spec.AdminRole {
 			out = append(out, r)
 		}
 	}

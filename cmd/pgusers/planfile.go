@@ -198,9 +198,8 @@ func saveConnection(s spec.Server) (savedConnection, error) {
 
 func (c savedConnection) server(name string) spec.Server {
 	return spec.Server{
-		Name: name, Host: c.Host, Port: c.Port, Database: c.Database, User: c.User, Auth: c.Auth, Credential: c.Credential,
-		ClientID: c.ClientID, PasswordEnv: c.PasswordEnv, SSLMode: c.SSLMode, SSLRootCert: c.SSLRootCert, Cloud: c.Cloud,
-	}
+		Name:       name,
+		Connection: spec.Connection{Host: c.Host, Port: c.Port, Database: c.Database, User: c.User, Auth: c.Auth, Credential: c.Credential, ClientID: c.ClientID, PasswordEnv: c.PasswordEnv, SSLMode: c.SSLMode, SSLRootCert: c.SSLRootCert, Cloud: c.Cloud}}
 }
 
 func saveObserved(o diff.Observed) savedObserved {

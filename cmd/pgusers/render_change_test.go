@@ -40,7 +40,7 @@ func changeTargets(t *testing.T) []*target {
 		{Principal: "legacy|etl", Database: "sales", Kind: diff.Owner, ObjectType: "table", Object: "public.orders_2020", Count: 1},
 		{Principal: "legacy|etl", Database: "sales", Kind: diff.Owner, Count: 21},
 	}
-	sales := spec.Server{Name: "sales", Host: "sales.postgres.database.azure.com", Prune: true, MaxDrops: 5, ReassignOwnedTo: "dba"}
+	sales := spec.Server{Name: "sales", Connection: spec.Connection{Host: "sales.postgres.database.azure.com"}, Prune: true, MaxDrops: 5, ReassignOwnedTo: "dba"}
 	plan, err := diff.Compute(sales, observed)
 	if err != nil {
 		t.Fatal(err)

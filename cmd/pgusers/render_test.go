@@ -39,7 +39,8 @@ func golden(t *testing.T, name string, got []byte) {
 func fleetTargets(t *testing.T) []*target {
 	t.Helper()
 	const oid = "2b7c1d0e-5f4a-4b3c-8d2e-1f0a9b8c7d6e"
-	orders := spec.Server{Name: "orders-prod", Host: "orders-prod.postgres.database.azure.com", Prune: true, MaxDrops: 5,
+	orders := spec.Server{Name: "orders-prod",
+		Connection: spec.Connection{Host: "orders-prod.postgres.database.azure.com"}, Prune: true, MaxDrops: 5,
 		Protect: []string{"breakglass-*"},
 		Principals: []spec.Principal{
 			{Name: "orders-api", Type: spec.Service, ObjectID: oid, ManageMemberships: true, MemberOf: []string{"orders_rw"}},
@@ -61,9 +62,9 @@ func fleetTargets(t *testing.T) []*target {
 	}
 	return []*target{
 		{server: orders, observed: observed, plan: plan, status: statusChanges},
-		{server: spec.Server{Name: "reporting-dev", Host: "reporting-dev.postgres.database.azure.com"},
+		{server: spec.Server{Name: "reporting-dev", Connection: spec.Connection{Host: "reporting-dev.postgres.database.azure.com"}},
 			observed: diff.Observed{Principals: make([]diff.ObservedPrincipal, 12)}, status: statusInSync},
-		{server: spec.Server{Name: "billing", Host: "billing.postgres.database.azure.com"}, status: statusError,
+		{server: spec.Server{Name: "billing", Connection: spec.Connection{Host: "billing.postgres.database.azure.com"}}, status: statusError,
 			err: errors.New("connect: dial tcp 10.0.0.9:5432: connection refused")},
 	}
 }
@@ -110,7 +111,7 @@ func TestPlanLine(t *testing.T) {
 // A name with a line break must not end a comment of the dry-run SQL and
 // start a statement of its own in a script someone pastes into psql.
 func TestDryRunSQLKeepsNamesInsideComments(t *testing.T) {
-	s := spec.Server{Name: "srv\nDROP DATABASE prod;", Host: "h\rDROP DATABASE prod2;", MaxDrops: 5, Prune: true}
+	s := spec.Server{Name: "srv\nDROP DATABASE prod;", Connection: spec.Connection{Host: "h\rDROP DATABASE prod2;"}, MaxDrops: 5, Prune: true}
 	// A role made by hand on the server with a line break in its name.
 	observed := diff.Observed{SessionUser: "me", Principals: []diff.ObservedPrincipal{{Name: "x\nDROP DATABASE prod3; --", Type: "user"}}}
 	plan, err := diff.Compute(s, observed)

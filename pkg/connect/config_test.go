@@ -59,8 +59,8 @@ func TestConfig(t *testing.T) {
 	params := map[string]string{"application_name": "pgusers"}
 	verified := attempt{TLS: true, ServerName: host}
 	unverified := attempt{TLS: true, ServerName: host, SkipVerify: true}
-	entraServer := spec.Server{Name: "orders-prod", Host: host, Database: "postgres", User: "pg-admins",
-		Auth: spec.AuthEntra, Credential: "default", SSLMode: "verify-full"}
+	entraServer := spec.Server{Name: "orders-prod",
+		Connection: spec.Connection{Host: host, Database: "postgres", User: "pg-admins", Auth: spec.AuthEntra, Credential: "default", SSLMode: "verify-full"}}
 	with := func(s spec.Server, f func(*spec.Server)) spec.Server { f(&s); return s }
 	env := map[string]string{"PGUSERS_PW": "hunter2", "PGPASSWORD": "from-getenv"}
 
@@ -89,37 +89,37 @@ func TestConfig(t *testing.T) {
 				ExecMode: pgx.QueryExecModeExec, TokenHook: true},
 		},
 		"entra, defaults of this package": {
-			server: spec.Server{Name: "bare", Host: host, User: "pg-admins"},
+			server: spec.Server{Name: "bare", Connection: spec.Connection{Host: host, User: "pg-admins"}},
 			want: configSummary{Host: host, Port: 5432, Database: "postgres", User: "pg-admins",
 				Attempts: []attempt{verified}, RuntimeParams: params, ConnectTimeout: 30 * time.Second,
 				ExecMode: pgx.QueryExecModeExec, TokenHook: true},
 		},
 		"password from its variable, prefer": {
-			server: spec.Server{Name: "local", Host: "db.example", Database: "app", User: "admin",
-				Auth: spec.AuthPassword, PasswordEnv: "PGUSERS_PW", SSLMode: "prefer"},
+			server: spec.Server{Name: "local",
+				Connection: spec.Connection{Host: "db.example", Database: "app", User: "admin", Auth: spec.AuthPassword, PasswordEnv: "PGUSERS_PW", SSLMode: "prefer"}},
 			opts: Options{Getenv: func(k string) string { return env[k] }},
 			want: configSummary{Host: "db.example", Port: 5432, Database: "app", User: "admin", Password: "hunter2",
 				Attempts:      []attempt{{TLS: true, ServerName: "db.example", SkipVerify: true}, {}},
 				RuntimeParams: params, ConnectTimeout: 30 * time.Second, ExecMode: pgx.QueryExecModeExec, TokenHook: true},
 		},
 		"password unset: none": {
-			server: spec.Server{Name: "local", Host: "127.0.0.1", User: "admin", Auth: spec.AuthPassword,
-				PasswordEnv: "PGUSERS_UNSET", SSLMode: "disable"},
+			server: spec.Server{Name: "local",
+				Connection: spec.Connection{Host: "127.0.0.1", User: "admin", Auth: spec.AuthPassword, PasswordEnv: "PGUSERS_UNSET", SSLMode: "disable"}},
 			opts: Options{Getenv: func(k string) string { return env[k] }},
 			want: configSummary{Host: "127.0.0.1", Port: 5432, Database: "postgres", User: "admin",
 				Attempts: []attempt{{}}, RuntimeParams: params, ConnectTimeout: 30 * time.Second,
 				ExecMode: pgx.QueryExecModeExec, TokenHook: true},
 		},
 		"password: PGPASSWORD by default, through Getenv": {
-			server: spec.Server{Name: "local", Host: "127.0.0.1", User: "admin", Auth: spec.AuthPassword, SSLMode: "disable"},
+			server: spec.Server{Name: "local", Connection: spec.Connection{Host: "127.0.0.1", User: "admin", Auth: spec.AuthPassword, SSLMode: "disable"}},
 			opts:   Options{Getenv: func(k string) string { return env[k] }},
 			want: configSummary{Host: "127.0.0.1", Port: 5432, Database: "postgres", User: "admin", Password: "from-getenv",
 				Attempts: []attempt{{}}, RuntimeParams: params, ConnectTimeout: 30 * time.Second,
 				ExecMode: pgx.QueryExecModeExec, TokenHook: true},
 		},
 		"quotes and backslashes survive": {
-			server: spec.Server{Name: "odd", Host: "db.example", Database: `it's a \ db`, User: `o'brien \ co`,
-				Auth: spec.AuthPassword, PasswordEnv: "PGUSERS_UNSET", SSLMode: "disable"},
+			server: spec.Server{Name: "odd",
+				Connection: spec.Connection{Host: "db.example", Database: `it's a \ db`, User: `o'brien \ co`, Auth: spec.AuthPassword, PasswordEnv: "PGUSERS_UNSET", SSLMode: "disable"}},
 			opts: Options{Getenv: func(k string) string { return env[k] }},
 			want: configSummary{Host: "db.example", Port: 5432, Database: `it's a \ db`, User: `o'brien \ co`,
 				Attempts: []attempt{{}}, RuntimeParams: params, ConnectTimeout: 30 * time.Second,
@@ -143,8 +143,8 @@ func TestConfig(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	ok := spec.Server{Name: "orders-prod", Host: "orders.postgres.database.azure.com", User: "pg-admins",
-		Auth: spec.AuthEntra, SSLMode: "verify-full"}
+	ok := spec.Server{Name: "orders-prod",
+		Connection: spec.Connection{Host: "orders.postgres.database.azure.com", User: "pg-admins", Auth: spec.AuthEntra, SSLMode: "verify-full"}}
 	with := func(f func(*spec.Server)) spec.Server { s := ok; f(&s); return s }
 	tests := map[string]struct {
 		server spec.Server
@@ -185,11 +185,11 @@ func TestConfigWarnsOncePerServerAboutWeakSSLMode(t *testing.T) {
 	opts := Options{Credentials: NewCredentialsWith(&fakeCredential{}), Logger: logger,
 		Getenv: func(string) string { return "" }}
 	servers := []spec.Server{
-		{Name: "a", Host: "a.postgres.database.azure.com", User: "u", Auth: spec.AuthEntra, SSLMode: "require"},
-		{Name: "a", Host: "a.postgres.database.azure.com", User: "u", Auth: spec.AuthEntra, SSLMode: "require"},
-		{Name: "b", Host: "b.postgres.database.azure.com", User: "u", Auth: spec.AuthEntra, SSLMode: "verify-ca"},
-		{Name: "c", Host: "c.postgres.database.azure.com", User: "u", Auth: spec.AuthEntra, SSLMode: "verify-full"},
-		{Name: "d", Host: "127.0.0.1", User: "u", Auth: spec.AuthPassword, SSLMode: "prefer"},
+		{Name: "a", Connection: spec.Connection{Host: "a.postgres.database.azure.com", User: "u", Auth: spec.AuthEntra, SSLMode: "require"}},
+		{Name: "a", Connection: spec.Connection{Host: "a.postgres.database.azure.com", User: "u", Auth: spec.AuthEntra, SSLMode: "require"}},
+		{Name: "b", Connection: spec.Connection{Host: "b.postgres.database.azure.com", User: "u", Auth: spec.AuthEntra, SSLMode: "verify-ca"}},
+		{Name: "c", Connection: spec.Connection{Host: "c.postgres.database.azure.com", User: "u", Auth: spec.AuthEntra, SSLMode: "verify-full"}},
+		{Name: "d", Connection: spec.Connection{Host: "127.0.0.1", User: "u", Auth: spec.AuthPassword, SSLMode: "prefer"}},
 	}
 	for _, s := range servers {
 		if _, err := Config(context.Background(), s, opts); err != nil {

@@ -32,7 +32,7 @@ func testServer(t *testing.T, s spec.Server) server {
 }
 
 func TestCredentialError(t *testing.T) {
-	sv := testServer(t, spec.Server{Name: "orders-prod", Host: "orders.postgres.database.azure.com", User: "pg-admins"})
+	sv := testServer(t, spec.Server{Name: "orders-prod", Connection: spec.Connection{Host: "orders.postgres.database.azure.com", User: "pg-admins"}})
 	chained := errors.New("DefaultAzureCredential: failed to acquire a token.\nAttempted credentials:\n" +
 		"\tEnvironmentCredential: missing environment variable AZURE_TENANT_ID\n" +
 		"\tManagedIdentityCredential: no response from the IMDS endpoint\n" +
@@ -92,8 +92,8 @@ func TestCredentialError(t *testing.T) {
 }
 
 func TestRefusedError(t *testing.T) {
-	entraSrv := testServer(t, spec.Server{Name: "orders-prod", Host: "orders.postgres.database.azure.com", User: "pg-admins", Auth: spec.AuthEntra})
-	pwSrv := testServer(t, spec.Server{Name: "local", Host: "127.0.0.1", User: "admin", Auth: spec.AuthPassword, PasswordEnv: "PGUSERS_PW", SSLMode: "disable"})
+	entraSrv := testServer(t, spec.Server{Name: "orders-prod", Connection: spec.Connection{Host: "orders.postgres.database.azure.com", User: "pg-admins", Auth: spec.AuthEntra}})
+	pwSrv := testServer(t, spec.Server{Name: "local", Connection: spec.Connection{Host: "127.0.0.1", User: "admin", Auth: spec.AuthPassword, PasswordEnv: "PGUSERS_PW", SSLMode: "disable"}})
 	fatal := func(code, msg string) *pgconn.PgError {
 		return &pgconn.PgError{Severity: "FATAL", Code: code, Message: msg}
 	}
@@ -113,7 +113,7 @@ func TestRefusedError(t *testing.T) {
 			want: `server orders-prod: the server refused the Entra sign-in as "pg-admins" (credential "default"): the credential signs in as another kind of principal than role "pg-admins" is (user, group or service): set user: to the role of the identity the credential signs in as (a managed identity or service principal: its own role; a user: their UPN or a group of theirs); the server said: Service Principals cannot generate AAD_AUTH_TOKENTYPE_APP_USER tokens for role[pg-admins]`},
 		"entra, password authentication failed": {sv: entraSrv, entra: true, pgErr: fatal("28P01", `password authentication failed for user "pg-admins"`),
 			want: `server orders-prod: the server refused the Entra sign-in as "pg-admins" (credential "default"): role "pg-admins" does not accept the token of credential "default": set user: to the name of a Microsoft Entra administrator of the server that this credential signs in as (a UPN, a group name or a managed identity's name); the server said: password authentication failed for user "pg-admins"`},
-		"entra, no encryption": {sv: testServer(t, spec.Server{Name: "orders-prod", Host: "orders.postgres.database.azure.com", User: "pg-admins", SSLMode: "disable"}), entra: true,
+		"entra, no encryption": {sv: testServer(t, spec.Server{Name: "orders-prod", Connection: spec.Connection{Host: "orders.postgres.database.azure.com", User: "pg-admins", SSLMode: "disable"}}), entra: true,
 			pgErr: fatal("28000", `no pg_hba.conf entry for host "10.0.0.4", user "pg-admins", database "postgres", no encryption`),
 			want:  `server orders-prod: the server refused the Entra sign-in as "pg-admins" (credential "default"): the server's pg_hba.conf admits no connection of this user, database and encryption from this address; Azure requires TLS: use sslmode verify-full; the server said: no pg_hba.conf entry for host "10.0.0.4", user "pg-admins", database "postgres", no encryption`},
 		"password wrong": {sv: pwSrv, pgErr: fatal("28P01", `password authentication failed for user "admin"`), passwordSet: true,

@@ -45,8 +45,8 @@ func TestLiveAzure(t *testing.T) {
 	}
 	ctx := context.Background()
 	creds := NewCredentials(nil)
-	entry := spec.Server{Name: "live", Host: host, Database: "postgres", User: admin,
-		Auth: spec.AuthEntra, Credential: CredentialDefault, SSLMode: SSLVerifyFull}
+	entry := spec.Server{Name: "live",
+		Connection: spec.Connection{Host: host, Database: "postgres", User: admin, Auth: spec.AuthEntra, Credential: CredentialDefault, SSLMode: SSLVerifyFull}}
 	var conns []*pgx.Conn
 	for range 2 {
 		conn, err := Open(ctx, entry, Options{Credentials: creds})

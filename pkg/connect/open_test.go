@@ -33,8 +33,8 @@ func tlsCluster(t *testing.T, logConnections bool) (*pgtest.Cluster, pgtest.PKI)
 // entraEntry is the server entry of c's Entra administrator, verified
 // against the CA of pki.
 func entraEntry(c *pgtest.Cluster, pki pgtest.PKI) spec.Server {
-	return spec.Server{Name: "throwaway", Host: "localhost", Port: c.Port, Database: "postgres", User: c.Admin,
-		Auth: spec.AuthEntra, Credential: CredentialDefault, SSLMode: SSLVerifyFull, SSLRootCert: pki.CAFile}
+	return spec.Server{Name: "throwaway",
+		Connection: spec.Connection{Host: "localhost", Port: c.Port, Database: "postgres", User: c.Admin, Auth: spec.AuthEntra, Credential: CredentialDefault, SSLMode: SSLVerifyFull, SSLRootCert: pki.CAFile}}
 }
 
 // signedInAs returns who conn is, under which application name, and
@@ -258,8 +258,8 @@ func waitForLog(t *testing.T, c *pgtest.Cluster, from int, want string) string {
 func TestOpenWithPassword(t *testing.T) {
 	c := pgtest.New(t)
 	ctx := context.Background()
-	entry := spec.Server{Name: "local", Host: c.Host, Port: c.Port, Database: "postgres", User: c.Admin,
-		Auth: spec.AuthPassword, PasswordEnv: "PGUSERS_TEST_PASSWORD", SSLMode: SSLPrefer}
+	entry := spec.Server{Name: "local",
+		Connection: spec.Connection{Host: c.Host, Port: c.Port, Database: "postgres", User: c.Admin, Auth: spec.AuthPassword, PasswordEnv: "PGUSERS_TEST_PASSWORD", SSLMode: SSLPrefer}}
 	env := func(password string) Options {
 		return Options{Getenv: func(k string) string {
 			if k == "PGUSERS_TEST_PASSWORD" {

@@ -231,7 +231,7 @@ func (c *computation) undroppable(obs ObservedPrincipal) string {
 		return "the signed-in user"
 	case obs.Admin:
 		return "an Entra administrator (isadmin = 1), which Azure manages"
-	case Reserved(obs.Name):
+	case spec.Reserved(obs.Name):
 		return "a reserved role"
 	}
 	if p := protectedBy(c.desired.Protect, obs.Name); p != "" {
@@ -364,7 +364,7 @@ func (c *computation) checkDropBudget() {
 }
 
 func nonAdmin(roles []string) []string {
-	return slices.DeleteFunc(slices.Clone(roles), func(r string) bool { return r == AdminRole })
+	return slices.DeleteFunc(slices.Clone(roles), func(r string) bool { return r == spec.AdminRole })
 }
 
 // where renders a declaration's position for a message, or nothing.

@@ -28,7 +28,7 @@ func withMembers(p spec.Principal, roles ...string) spec.Principal {
 var (
 	api   = spec.Principal{Name: "orders-api", Type: spec.Service, ObjectID: oidA}
 	alice = spec.Principal{Name: "alice@contoso.com", Type: spec.User}
-	admin = ObservedPrincipal{Name: "pgadmin@contoso.com", Type: "user", ObjectID: oidB, Admin: true, MemberOf: []string{AdminRole}}
+	admin = ObservedPrincipal{Name: "pgadmin@contoso.com", Type: "user", ObjectID: oidB, Admin: true, MemberOf: []string{spec.AdminRole}}
 )
 
 func observed(ps ...ObservedPrincipal) Observed {
@@ -93,7 +93,7 @@ func TestCompute(t *testing.T) {
 		"memberships: grant missing, revoke extra, azure_pg_admin untouched": {
 			desired: server(false, withMembers(spec.Principal{Name: "boss", Type: spec.User, Admin: true}, "a", "c")),
 			observed: Observed{
-				Principals:  []ObservedPrincipal{admin, {Name: "boss", Type: "user", Admin: true, MemberOf: []string{AdminRole, "b", "c"}}},
+				Principals:  []ObservedPrincipal{admin, {Name: "boss", Type: "user", Admin: true, MemberOf: []string{spec.AdminRole, "b", "c"}}},
 				Roles:       []string{"a", "c"},
 				SessionUser: admin.Name,
 			},

@@ -8,7 +8,7 @@ import (
 
 // digestVersion changes whenever what Digest hashes changes, so that an old
 // saved plan is never mistaken for a current one.
-const digestVersion = "pgusers-desired-v1\n"
+const digestVersion = "pgusers-desired-v2\n"
 
 // Digest is a sha256, in hex, of what the files ask of the servers: the
 // servers in order with every setting and principal. Where things were

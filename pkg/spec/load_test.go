@@ -13,10 +13,9 @@ import (
 // case spells out only what it changes.
 func entra(name, host string, pos Position) Server {
 	return Server{
-		Name: name, Host: host, Port: 5432, Database: "postgres",
-		Auth: AuthEntra, Credential: "default", SSLMode: "verify-full",
-		MaxDrops: DefaultMaxDrops, Pos: pos,
-	}
+		Name:       name,
+		Connection: Connection{Host: host, Port: 5432, Database: "postgres", Auth: AuthEntra, Credential: "default", SSLMode: "verify-full"},
+		MaxDrops:   DefaultMaxDrops, Pos: pos}
 }
 
 func at(file string, line, col int) Position { return Position{File: file, Line: line, Column: col} }
@@ -79,10 +78,8 @@ func TestLoadValid(t *testing.T) {
 						return s
 					}(),
 					{
-						Name: "legacy", Host: "localhost", Port: 5433, Database: "app", User: "postgres",
-						Auth: AuthPassword, PasswordEnv: "PGPASSWORD", SSLMode: "prefer",
-						ReassignOwnedTo: "dba", MaxDrops: 0, Pos: at(multi+"/30-servers.yaml", 7, 5),
-					},
+						Name: "legacy", Connection: Connection{Host: "localhost", Port: 5433, Database: "app", User: "postgres", Auth: AuthPassword, PasswordEnv: "PGPASSWORD", SSLMode: "prefer"},
+						ReassignOwnedTo: "dba", MaxDrops: 0, Pos: at(multi+"/30-servers.yaml", 7, 5)},
 				},
 			},
 		},
@@ -95,10 +92,9 @@ func TestLoadValid(t *testing.T) {
 				s.Prune, s.Protect, s.MaxDrops = true, []string{"breakglass-*", "dba-*"}, 2
 				s.Principals = []Principal{bi, bob}
 				d.Servers = append(d.Servers, s, Server{
-					Name: "legacy", Host: "localhost", Port: 5433, Database: "app", User: "postgres",
-					Auth: AuthPassword, PasswordEnv: "PGPASSWORD", SSLMode: "prefer",
-					ReassignOwnedTo: "dba", MaxDrops: 0, Pos: at(multi+"/30-servers.yaml", 7, 5),
-				})
+					Name:            "legacy",
+					Connection:      Connection{Host: "localhost", Port: 5433, Database: "app", User: "postgres", Auth: AuthPassword, PasswordEnv: "PGPASSWORD", SSLMode: "prefer"},
+					ReassignOwnedTo: "dba", MaxDrops: 0, Pos: at(multi+"/30-servers.yaml", 7, 5)})
 				return d
 			}(),
 		},
@@ -117,25 +113,19 @@ func TestLoadValid(t *testing.T) {
 					return s
 				}(),
 				{
-					Name: "local", Host: "127.0.0.1", Port: 5432, Database: "postgres", User: "admin",
-					Auth: AuthPassword, PasswordEnv: "PGPASSWORD", SSLMode: "require",
-					MaxDrops: DefaultMaxDrops, Pos: at(inherit, 16, 5),
-				},
+					Name: "local", Connection: Connection{Host: "127.0.0.1", Port: 5432, Database: "postgres", User: "admin", Auth: AuthPassword, PasswordEnv: "PGPASSWORD", SSLMode: "require"},
+					MaxDrops: DefaultMaxDrops, Pos: at(inherit, 16, 5)},
 				{
-					Name: "local-env", Host: "127.0.0.1", Port: 5433, Database: "postgres", User: "postgres",
-					Auth: AuthPassword, PasswordEnv: "LOCAL_PG_PASSWORD", SSLMode: "disable",
-					MaxDrops: DefaultMaxDrops, Pos: at(inherit, 19, 5),
-				},
+					Name: "local-env", Connection: Connection{Host: "127.0.0.1", Port: 5433, Database: "postgres", User: "postgres", Auth: AuthPassword, PasswordEnv: "LOCAL_PG_PASSWORD", SSLMode: "disable"},
+					MaxDrops: DefaultMaxDrops, Pos: at(inherit, 19, 5)},
 			}},
 		},
 		"password defaults do not leak into an entra server": {
 			paths: []string{"testdata/password.yaml"},
 			want: &Desired{Files: []string{"testdata/password.yaml"}, Servers: []Server{
 				{
-					Name: "local", Host: "localhost", Port: 5432, Database: "postgres", User: "postgres",
-					Auth: AuthPassword, PasswordEnv: "TEST_PG_PASSWORD", SSLMode: "prefer",
-					MaxDrops: DefaultMaxDrops, Pos: at("testdata/password.yaml", 11, 5),
-				},
+					Name: "local", Connection: Connection{Host: "localhost", Port: 5432, Database: "postgres", User: "postgres", Auth: AuthPassword, PasswordEnv: "TEST_PG_PASSWORD", SSLMode: "prefer"},
+					MaxDrops: DefaultMaxDrops, Pos: at("testdata/password.yaml", 11, 5)},
 				func() Server {
 					s := entra("cloud", "c.postgres.database.chinacloudapi.cn", at("testdata/password.yaml", 13, 5))
 					s.User, s.Cloud = "pg-admins", "china"

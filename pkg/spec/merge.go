@@ -55,7 +55,7 @@ func (c *collector) merge(files []*rawFile) []Server {
 
 func (c *collector) server(raw rawServer, defaults settings, sets map[string]*rawSet) Server {
 	sc := scope{server: raw.name}
-	s := Server{Name: raw.name, Host: raw.host, Pos: raw.pos}
+	s := Server{Name: raw.name, Connection: Connection{Host: raw.host}, Pos: raw.pos}
 	c.applySettings(&s, raw.settings, defaults, sc)
 	if s.User == "" && !wasRefused(raw.settings, defaults, "user") {
 		c.add(raw.pos, sc, "no user to sign in as; set defaults.user or this server's user (the Entra administrator's role name)")

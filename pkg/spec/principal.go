@@ -120,7 +120,7 @@ func (d *decoder) memberOf(n yamltree.Node, sc scope, self string) []string {
 		switch {
 		case checkRoleName("a memberOf role", role) != "":
 			d.errorf(item, sc, "%s", checkRoleName("a memberOf role", role))
-		case role == "azure_pg_admin":
+		case role == AdminRole:
 			d.errorf(item, sc, "memberOf cannot list azure_pg_admin: the admin flag owns that membership; set admin: true instead")
 		case self != "" && role == self:
 			d.errorf(item, sc, "memberOf lists the principal itself; a role cannot be a member of itself")
@@ -159,17 +159,14 @@ func checkRoleName(what, name string) string {
 	return ""
 }
 
-// reservedRoles belong to Azure or PostgreSQL; see reference/pgaadauth.md.
-var reservedRoles = []string{"azure_pg_admin", "azuresu", "replication"}
-
 func checkReserved(name string) string {
-	if slices.Contains(reservedRoles, name) {
-		return fmt.Sprintf("name %q is a reserved role that Azure manages; pgusers never creates or drops it", name)
-	}
-	if strings.HasPrefix(name, "pg_") {
+	switch {
+	case !Reserved(name):
+		return ""
+	case strings.HasPrefix(name, "pg_"):
 		return fmt.Sprintf("name %q is reserved: PostgreSQL keeps every pg_* role for itself", name)
 	}
-	return ""
+	return fmt.Sprintf("name %q is a reserved role that Azure manages; pgusers never creates or drops it", name)
 }
 
 // checkUUID accepts only the 8-4-4-4-12 form that Entra and the Azure

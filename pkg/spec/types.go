@@ -61,24 +61,33 @@ type Principal struct {
 	Pos Position
 }
 
+// Connection is how pgusers reaches and signs in to a server: every setting
+// of a server entry that connecting depends on, and nothing else. It is one
+// value wherever it goes (saved plans, exports, comparisons), so that a new
+// setting is carried everywhere or nowhere. Its yaml names are the file's
+// keys; nothing in it is secret (auth: password names a variable).
+type Connection struct {
+	Host string `json:"host" yaml:"host"`
+	Port int    `json:"port,omitempty" yaml:"port,omitempty"` // 0 means 5432
+	// Database is where pgusers connects; pgaadauth exists only in postgres.
+	Database    string `json:"database" yaml:"database"`
+	User        string `json:"user" yaml:"user"`
+	Auth        Auth   `json:"auth" yaml:"auth"`
+	Credential  string `json:"credential,omitempty" yaml:"credential,omitempty"`   // entra only: default | azurecli | managedidentity | workloadidentity | environment
+	ClientID    string `json:"clientId,omitempty" yaml:"clientId,omitempty"`       // entra only: a user-assigned managed identity's client id
+	PasswordEnv string `json:"passwordEnv,omitempty" yaml:"passwordEnv,omitempty"` // password only: the variable holding the password (default PGPASSWORD)
+	SSLMode     string `json:"sslmode" yaml:"sslmode"`                             // disable | allow | prefer | require | verify-ca | verify-full
+	// SSLRootCert is the CA file, resolved against the directory of the
+	// file that names it; "" means the system roots.
+	SSLRootCert string `json:"sslrootcert,omitempty" yaml:"sslrootcert,omitempty"`
+	Cloud       string `json:"cloud,omitempty" yaml:"cloud,omitempty"` // public | usgovernment | china, or "" to derive it from Host
+}
+
 // Server is one server entry with its defaults applied and its principal
 // sets expanded.
 type Server struct {
 	Name string
-	Host string
-	Port int // 0 means 5432
-	// Database is where pgusers connects; pgaadauth exists only in postgres.
-	Database    string
-	User        string
-	Auth        Auth
-	Credential  string // entra only: default | azurecli | managedidentity | workloadidentity | environment
-	ClientID    string // entra only: a user-assigned managed identity's client id
-	PasswordEnv string // password only: the variable holding the password (default PGPASSWORD)
-	SSLMode     string // disable | require | verify-ca | verify-full (and prefer/allow for password)
-	// SSLRootCert is the CA file, resolved against the directory of the
-	// file that names it; "" means the system roots.
-	SSLRootCert string
-	Cloud       string // public | usgovernment | china, or "" to derive it from Host
+	Connection
 
 	Prune           bool
 	Protect         []string // path.Match patterns never dropped
