@@ -25,6 +25,5 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bench/
 	$(GO) test -run '^$$' -bench FleetPlan50 -benchtime 3x -timeout 30m ./cmd/pgusers/
-	$(GO) test -run '^$$' -bench Parse10k -benchmem ./internal/yamltree/
 	$(GO) test -run '^$$' -bench Compute10k -benchmem ./pkg/diff/
 	$(GO) test -run '^$$' -bench Render10k -benchmem ./cmd/pgusers/

@@ -249,7 +249,7 @@ func planJob(b *testing.B, conn *pgx.Conn, s spec.Server) apply.Job {
 func timeApply(b *testing.B, c *pgtest.Cluster, file string) time.Duration {
 	b.Helper()
 	ctx := context.Background()
-	d, err := spec.Load([]string{file})
+	d, err := spec.Load(context.Background(), []string{file})
 	if err != nil {
 		b.Fatal(err)
 	}

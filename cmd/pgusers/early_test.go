@@ -49,7 +49,7 @@ func noConnectionLeft(t *testing.T, f *fixture) {
 // stop closes the connection of a read nobody took.
 func TestEarlyReadsAreTakenOnceOrClosed(t *testing.T) {
 	f := newFixture(t)
-	d, err := spec.Load([]string{f.file(t, "ok.yaml", "")})
+	d, err := spec.Load(context.Background(), []string{f.file(t, "ok.yaml", "")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func runExport(ctx context.Context, args []string, e env) (int, error) {
 			"(they say how to reach it); got %d", len(c.servers))
 	}
 	log := c.logger(e.stderr)
-	_, servers, err := c.load()
+	_, servers, err := c.load(ctx)
 	if err != nil {
 		return exitError, err
 	}

@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, e env) int {
 	code := exitOK
 	switch cmd {
 	case "validate":
-		err = runValidate(rest, e)
+		err = runValidate(ctx, rest, e)
 	case "plan":
 		code, err = runPlan(ctx, rest, e)
 	case "apply":
@@ -157,12 +157,16 @@ func (c *common) validate() error {
 }
 
 // load reads the files and picks the servers the command line names.
-func (c *common) load() (*spec.Desired, []spec.Server, error) {
+func (c *common) load(ctx context.Context) (*spec.Desired, []spec.Server, error) {
 	if err := c.validate(); err != nil {
 		return nil, nil, err
 	}
 	start := time.Now()
-	return c.decode(start, spec.Read(c.files))
+	files, err := spec.Read(ctx, c.files)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.decode(ctx, start, files)
 }
 
 // loadAndRead is load that also starts reading the servers while the files
@@ -172,15 +176,18 @@ func (c *common) loadAndRead(ctx context.Context, opts connect.Options, log *slo
 		return nil, nil, nil, err
 	}
 	start := time.Now()
-	files := spec.Read(c.files)
+	files, err := spec.Read(ctx, c.files)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	var reads earlyReads
-	if conns, ok := files.Connections(); ok {
+	if conns, ok := files.Connections(ctx); ok {
 		// A --server that names no server is reported by decode.
 		if servers, err := selectServers(&spec.Desired{Servers: conns}, c.servers); err == nil {
 			reads = startEarlyReads(ctx, servers, c.parallel, opts, log)
 		}
 	}
-	d, servers, err := c.decode(start, files)
+	d, servers, err := c.decode(ctx, start, files)
 	if err != nil {
 		reads.stop(ctx)
 		return nil, nil, nil, err
@@ -190,8 +197,8 @@ func (c *common) loadAndRead(ctx context.Context, opts connect.Options, log *slo
 
 // decode decodes the files read since start and picks the servers the
 // command line names.
-func (c *common) decode(start time.Time, files *spec.Files) (*spec.Desired, []spec.Server, error) {
-	d, err := files.Decode()
+func (c *common) decode(ctx context.Context, start time.Time, files *spec.Files) (*spec.Desired, []spec.Server, error) {
+	d, err := files.Decode(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -234,7 +241,7 @@ func selectServers(d *spec.Desired, names []string) ([]spec.Server, error) {
 	return out, nil
 }
 
-func runValidate(args []string, e env) error {
+func runValidate(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	var files stringList
 	fs.Var(&files, "f", "")
@@ -246,7 +253,7 @@ func runValidate(args []string, e env) error {
 	if len(pos) > 0 {
 		return usagef("validate takes no arguments (got %q); name files with -f", pos)
 	}
-	d, err := spec.Load(files)
+	d, err := spec.Load(ctx, files)
 	if err != nil {
 		return err
 	}

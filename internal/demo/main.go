@@ -37,7 +37,7 @@ func main() {
 }
 
 func demo(ctx context.Context, bin, file string) error {
-	d, err := spec.Load([]string{file})
+	d, err := spec.Load(context.Background(), []string{file})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"context"
 	"regexp"
 	"testing"
 )
@@ -9,7 +10,7 @@ func TestDigest(t *testing.T) {
 	load := func(t *testing.T, files map[string]string, paths ...string) string {
 		t.Helper()
 		writeFiles(t, files)
-		d, err := Load(paths)
+		d, err := Load(context.Background(), paths)
 		if err != nil {
 			t.Fatalf("Load: %v", err)
 		}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -35,7 +36,7 @@ func writeFiles(t *testing.T, files map[string]string) {
 // checkErrors compares Load's problems with want, in order.
 func checkErrors(t *testing.T, paths []string, want []wantErr) {
 	t.Helper()
-	d, err := Load(paths)
+	d, err := Load(context.Background(), paths)
 	if err == nil {
 		t.Fatalf("Load(%q) = %+v, nil; want errors", paths, d)
 	}
@@ -539,7 +540,7 @@ func TestLoadAliasBomb(t *testing.T) {
 	}
 	b.WriteString("servers:\n  - {<<: *a9, host: h, user: u}\n")
 	writeFiles(t, map[string]string{"a.yaml": b.String()})
-	_, err := Load([]string{"a.yaml"})
+	_, err := Load(context.Background(), []string{"a.yaml"})
 	if err == nil || !strings.Contains(err.Error(), "aliases expand to far more nodes than the file holds") {
 		t.Errorf("Load(alias bomb) = %v; want the alias budget error", err)
 	}

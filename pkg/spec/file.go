@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/pgusers/pgusers/internal/yamltree"
 )
 
 // rawFile is one file as written, before the files are merged.
@@ -44,7 +42,7 @@ var (
 )
 
 // decodeFile decodes a file's top-level mapping.
-func (d *decoder) decodeFile(root yamltree.Node) *rawFile {
+func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 	pairs, ok := d.mapping(root, scope{}, "the file")
 	if !ok {
 		return nil
@@ -79,25 +77,25 @@ func (d *decoder) decodeFile(root yamltree.Node) *rawFile {
 // version reports a missing or wrong version. It returns false when the
 // file declares another version: its keys would then mean something else,
 // and judging them by version 1 would only add noise.
-func (d *decoder) version(root yamltree.Node, pairs []pair) bool {
+func (d *decoder) version(root *yaml.Node, pairs []pair) bool {
 	i := slices.IndexFunc(pairs, func(p pair) bool { return p.key == "version" })
 	if i < 0 {
 		d.errorf(root, scope{}, "version is missing; start the file with version: 1")
 		return true
 	}
 	n := d.resolve(pairs[i].v)
-	if n.IsZero() {
+	if n == nil {
 		return true
 	}
 	switch {
-	case n.Kind() == yaml.ScalarNode && n.Tag() == "!!int":
-		if v, err := n.Int(); err == nil && v == 1 {
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int":
+		if v, err := intValue(n); err == nil && v == 1 {
 			return true
 		}
-		d.errorf(n, scope{}, "version %s is not supported; this pgusers reads version 1", n.Value())
+		d.errorf(n, scope{}, "version %s is not supported; this pgusers reads version 1", n.Value)
 		return false
-	case n.Kind() == yaml.ScalarNode && n.Tag() == "!!str" && strings.TrimSpace(n.Value()) == "1":
-		d.errorf(n, scope{}, "version must be the number 1, not the string %q; remove the quotes", n.Value())
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && strings.TrimSpace(n.Value) == "1":
+		d.errorf(n, scope{}, "version must be the number 1, not the string %q; remove the quotes", n.Value)
 	default:
 		d.errorf(n, scope{}, "version must be 1, not %s", describe(n))
 	}
@@ -106,15 +104,15 @@ func (d *decoder) version(root yamltree.Node, pairs []pair) bool {
 
 // optionalMapping is mapping, with an empty value counting as an empty
 // mapping: a section left blank while a file is being written.
-func (d *decoder) optionalMapping(n yamltree.Node, sc scope, what string) []pair {
-	if r := d.resolve(n); r.IsZero() || isNull(r) {
+func (d *decoder) optionalMapping(n *yaml.Node, sc scope, what string) []pair {
+	if r := d.resolve(n); r == nil || isNull(r) {
 		return nil
 	}
 	pairs, _ := d.mapping(n, sc, what)
 	return pairs
 }
 
-func (d *decoder) defaults(n yamltree.Node, f *rawFile) {
+func (d *decoder) defaults(n *yaml.Node, f *rawFile) {
 	for _, kv := range d.optionalMapping(n, scope{}, "defaults") {
 		if d.setting(f.defaults, kv, scope{}) {
 			continue
@@ -127,7 +125,7 @@ func (d *decoder) defaults(n yamltree.Node, f *rawFile) {
 	}
 }
 
-func (d *decoder) sets(n yamltree.Node, f *rawFile) {
+func (d *decoder) sets(n *yaml.Node, f *rawFile) {
 	for _, kv := range d.optionalMapping(n, scope{}, "principalSets") {
 		if kv.key == "" {
 			d.errorf(kv.k, scope{}, "a principal set needs a name")
@@ -143,9 +141,9 @@ func (d *decoder) sets(n yamltree.Node, f *rawFile) {
 	}
 }
 
-func (d *decoder) server(n yamltree.Node) (rawServer, bool) {
+func (d *decoder) server(n *yaml.Node) (rawServer, bool) {
 	n = d.resolve(n)
-	if n.IsZero() {
+	if n == nil {
 		return rawServer{}, false
 	}
 	sc := scope{server: peekName(n)}
@@ -197,7 +195,7 @@ func (d *decoder) server(n yamltree.Node) (rawServer, bool) {
 	return s, true
 }
 
-func (d *decoder) host(n yamltree.Node, sc scope) (string, bool) {
+func (d *decoder) host(n *yaml.Node, sc scope) (string, bool) {
 	h, ok := d.str(n, sc, "host")
 	switch {
 	case !ok:

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -40,7 +41,7 @@ func FuzzLoad(f *testing.F) {
 				panic("Load did not return within 10s")
 			}
 		}()
-		d, err := Load([]string{file})
+		d, err := Load(context.Background(), []string{file})
 		close(done)
 		if err == nil {
 			if d == nil {

@@ -1,7 +1,9 @@
 package spec
 
 import (
+	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +17,6 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/pgusers/pgusers/internal/yamltree"
 )
 
 // DefaultFile is what Load reads when it is given no path.
@@ -26,10 +26,20 @@ const DefaultFile = "pgusers.yaml"
 // every *.yaml and *.yml file in it, sorted by name, not recursing), merges
 // them and checks them. No paths means DefaultFile in the working
 // directory. When anything is wrong the error is an Errors holding every
-// problem found, in file order, and the Desired is nil.
-func Load(paths []string) (*Desired, error) {
-	return Read(paths).Decode()
+// problem found, in file order, and the Desired is nil. When ctx ends
+// first, Load stops and returns ctx's error.
+func Load(ctx context.Context, paths []string) (*Desired, error) {
+	f, err := Read(ctx, paths)
+	if err != nil {
+		return nil, err
+	}
+	return f.Decode(ctx)
 }
+
+// MaxFileBytes is the largest desired-state file pgusers reads: a file of
+// 10,000 principals is about 1 MiB, and parsing costs about 40 times a
+// file's size in memory.
+const MaxFileBytes = 64 << 20
 
 // Files are desired-state files read and parsed, not yet decoded.
 type Files struct {
@@ -40,27 +50,36 @@ type Files struct {
 
 type parsedFile struct {
 	name string
-	root yamltree.Node
+	root *yaml.Node
 }
 
 // Read reads and parses the files and directories in paths, as Load does.
-// Its problems are kept for Decode to report with all the others.
-func Read(paths []string) *Files {
+// Its problems are kept for Decode to report with all the others; the
+// error is ctx's, when it ends before the files are parsed.
+func Read(ctx context.Context, paths []string) (*Files, error) {
 	c := &collector{order: map[string]int{}}
 	f := &Files{read: c, names: c.expand(paths)}
 	for _, name := range f.names {
-		if root := c.readFile(name); !root.IsZero() {
+		root, err := c.readFile(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if root != nil {
 			f.parsed = append(f.parsed, parsedFile{name, root})
 		}
 	}
-	return f
+	return f, nil
 }
 
 // Decode decodes, merges and checks the files: the desired state, or an
-// Errors holding every problem found, in file order.
-func (f *Files) Decode() (*Desired, error) {
+// Errors holding every problem found, in file order, or ctx's error when
+// it ends first.
+func (f *Files) Decode(ctx context.Context) (*Desired, error) {
 	c := f.read.clone()
-	servers := c.merge(c.decode(f.parsed))
+	servers := c.merge(c.decode(ctx, f.parsed))
+	if err := ctx.Err(); err != nil {
+		return nil, stopped(err)
+	}
 	if len(c.errs) > 0 {
 		return nil, c.sorted()
 	}
@@ -72,20 +91,25 @@ func (f *Files) Decode() (*Desired, error) {
 // the files have any problem (Decode says which). It skips the principals,
 // by far the largest part of large files, so that a caller can start
 // connecting while Decode runs.
-func (f *Files) Connections() ([]Server, bool) {
+func (f *Files) Connections(ctx context.Context) ([]Server, bool) {
 	c := f.read.clone()
 	c.connectionsOnly = true
-	servers := c.merge(c.decode(f.parsed))
-	if len(c.errs) > 0 {
+	servers := c.merge(c.decode(ctx, f.parsed))
+	if len(c.errs) > 0 || ctx.Err() != nil {
 		return nil, false
 	}
 	return servers, true
 }
 
-func (c *collector) decode(files []parsedFile) []*rawFile {
+// stopped is the error of a load that ctx ended.
+func stopped(err error) error {
+	return fmt.Errorf("stopped reading the desired-state files: %w", err)
+}
+
+func (c *collector) decode(ctx context.Context, files []parsedFile) []*rawFile {
 	raws := make([]*rawFile, 0, len(files))
 	for _, f := range files {
-		d := &decoder{file: f.name, errs: c, budget: 10*countNodes(f.root) + 1000}
+		d := &decoder{ctx: ctx, file: f.name, errs: c, budget: 10*countNodes(f.root) + 1000}
 		if r := d.decodeFile(f.root); r != nil {
 			raws = append(raws, r)
 		}
@@ -167,95 +191,107 @@ func describeFSError(err error) string {
 }
 
 // readFile reads and parses file; no node after reporting why it cannot.
-func (c *collector) readFile(file string) yamltree.Node {
+// Parsing cannot be interrupted, so it runs aside: when ctx ends first,
+// readFile returns at once with ctx's error.
+func (c *collector) readFile(ctx context.Context, file string) (*yaml.Node, error) {
 	data, err := readText(file)
 	if err != nil {
 		c.add(Position{File: file}, scope{}, describeFSError(err))
-		return yamltree.Node{}
+		return nil, nil
 	}
-	return c.parse(file, data)
+	type parsed struct {
+		root *yaml.Node
+		errs []parseProblem
+	}
+	done := make(chan parsed, 1)
+	go func() {
+		root, errs := parse(data)
+		done <- parsed{root, errs}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil, stopped(ctx.Err())
+	case p := <-done:
+		for _, e := range p.errs {
+			c.add(Position{File: file, Line: e.line, Column: e.column}, scope{}, e.msg)
+		}
+		return p.root, nil
+	}
 }
 
-// readText is os.ReadFile into a string without a second copy: the values
-// in the tree are pieces of it.
-func readText(name string) (string, error) {
+// errTooLarge is a file over MaxFileBytes.
+var errTooLarge = fmt.Errorf("the file is larger than %d MiB, the most pgusers reads; split it into several files", MaxFileBytes>>20)
+
+// readText reads a file of at most MaxFileBytes.
+func readText(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer f.Close()
-	var b strings.Builder
-	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
-		b.Grow(int(info.Size()))
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() && info.Size() > MaxFileBytes {
+		return nil, errTooLarge
 	}
-	if _, err := io.Copy(&b, f); err != nil {
-		return "", err
+	// Not every file has a size to check first (a pipe, /dev/stdin).
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err == nil && len(data) > MaxFileBytes {
+		err = errTooLarge
 	}
-	return b.String(), nil
+	return data, err
 }
 
-// parse returns the root node of the file's one document, or no node after
-// reporting why there is none. Files in the usual plain block style are
-// read by yamltree.Parse, several times faster; the rest, and every file
-// with a syntax error, by yaml.v3.
-func (c *collector) parse(file string, data string) (root yamltree.Node) {
-	if root, ok := yamltree.Parse(data); ok {
-		return root
+type parseProblem struct {
+	line, column int
+	msg          string
+}
+
+// parse returns the root node of the file's one document, or no node and
+// why there is none.
+func parse(data []byte) (root *yaml.Node, problems []parseProblem) {
+	problem := func(line, column int, msg string) (*yaml.Node, []parseProblem) {
+		return nil, append(problems, parseProblem{line, column, msg})
 	}
 	defer func() {
 		// yaml.v3 has panicked on hostile input before; a bad file must
 		// stay an error message.
 		if r := recover(); r != nil {
-			c.add(Position{File: file}, scope{}, fmt.Sprintf("invalid YAML: %v", r))
-			root = yamltree.Node{}
+			root, problems = problem(0, 0, fmt.Sprintf("invalid YAML: %v", r))
 		}
 	}()
-	dec := yaml.NewDecoder(strings.NewReader(data))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if err == io.EOF {
-			c.add(Position{File: file}, scope{}, "the file is empty; it needs at least version: 1")
-		} else {
-			c.yamlError(file, err)
+			return problem(0, 0, "the file is empty; it needs at least version: 1")
 		}
-		return yamltree.Node{}
+		line, msg := yamlError(err)
+		return problem(line, 0, msg)
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
 	case err == io.EOF:
 	case err != nil:
-		c.yamlError(file, err)
-		return yamltree.Node{}
+		line, msg := yamlError(err)
+		return problem(line, 0, msg)
 	default:
-		c.add(Position{File: file, Line: next.Line, Column: next.Column}, scope{},
-			"a second YAML document (after ---); put each document in a file of its own")
-		return yamltree.Node{}
+		return problem(next.Line, next.Column, "a second YAML document (after ---); put each document in a file of its own")
 	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		c.add(Position{File: file}, scope{}, "the file is empty; it needs at least version: 1")
-		return yamltree.Node{}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		return problem(0, 0, "the file is empty; it needs at least version: 1")
 	}
-	root = yamltree.FromYAML(doc.Content[0])
-	if isNull(root) {
-		c.add(Position{File: file}, scope{}, "the file is empty; it needs at least version: 1")
-		return yamltree.Node{}
-	}
-	return root
+	return doc.Content[0], nil
 }
 
 var yamlLine = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
 
-// yamlError keeps the line yaml.v3 gives, as a position.
-func (c *collector) yamlError(file string, err error) {
+// yamlError splits yaml.v3's message into the line it gives and the rest.
+func yamlError(err error) (int, string) {
 	msg := err.Error()
-	pos := Position{File: file}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		pos.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
+		line, _ := strconv.Atoi(m[1])
+		return line, "invalid YAML: " + m[2]
 	}
-	c.add(pos, scope{}, "invalid YAML: "+msg)
+	return 0, "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")
 }
 
 // collector gathers the problems of one Load.

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -157,7 +158,7 @@ func TestLoadValid(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := Load(tt.paths)
+			got, err := Load(context.Background(), tt.paths)
 			if err != nil {
 				t.Fatalf("Load(%q): %v", tt.paths, err)
 			}
@@ -174,20 +175,20 @@ func TestLoadDefaultFile(t *testing.T) {
 	if err := os.WriteFile(DefaultFile, []byte("version: 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Load(nil)
+	got, err := Load(context.Background(), nil)
 	if err != nil {
-		t.Fatalf("Load(nil): %v", err)
+		t.Fatalf("Load(context.Background(), nil): %v", err)
 	}
 	want := &Desired{Files: []string{DefaultFile}}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Load(nil) mismatch (-want +got):\n%s", diff)
+		t.Errorf("Load(context.Background(), nil) mismatch (-want +got):\n%s", diff)
 	}
 }
 
 // A principal reached through two sets' anchors must not share its
 // memberships slice between servers: a caller may sort or append to one.
 func TestLoadDoesNotShareSlices(t *testing.T) {
-	d, err := Load([]string{"testdata/full.yaml"})
+	d, err := Load(context.Background(), []string{"testdata/full.yaml"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +211,7 @@ func TestSSLRootCertAbsoluteStays(t *testing.T) {
 	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d, err := Load([]string{file})
+	d, err := Load(context.Background(), []string{file})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,12 +225,12 @@ func TestSSLRootCertAbsoluteStays(t *testing.T) {
 // looking at them: a caller starts connecting on it while Decode runs.
 func TestFilesConnections(t *testing.T) {
 	for _, paths := range [][]string{{"testdata/full.yaml"}, {"testdata/multi"}, {"testdata/inherit.yaml"}, {"testdata/anchors.yaml"}} {
-		files := Read(paths)
-		conns, ok := files.Connections()
+		files := mustRead(t, paths)
+		conns, ok := files.Connections(context.Background())
 		if !ok {
 			t.Fatalf("%v: Connections refused valid files", paths)
 		}
-		d, err := files.Decode()
+		d, err := files.Decode(context.Background())
 		if err != nil {
 			t.Fatalf("%v: %v", paths, err)
 		}
@@ -252,10 +253,10 @@ func TestFilesConnections(t *testing.T) {
 	}
 	const server = "version: 1\nservers:\n  - name: a\n    host: a.example.com\n    user: admin\n"
 	badPrincipal := write("principal.yaml", server+"    principals:\n      - {name: x, type: robot}\n")
-	if _, ok := Read([]string{badPrincipal}).Connections(); !ok {
+	if _, ok := mustRead(t, []string{badPrincipal}).Connections(context.Background()); !ok {
 		t.Error("Connections refused a file whose settings are fine because of a principal")
 	}
-	if _, err := Read([]string{badPrincipal}).Decode(); err == nil {
+	if _, err := mustRead(t, []string{badPrincipal}).Decode(context.Background()); err == nil {
 		t.Error("Decode accepted a principal of type robot")
 	}
 	for name, text := range map[string]string{
@@ -267,8 +268,17 @@ func TestFilesConnections(t *testing.T) {
 		if text != "" {
 			p = write(name, text)
 		}
-		if conns, ok := Read([]string{p}).Connections(); ok {
+		if conns, ok := mustRead(t, []string{p}).Connections(context.Background()); ok {
 			t.Errorf("%s: Connections gave %v for files with a problem", name, conns)
 		}
 	}
+}
+
+func mustRead(t *testing.T, paths []string) *Files {
+	t.Helper()
+	f, err := Read(context.Background(), paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

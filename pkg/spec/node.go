@@ -1,12 +1,11 @@
 package spec
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/pgusers/pgusers/internal/yamltree"
 )
 
 // scope is what an error is about; every helper passes it on so that a
@@ -18,6 +17,7 @@ type scope struct {
 // decoder walks the nodes of one file. It never stops at a problem: it
 // reports it and goes on, so that one run shows them all.
 type decoder struct {
+	ctx  context.Context // the walk stops when it ends
 	file string
 	errs *collector
 	// visits counts nodes reached, aliases included. An alias can point to
@@ -27,49 +27,54 @@ type decoder struct {
 	overBudget     bool
 }
 
-func (d *decoder) pos(n yamltree.Node) Position {
-	return Position{File: d.file, Line: n.Line(), Column: n.Column()}
+func (d *decoder) pos(n *yaml.Node) Position {
+	return Position{File: d.file, Line: n.Line, Column: n.Column}
 }
 
-func (d *decoder) errorf(n yamltree.Node, sc scope, format string, args ...any) {
+func (d *decoder) errorf(n *yaml.Node, sc scope, format string, args ...any) {
 	d.errs.add(d.pos(n), sc, fmt.Sprintf(format, args...))
 }
 
 // resolve follows an alias to its anchor; no node means the walk must
 // stop.
-func (d *decoder) resolve(n yamltree.Node) yamltree.Node {
-	for i := 0; !n.IsZero() && n.Kind() == yaml.AliasNode; i++ {
+func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
 		if i > 8 {
-			return yamltree.Node{}
+			return nil
 		}
-		n = n.Alias()
+		n = n.Alias
 	}
-	if n.IsZero() {
-		return yamltree.Node{}
+	if n == nil {
+		return nil
 	}
 	d.visits++
+	// Checking the context every few thousand nodes costs nothing and ends
+	// the walk of a huge file promptly on Ctrl-C.
+	if d.visits%4096 == 0 && d.ctx.Err() != nil {
+		return nil
+	}
 	if d.visits > d.budget {
 		if !d.overBudget {
 			d.overBudget = true
 			d.errs.add(Position{File: d.file}, scope{}, "aliases expand to far more nodes than the file holds (a cycle or an alias bomb); write the values out")
 		}
-		return yamltree.Node{}
+		return nil
 	}
 	return n
 }
 
 // countNodes sizes the walk budget; it does not follow aliases, so it ends.
-func countNodes(n yamltree.Node) int {
+func countNodes(n *yaml.Node) int {
 	c := 1
-	for i := range n.Len() {
-		c += countNodes(n.Child(i))
+	for i := range len(n.Content) {
+		c += countNodes(n.Content[i])
 	}
 	return c
 }
 
 type pair struct {
 	key  string
-	k, v yamltree.Node
+	k, v *yaml.Node
 }
 
 // maxMergeDepth bounds "<<" merges that merge themselves.
@@ -79,28 +84,28 @@ const maxMergeDepth = 16
 // mapping. Keys set twice are errors (the first one wins); "<<" merge keys
 // are expanded, with the mapping's own keys winning over merged ones, as
 // YAML specifies.
-func (d *decoder) mapping(n yamltree.Node, sc scope, what string) ([]pair, bool) {
+func (d *decoder) mapping(n *yaml.Node, sc scope, what string) ([]pair, bool) {
 	n = d.resolve(n)
-	if n.IsZero() {
+	if n == nil {
 		return nil, false
 	}
-	if n.Kind() != yaml.MappingNode {
+	if n.Kind != yaml.MappingNode {
 		d.errorf(n, sc, "%s must be a mapping (key: value lines), not %s", what, describe(n))
 		return nil, false
 	}
 	return d.pairs(n, sc, 0), true
 }
 
-func (d *decoder) pairs(n yamltree.Node, sc scope, depth int) []pair {
-	own := make([]pair, 0, n.Len()/2)
+func (d *decoder) pairs(n *yaml.Node, sc scope, depth int) []pair {
+	own := make([]pair, 0, len(n.Content)/2)
 	var merged []pair
 	// Most mappings hold a handful of keys, and a large file holds
 	// thousands of such mappings: a linear look-up allocates nothing.
-	var index map[string]yamltree.Node
-	if n.Len()/2 > 16 {
-		index = make(map[string]yamltree.Node, n.Len()/2)
+	var index map[string]*yaml.Node
+	if len(n.Content)/2 > 16 {
+		index = make(map[string]*yaml.Node, len(n.Content)/2)
 	}
-	seen := func(key string) (yamltree.Node, bool) {
+	seen := func(key string) (*yaml.Node, bool) {
 		if index != nil {
 			k, ok := index[key]
 			return k, ok
@@ -110,7 +115,7 @@ func (d *decoder) pairs(n yamltree.Node, sc scope, depth int) []pair {
 				return p.k, true
 			}
 		}
-		return yamltree.Node{}, false
+		return nil, false
 	}
 	keep := func(p pair) {
 		own = append(own, p)
@@ -118,24 +123,24 @@ func (d *decoder) pairs(n yamltree.Node, sc scope, depth int) []pair {
 			index[p.key] = p.k
 		}
 	}
-	for i := 0; i+1 < n.Len(); i += 2 {
-		k, v := d.resolve(n.Child(i)), n.Child(i+1)
-		if k.IsZero() {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := d.resolve(n.Content[i]), n.Content[i+1]
+		if k == nil {
 			continue
 		}
-		if k.Kind() == yaml.ScalarNode && k.Tag() == "!!merge" {
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
 			merged = append(merged, d.mergeSources(v, sc, depth+1)...)
 			continue
 		}
-		if k.Kind() != yaml.ScalarNode {
+		if k.Kind != yaml.ScalarNode {
 			d.errorf(k, sc, "a key must be a plain name, not %s", describe(k))
 			continue
 		}
-		if first, dup := seen(k.Value()); dup {
-			d.errorf(k, sc, "key %q is set twice in this mapping (first at %s); keep one", k.Value(), d.pos(first))
+		if first, dup := seen(k.Value); dup {
+			d.errorf(k, sc, "key %q is set twice in this mapping (first at %s); keep one", k.Value, d.pos(first))
 			continue
 		}
-		keep(pair{k.Value(), k, v})
+		keep(pair{k.Value, k, v})
 	}
 	for _, p := range merged {
 		if _, dup := seen(p.key); !dup {
@@ -145,27 +150,27 @@ func (d *decoder) pairs(n yamltree.Node, sc scope, depth int) []pair {
 	return own
 }
 
-func (d *decoder) mergeSources(v yamltree.Node, sc scope, depth int) []pair {
+func (d *decoder) mergeSources(v *yaml.Node, sc scope, depth int) []pair {
 	if depth > maxMergeDepth {
 		d.errorf(v, sc, "\"<<\" merges nest more than %d deep (does a mapping merge itself?)", maxMergeDepth)
 		return nil
 	}
 	v = d.resolve(v)
-	if v.IsZero() {
+	if v == nil {
 		return nil
 	}
-	switch v.Kind() {
+	switch v.Kind {
 	case yaml.MappingNode:
 		return d.pairs(v, sc, depth)
 	case yaml.SequenceNode:
 		var out []pair
-		for i := range v.Len() {
-			item := v.Child(i)
+		for i := range len(v.Content) {
+			item := v.Content[i]
 			item = d.resolve(item)
-			if item.IsZero() {
+			if item == nil {
 				continue
 			}
-			if item.Kind() != yaml.MappingNode {
+			if item.Kind != yaml.MappingNode {
 				d.errorf(item, sc, "\"<<\" merges mappings, not %s", describe(item))
 				continue
 			}
@@ -180,35 +185,35 @@ func (d *decoder) mergeSources(v yamltree.Node, sc scope, depth int) []pair {
 // peekName is the "name" of a mapping, read before the mapping is walked so
 // that every problem inside it, even a key set twice, can say whose it is.
 // It reports nothing; the walk proper does.
-func peekName(n yamltree.Node) string {
-	if n.IsZero() || n.Kind() != yaml.MappingNode {
+func peekName(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.MappingNode {
 		return ""
 	}
-	for i := 0; i+1 < n.Len(); i += 2 {
-		k, v := n.Child(i), n.Child(i+1)
-		if k.Kind() == yaml.ScalarNode && k.Value() == "name" && v.Kind() == yaml.ScalarNode && v.Tag() == "!!str" {
-			return v.Value()
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Value == "name" && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
+			return v.Value
 		}
 	}
 	return ""
 }
 
 // sequence returns the items of n; null counts as an empty list.
-func (d *decoder) sequence(n yamltree.Node, sc scope, what string) ([]yamltree.Node, bool) {
+func (d *decoder) sequence(n *yaml.Node, sc scope, what string) ([]*yaml.Node, bool) {
 	n = d.resolve(n)
-	if n.IsZero() {
+	if n == nil {
 		return nil, false
 	}
 	if isNull(n) {
 		return nil, true
 	}
-	if n.Kind() != yaml.SequenceNode {
+	if n.Kind != yaml.SequenceNode {
 		d.errorf(n, sc, "%s must be a list, not %s", what, describe(n))
 		return nil, false
 	}
-	items := make([]yamltree.Node, n.Len())
+	items := make([]*yaml.Node, len(n.Content))
 	for i := range items {
-		items[i] = n.Child(i)
+		items[i] = n.Content[i]
 	}
 	return items, true
 }
@@ -216,40 +221,40 @@ func (d *decoder) sequence(n yamltree.Node, sc scope, what string) ([]yamltree.N
 // str reads a scalar as the text the user wrote. Numbers and dates are
 // taken literally (a role may be called 2024); booleans and null are
 // refused because their text is rarely what was meant.
-func (d *decoder) str(n yamltree.Node, sc scope, what string) (string, bool) {
+func (d *decoder) str(n *yaml.Node, sc scope, what string) (string, bool) {
 	n = d.resolve(n)
-	if n.IsZero() {
+	if n == nil {
 		return "", false
 	}
 	switch {
 	case isNull(n):
 		d.errorf(n, sc, "%s has no value; set one or remove the key", what)
 		return "", false
-	case n.Kind() != yaml.ScalarNode:
+	case n.Kind != yaml.ScalarNode:
 		d.errorf(n, sc, "%s must be a string, not %s", what, describe(n))
 		return "", false
 	}
-	switch n.Tag() {
+	switch n.ShortTag() {
 	case "!!str", "!!int", "!!float", "!!timestamp":
-		return n.Value(), true
+		return n.Value, true
 	case "!!bool":
-		d.errorf(n, sc, "%s must be a string, not the boolean %s; quote it (%q) if that is the name", what, n.Value(), n.Value())
+		d.errorf(n, sc, "%s must be a string, not the boolean %s; quote it (%q) if that is the name", what, n.Value, n.Value)
 	default:
 		d.errorf(n, sc, "%s must be a string, not %s", what, describe(n))
 	}
 	return "", false
 }
 
-func (d *decoder) boolean(n yamltree.Node, sc scope, what string) (bool, bool) {
+func (d *decoder) boolean(n *yaml.Node, sc scope, what string) (bool, bool) {
 	n = d.resolve(n)
-	if n.IsZero() {
+	if n == nil {
 		return false, false
 	}
-	if n.Kind() != yaml.ScalarNode || n.Tag() != "!!bool" {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
 		d.errorf(n, sc, "%s must be true or false, not %s", what, describe(n))
 		return false, false
 	}
-	b, err := n.Bool()
+	b, err := boolValue(n)
 	if err != nil {
 		d.errorf(n, sc, "%s must be true or false, not %s", what, describe(n))
 		return false, false
@@ -257,26 +262,26 @@ func (d *decoder) boolean(n yamltree.Node, sc scope, what string) (bool, bool) {
 	return b, true
 }
 
-func (d *decoder) integer(n yamltree.Node, sc scope, what string) (int, bool) {
+func (d *decoder) integer(n *yaml.Node, sc scope, what string) (int, bool) {
 	n = d.resolve(n)
-	if n.IsZero() {
+	if n == nil {
 		return 0, false
 	}
-	if n.Kind() != yaml.ScalarNode || n.Tag() != "!!int" {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
 		d.errorf(n, sc, "%s must be a whole number, not %s", what, describe(n))
 		return 0, false
 	}
-	i, err := n.Int()
+	i, err := intValue(n)
 	if err != nil {
-		d.errorf(n, sc, "%s %s is out of range", what, n.Value())
+		d.errorf(n, sc, "%s %s is out of range", what, n.Value)
 		return 0, false
 	}
 	return i, true
 }
 
 // describe names what a node holds, for "must be X, not Y" messages.
-func describe(n yamltree.Node) string {
-	switch n.Kind() {
+func describe(n *yaml.Node) string {
+	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
 	case yaml.SequenceNode:
@@ -286,21 +291,21 @@ func describe(n yamltree.Node) string {
 	case yaml.AliasNode:
 		return "an alias"
 	}
-	switch n.Tag() {
+	switch n.ShortTag() {
 	case "!!null":
 		return "an empty value"
 	case "!!bool":
-		return "the boolean " + n.Value()
+		return "the boolean " + n.Value
 	case "!!int", "!!float":
-		return "the number " + n.Value()
+		return "the number " + n.Value
 	case "!!str":
-		return fmt.Sprintf("the string %q", n.Value())
+		return fmt.Sprintf("the string %q", n.Value)
 	}
-	return fmt.Sprintf("%q (tagged %s)", n.Value(), n.Tag())
+	return fmt.Sprintf("%q (tagged %s)", n.Value, n.ShortTag())
 }
 
-func isNull(n yamltree.Node) bool {
-	return n.Kind() == yaml.ScalarNode && n.Tag() == "!!null"
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
 // unknownKey reports a key the format does not have, suggesting the one
@@ -352,4 +357,18 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// boolValue and intValue decode a scalar as yaml.v3 decodes it into a Go
+// value (yes/no are strings in YAML 1.2, 0x1f and 1_000 are numbers).
+func boolValue(n *yaml.Node) (bool, error) {
+	var b bool
+	err := n.Decode(&b)
+	return b, err
+}
+
+func intValue(n *yaml.Node) (int, error) {
+	var i int
+	err := n.Decode(&i)
+	return i, err
 }

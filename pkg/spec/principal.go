@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/pgusers/pgusers/internal/yamltree"
+	"gopkg.in/yaml.v3"
 )
 
 var principalKeys = []string{"name", "type", "objectId", "admin", "mfa", "memberOf"}
@@ -14,7 +14,7 @@ var principalKeys = []string{"name", "type", "objectId", "admin", "mfa", "member
 // principals decodes a list of principals. Each one that has a usable name
 // is returned, even when other keys are wrong, so that duplicates are still
 // found and reported in the same run.
-func (d *decoder) principals(n yamltree.Node, sc scope, what string) []Principal {
+func (d *decoder) principals(n *yaml.Node, sc scope, what string) []Principal {
 	items, _ := d.sequence(n, sc, what)
 	out := make([]Principal, 0, len(items))
 	for _, item := range items {
@@ -25,9 +25,9 @@ func (d *decoder) principals(n yamltree.Node, sc scope, what string) []Principal
 	return out
 }
 
-func (d *decoder) principal(n yamltree.Node, sc scope) (Principal, bool) {
+func (d *decoder) principal(n *yaml.Node, sc scope) (Principal, bool) {
 	n = d.resolve(n)
-	if n.IsZero() {
+	if n == nil {
 		return Principal{}, false
 	}
 	pairs, ok := d.mapping(n, scope{sc.server, sc.set, peekName(n)}, "a principal")
@@ -88,7 +88,7 @@ func (d *decoder) principal(n yamltree.Node, sc scope) (Principal, bool) {
 	return p, named
 }
 
-func (d *decoder) principalName(n yamltree.Node, sc scope) (string, bool) {
+func (d *decoder) principalName(n *yaml.Node, sc scope) (string, bool) {
 	s, ok := d.str(n, sc, "name")
 	if !ok {
 		return "", false
@@ -105,8 +105,8 @@ func (d *decoder) principalName(n yamltree.Node, sc scope) (string, bool) {
 }
 
 // memberOf returns the roles, sorted and without duplicates; nil for none.
-func (d *decoder) memberOf(n yamltree.Node, sc scope, self string) []string {
-	if r := d.resolve(n); !r.IsZero() && isNull(r) {
+func (d *decoder) memberOf(n *yaml.Node, sc scope, self string) []string {
+	if r := d.resolve(n); r != nil && isNull(r) {
 		d.errorf(r, sc, "memberOf has no value; write memberOf: [] for no memberships, or remove the key to leave memberships alone")
 		return nil
 	}

@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/pgusers/pgusers/internal/yamltree"
 )
 
 // settingKeys are the keys that defaults and servers share, in the order
@@ -67,7 +65,7 @@ func (d *decoder) setting(s settings, kv pair, sc scope) bool {
 	case "sslmode":
 		v.str, ok = d.enum(kv.v, sc, kv.key, sslModes)
 	case "cloud":
-		if r := d.resolve(kv.v); !r.IsZero() && r.Kind() == yaml.ScalarNode && r.Tag() == "!!str" && r.Value() == "" {
+		if r := d.resolve(kv.v); r != nil && r.Kind == yaml.ScalarNode && r.ShortTag() == "!!str" && r.Value == "" {
 			break // "" asks, like omitting the key, for the cloud of the host name
 		}
 		v.str, ok = d.enum(kv.v, sc, kv.key, clouds)
@@ -120,7 +118,7 @@ func (d *decoder) setting(s settings, kv pair, sc scope) bool {
 	return true
 }
 
-func (d *decoder) enum(n yamltree.Node, sc scope, what string, options []string) (string, bool) {
+func (d *decoder) enum(n *yaml.Node, sc scope, what string, options []string) (string, bool) {
 	s, ok := d.str(n, sc, what)
 	if !ok {
 		return "", false
@@ -134,8 +132,8 @@ func (d *decoder) enum(n yamltree.Node, sc scope, what string, options []string)
 	return "", false
 }
 
-func (d *decoder) patterns(n yamltree.Node, sc scope) ([]string, bool) {
-	if r := d.resolve(n); !r.IsZero() && isNull(r) {
+func (d *decoder) patterns(n *yaml.Node, sc scope) ([]string, bool) {
+	if r := d.resolve(n); r != nil && isNull(r) {
 		d.errorf(r, sc, "protect has no value; write protect: [] to protect nothing, or remove the key")
 		return nil, false
 	}

@@ -1,0 +1,215 @@
+package spec
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+)
+
+// mirror is the file format as plain Go types, decoded by yaml.Unmarshal:
+// what yaml.v3 itself reads from a file, anchors, merge keys, quoting and
+// number forms included.
+type mirror struct {
+	Version  int `yaml:"version"`
+	Defaults struct {
+		User  string `yaml:"user"`
+		Prune *bool  `yaml:"prune"`
+		Port  *int   `yaml:"port"`
+	} `yaml:"defaults"`
+	PrincipalSets map[string][]mirrorPrincipal `yaml:"principalSets"`
+	Servers       []struct {
+		Name       string            `yaml:"name"`
+		Host       string            `yaml:"host"`
+		Port       *int              `yaml:"port"`
+		User       string            `yaml:"user"`
+		Prune      *bool             `yaml:"prune"`
+		MaxDrops   *int              `yaml:"maxDrops"`
+		Protect    []string          `yaml:"protect"`
+		Include    []string          `yaml:"include"`
+		Principals []mirrorPrincipal `yaml:"principals"`
+	} `yaml:"servers"`
+}
+
+type mirrorPrincipal struct {
+	Name     string    `yaml:"name"`
+	Type     string    `yaml:"type"`
+	ObjectID string    `yaml:"objectId"`
+	Admin    *bool     `yaml:"admin"`
+	MFA      *bool     `yaml:"mfa"`
+	MemberOf *[]string `yaml:"memberOf"`
+}
+
+// flat is what a comparison needs of a server, from either reading.
+type flat struct {
+	Name, Host, User string
+	Port, MaxDrops   int
+	Prune            bool
+	Protect          []string
+	Principals       []string // name type objectId admin mfa memberOf, one string each, sorted
+}
+
+func principalLine(name, typ, oid string, admin, mfa bool, manage bool, memberOf []string) string {
+	m := "-"
+	if manage {
+		m = "[" + strings.Join(memberOf, ",") + "]"
+	}
+	return strings.Join([]string{name, typ, strings.ToLower(oid), strconv.FormatBool(admin), strconv.FormatBool(mfa), m}, " ")
+}
+
+func fromMirror(m mirror) []flat {
+	var out []flat
+	for _, s := range m.Servers {
+		f := flat{Name: s.Name, Host: s.Host, User: s.User, Port: 5432, MaxDrops: DefaultMaxDrops, Protect: s.Protect}
+		if f.User == "" {
+			f.User = m.Defaults.User
+		}
+		if s.Port != nil {
+			f.Port = *s.Port
+		} else if m.Defaults.Port != nil {
+			f.Port = *m.Defaults.Port
+		}
+		if s.Prune != nil {
+			f.Prune = *s.Prune
+		} else if m.Defaults.Prune != nil {
+			f.Prune = *m.Defaults.Prune
+		}
+		if s.MaxDrops != nil {
+			f.MaxDrops = *s.MaxDrops
+		}
+		ps := append([]mirrorPrincipal(nil), s.Principals...)
+		for _, inc := range s.Include {
+			ps = append(ps, m.PrincipalSets[inc]...)
+		}
+		for _, p := range ps {
+			var memberOf []string
+			if p.MemberOf != nil {
+				memberOf = append(memberOf, *p.MemberOf...)
+			}
+			f.Principals = append(f.Principals, principalLine(p.Name, p.Type, p.ObjectID,
+				p.Admin != nil && *p.Admin, p.MFA != nil && *p.MFA, p.MemberOf != nil, sortedUnique(memberOf)))
+		}
+		f.Principals = sortedUnique(f.Principals)
+		out = append(out, f)
+	}
+	return out
+}
+
+func fromDesired(d *Desired) []flat {
+	var out []flat
+	for _, s := range d.Servers {
+		f := flat{Name: s.Name, Host: s.Host, User: s.User, Port: s.Port, MaxDrops: s.MaxDrops, Prune: s.Prune, Protect: s.Protect}
+		for _, p := range s.Principals {
+			f.Principals = append(f.Principals, principalLine(p.Name, string(p.Type), p.ObjectID, p.Admin, p.MFA, p.ManageMemberships, p.MemberOf))
+		}
+		f.Principals = sortedUnique(f.Principals)
+		out = append(out, f)
+	}
+	return out
+}
+
+func sortedUnique(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	out := append([]string(nil), s...)
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	k := 1
+	for i := 1; i < len(out); i++ {
+		if out[i] != out[k-1] {
+			out[k] = out[i]
+			k++
+		}
+	}
+	return out[:k]
+}
+
+// TestReadsWhatYAMLReads holds pgusers to yaml.v3 on a corpus of tricky
+// YAML: every file pgusers accepts yields exactly the values yaml.v3
+// decodes from it, and every file it refuses is refused with a position.
+// accept marks the cases that must be accepted, so that the corpus cannot
+// pass by refusing everything.
+func TestReadsWhatYAMLReads(t *testing.T) {
+	const head = "version: 1\ndefaults: {user: pg-admins}\n"
+	corpus := []struct {
+		name   string
+		yaml   string
+		accept bool
+	}{
+		{"block style", head + "servers:\n  - name: a\n    host: a.example\n    principals:\n      - name: alice@contoso.com\n        type: user\n        memberOf: [r1, r2]\n", true},
+		{"flow style", head + "servers: [{name: a, host: a.example, principals: [{name: 'x y', type: group, memberOf: []}]}]\n", true},
+		{"flow mapping over lines", head + "servers:\n  - {name: a,\n     host: a.example,\n     principals: [{name: b, type: service}]}\n", true},
+		{"question mark inside a flow name", head + "servers: [{name: a, host: h, principals: [{name: app?, type: user}]}]\n", false},
+		{"question mark inside a block name", head + "servers:\n  - name: a\n    host: h\n    principals:\n      - {name: 'app?', type: user}\n      - name: why?\n        type: user\n", true},
+		{"single quotes with an escaped quote", head + "servers:\n  - name: 'o''brien'\n    host: h\n    principals: [{name: 'it''s', type: user}]\n", true},
+		{"double quotes with escapes", head + "servers:\n  - name: \"caf\\u00e9\"\n    host: \"h\\x2eexample\"\n    principals: [{name: \"\\x41\\u00e9\", type: user}]\n", true},
+		{"a tab escape in a name", head + "servers:\n  - name: a\n    host: h\n    principals: [{name: \"a\\tb\", type: user}]\n", false},
+		{"anchors and aliases", head + "principalSets:\n  s: &team\n    - {name: bob, type: user}\nservers:\n  - name: a\n    host: h\n    principals: *team\n  - name: b\n    host: h2\n    principals: *team\n", true},
+		{"merge keys", head + "x-base: &base\n  host: base.example\n  prune: true\nservers:\n  - <<: *base\n    name: a\n  - <<: *base\n    name: b\n    host: own.example\n", false},
+		{"merge keys in servers", head + "servers:\n  - &a {name: a, host: base.example, prune: true, port: 6432}\n  - <<: *a\n    name: b\n", true},
+		{"merge of a list of mappings", head + "servers:\n  - &x {name: a, host: h1}\n  - &y {name: b, host: h2, port: 7000}\n  - <<: [*y, *x]\n    name: c\n", true},
+		{"YAML 1.1 booleans are strings", head + "servers:\n  - name: a\n    host: h\n    prune: yes\n", false},
+		{"on and off are strings", head + "servers:\n  - {name: a, host: h, principals: [{name: b, type: user, admin: on}]}\n", false},
+		{"booleans in other cases", head + "servers:\n  - {name: a, host: h, prune: True, principals: [{name: b, type: user, mfa: FALSE}]}\n", true},
+		{"numbers with prefixes", head + "servers:\n  - {name: a, host: h, port: 0x1538, maxDrops: 0o7}\n  - {name: b, host: h2, port: 5_432, maxDrops: 0b11}\n", true},
+		{"names that look like numbers", head + "servers:\n  - name: 2024\n    host: h\n    principals: [{name: 0o-0, type: user}, {name: 1e_-5, type: user}, {name: 0b-1, type: user}, {name: 1_000, type: user}, {name: .5, type: user}, {name: 0x_1F, type: user}]\n", true},
+		{"names that are dates", head + "servers:\n  - name: 2001-12-14\n    host: h\n", true},
+		{"explicit tags", head + "servers:\n  - name: !!str 123\n    host: h\n    port: !!int \"6000\"\n", true},
+		{"a tab in the indentation", head + "servers:\n\t- name: a\n\t  host: h\n", false},
+		{"a tab inside a value", head + "servers:\n  - name: a\tb\n    host: h\n", true},
+		{"CRLF line endings", strings.ReplaceAll(head+"servers:\n  - name: a\n    host: h\n    principals:\n      - {name: b, type: user}\n", "\n", "\r\n"), true},
+		{"a byte order mark", "\ufeff" + head + "servers:\n  - name: a\n    host: h\n", true},
+		{"folded block scalar", head + "servers:\n  - name: >-\n      folded\n      name\n    host: h\n", true},
+		{"literal block scalar with a line break", head + "servers:\n  - name: a\n    host: h\n    principals:\n      - name: |-\n          two\n          lines\n        type: user\n", false},
+		{"multi-line plain scalar", head + "servers:\n  - name: a\n    host: h\n    principals:\n      - name: a\n          b\n        type: user\n", true},
+		{"document markers", "---\n" + head + "servers:\n  - name: a\n    host: h\n...\n", true},
+		{"comments everywhere", "# top\nversion: 1 # v\ndefaults: {user: u} # d\nservers: # s\n  # between\n  - name: a # n\n    host: h #h\n", true},
+		{"null memberOf", head + "servers:\n  - {name: a, host: h, principals: [{name: b, type: user, memberOf: ~}]}\n", false},
+		{"uppercase object id", head + "servers:\n  - {name: a, host: h, principals: [{name: b, type: user, objectId: 2B7C1D0E-5F4A-4B3C-8D2E-1F0A9B8C7D6E}]}\n", true},
+		{"duplicate keys", head + "servers:\n  - {name: a, host: h, host: i}\n", false},
+		{"an alias to a scalar", head + "x: &h shared.example\nservers:\n  - {name: a, host: *h}\n", false},
+		{"an alias to a scalar inside servers", head + "servers:\n  - {name: &n a, host: h}\n  - {name: b, host: h2, principals: [{name: *n, type: user}]}\n", true},
+	}
+	for _, tt := range corpus {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Chdir(dir)
+			if err := os.WriteFile("f.yaml", []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Load(context.Background(), []string{"f.yaml"})
+			var m mirror
+			yerr := yaml.Unmarshal([]byte(tt.yaml), &m)
+			switch {
+			case err == nil && yerr != nil:
+				t.Fatalf("pgusers read a file yaml.v3 refuses (%v)", yerr)
+			case err == nil:
+				if diff := cmp.Diff(fromMirror(m), fromDesired(got)); diff != "" {
+					t.Errorf("pgusers read other values than yaml.v3 (-yaml.v3 +pgusers):\n%s", diff)
+				}
+			default:
+				if tt.accept {
+					t.Fatalf("refused a file it must read: %v", err)
+				}
+				var errs Errors
+				if !errors.As(err, &errs) {
+					t.Fatalf("error %T, want Errors: %v", err, err)
+				}
+				for _, e := range errs {
+					if e.Pos.File != "f.yaml" || e.Pos.Line == 0 {
+						t.Errorf("a problem without a line: %v", e)
+					}
+				}
+			}
+		})
+	}
+}
