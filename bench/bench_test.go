@@ -17,6 +17,7 @@ import (
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/inspect"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -217,7 +218,7 @@ func BenchmarkRoundTrips(b *testing.B) {
 				}
 				applyRT := rt.Count()
 				rt.Reset()
-				if _, err := apply.Inspect(ctx, conn, job.RoleNames); err != nil {
+				if _, err := inspect.Inspect(ctx, conn, job.RoleNames); err != nil {
 					b.Fatal(err)
 				}
 				b.ReportMetric(float64(planRT), "plan-roundtrips")
@@ -233,8 +234,8 @@ func BenchmarkRoundTrips(b *testing.B) {
 // planJob reads the server on conn and plans s for it, as plan does.
 func planJob(b *testing.B, conn *pgx.Conn, s spec.Server) apply.Job {
 	b.Helper()
-	names := apply.RoleNames(s)
-	o, err := apply.Inspect(context.Background(), conn, names)
+	names := inspect.RoleNames(s)
+	o, err := inspect.Inspect(context.Background(), conn, names)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,12 +11,13 @@ import (
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/inspect"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 // openerFor connects to another database of server s, signed in the same
 // way.
-func openerFor(s spec.Server, opts connect.Options) apply.Opener {
+func openerFor(s spec.Server, opts connect.Options) inspect.Opener {
 	return func(ctx context.Context, database string) (*pgx.Conn, error) {
 		other := s
 		other.Database = database
@@ -86,7 +87,7 @@ func describeBlockers(ctx context.Context, t *target, opts connect.Options, log 
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
 	}
-	named, err := apply.Describe(ctx, conn, t.observed.Database, openerFor(t.server, opts), *list)
+	named, err := inspect.Describe(ctx, conn, t.observed.Database, openerFor(t.server, opts), *list)
 	if err != nil {
 		log.Warn("could not name all that blocks the drops; the plan counts the rest", "server", t.server.Name, "error", err)
 	}

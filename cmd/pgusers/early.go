@@ -7,8 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/inspect"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -25,7 +25,7 @@ type earlyRead struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	conn   *pgx.Conn
-	snap   apply.Snapshot
+	snap   inspect.Snapshot
 	err    error
 	waited bool
 }
@@ -47,16 +47,16 @@ func startEarlyReads(ctx context.Context, servers []spec.Server, limit int, opts
 }
 
 // readServer signs in to s and reads it (apply.Read): one attempt.
-func readServer(ctx context.Context, s spec.Server, opts connect.Options, log *slog.Logger) (*pgx.Conn, apply.Snapshot, error) {
+func readServer(ctx context.Context, s spec.Server, opts connect.Options, log *slog.Logger) (*pgx.Conn, inspect.Snapshot, error) {
 	conn, err := connect.Open(ctx, s, opts)
 	if err != nil {
-		return nil, apply.Snapshot{}, err
+		return nil, inspect.Snapshot{}, err
 	}
 	log.Debug("connected", "host", hostPort(s))
-	snap, err := apply.Read(ctx, conn)
+	snap, err := inspect.Read(ctx, conn)
 	if err != nil {
 		_ = conn.Close(context.WithoutCancel(ctx))
-		return nil, apply.Snapshot{}, err
+		return nil, inspect.Snapshot{}, err
 	}
 	return conn, snap, nil
 }
@@ -74,7 +74,7 @@ func (reads earlyReads) take(s spec.Server) *earlyRead {
 
 // wait is the read's outcome. When ctx ends first the read is cancelled
 // and ctx's error returned.
-func (r *earlyRead) wait(ctx context.Context) (*pgx.Conn, apply.Snapshot, error) {
+func (r *earlyRead) wait(ctx context.Context) (*pgx.Conn, inspect.Snapshot, error) {
 	select {
 	case <-r.done:
 		return r.conn, r.snap, r.err
@@ -84,7 +84,7 @@ func (r *earlyRead) wait(ctx context.Context) (*pgx.Conn, apply.Snapshot, error)
 		if r.conn != nil {
 			_ = r.conn.Close(context.WithoutCancel(ctx))
 		}
-		return nil, apply.Snapshot{}, ctx.Err()
+		return nil, inspect.Snapshot{}, ctx.Err()
 	}
 }
 

@@ -10,9 +10,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/inspect"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -59,7 +59,7 @@ func openAndInspect(ctx context.Context, s spec.Server, opts connect.Options) (d
 		return diff.Observed{}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	return apply.Inspect(ctx, conn, nil)
+	return inspect.Inspect(ctx, conn, nil)
 }
 
 // writeExport writes the desired-state file of server s holding observed.

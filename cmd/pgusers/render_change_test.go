@@ -13,6 +13,7 @@ import (
 
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/inspect"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -126,7 +127,7 @@ func TestPlanFileRoundTrip(t *testing.T) {
 	targets := changeTargets(t)
 	saved := []*target{targets[0], targets[1], targets[3]} // the servers that planned
 	for _, tg := range saved {
-		tg.roleNames = apply.RoleNames(tg.server)
+		tg.roleNames = inspect.RoleNames(tg.server)
 		tg.server.User = "pg-admins"
 		tg.plan.Server = tg.server.Name
 	}

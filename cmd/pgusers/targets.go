@@ -17,6 +17,7 @@ import (
 	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/fleet"
+	"github.com/pgusers/pgusers/pkg/inspect"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -106,7 +107,7 @@ func planAll(ctx context.Context, servers []spec.Server, c *common, e env, opts 
 	defer bar.clear()
 	targets := make([]*target, len(servers))
 	for i, s := range servers {
-		targets[i] = &target{server: s, roleNames: apply.RoleNames(s)}
+		targets[i] = &target{server: s, roleNames: inspect.RoleNames(s)}
 	}
 	fleet.Each(ctx, len(targets), c.parallel, func(ctx context.Context, i int) {
 		t := targets[i]
@@ -135,7 +136,7 @@ func planOne(ctx context.Context, t *target, c *common, opts connect.Options, re
 	_, err := fleet.Retry(ctx, fleet.DefaultBackoff, connectionLost, retryLogger(log, "read"), func(ctx context.Context) error {
 		t.close(ctx)
 		var conn *pgx.Conn
-		var snap apply.Snapshot
+		var snap inspect.Snapshot
 		var err error
 		if early != nil {
 			conn, snap, err = early.wait(ctx)

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/inspect"
 )
 
 // LockKey is the transaction-level advisory lock that keeps two applies on
@@ -26,12 +27,8 @@ type Job struct {
 	RoleNames []string
 	// Open connects to the other databases of the server, signed in as
 	// the main connection is; only a plan with Cleanups needs it.
-	Open Opener
+	Open inspect.Opener
 }
-
-// Opener connects to database on the same server, signed in the same way
-// as the connection Apply is given.
-type Opener func(ctx context.Context, database string) (*pgx.Conn, error)
 
 // Beginner is a connection that can open a transaction: a *pgx.Conn.
 type Beginner interface {
@@ -130,7 +127,7 @@ func (e *StaleError) Error() string {
 func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job) error {
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_catalog.pg_try_advisory_xact_lock($1)", LockKey)
-	queueInspect(b)
+	inspect.Queue(b)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
 
@@ -141,9 +138,9 @@ func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job) error {
 	if !locked {
 		return ErrLocked
 	}
-	now, err := readInspect(br, job.RoleNames)
+	now, err := inspect.ReadQueued(br, job.RoleNames)
 	if err != nil {
-		return fmt.Errorf("under the lock: %w", explainInspect(err))
+		return fmt.Errorf("under the lock: %w", inspect.Explain(err))
 	}
 	if err := br.Close(); err != nil {
 		return fmt.Errorf("inspect under the lock: %w", err)

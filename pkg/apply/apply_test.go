@@ -14,25 +14,9 @@ import (
 	"github.com/pgusers/pgusers/internal/pgtest"
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/inspect"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
-
-// adminConn signs in as the cluster's Entra administrator the way pgusers
-// does (exec mode: a batch is one round trip) and counts round trips.
-func adminConn(t *testing.T, c *pgtest.Cluster) (*pgx.Conn, *pgtest.RoundTripCounter) {
-	t.Helper()
-	cfg := c.AdminConfig(t)
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
-	rt := &pgtest.RoundTripCounter{}
-	cfg.DialFunc = rt.Dial(cfg.DialFunc)
-	conn, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	rt.Reset()
-	return conn, rt
-}
 
 func principal(name string, typ spec.PrincipalType, memberOf ...string) spec.Principal {
 	return spec.Principal{Name: name, Type: typ, ObjectID: pgtest.ObjectID(name), ManageMemberships: memberOf != nil, MemberOf: memberOf}
@@ -45,8 +29,8 @@ func desired(prune bool, ps ...spec.Principal) spec.Server {
 // plan inspects the server and computes the plan for d.
 func plan(t *testing.T, conn *pgx.Conn, d spec.Server) apply.Job {
 	t.Helper()
-	names := apply.RoleNames(d)
-	o, err := apply.Inspect(context.Background(), conn, names)
+	names := inspect.RoleNames(d)
+	o, err := inspect.Inspect(context.Background(), conn, names)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +53,7 @@ func principals(t *testing.T, c *pgtest.Cluster) []string {
 func TestInspectIsOneRoundTrip(t *testing.T) {
 	c := pgtest.New(t)
 	c.SuperExec(t, `CREATE ROLE reporting NOLOGIN`)
-	conn, rt := adminConn(t, c)
+	conn, rt := c.AdminConn(t)
 	d := desired(false, principal("a", spec.User, "reporting"), principal("b", spec.Group))
 	job := plan(t, conn, d)
 	if got := rt.Count(); got != 1 {
@@ -86,7 +70,7 @@ func TestInspectIsOneRoundTrip(t *testing.T) {
 func TestApplyIsFourRoundTripsWhateverTheChanges(t *testing.T) {
 	c := pgtest.New(t)
 	c.SuperExec(t, `CREATE ROLE reporting NOLOGIN`)
-	conn, rt := adminConn(t, c)
+	conn, rt := c.AdminConn(t)
 	var ps []spec.Principal
 	for _, n := range []string{"p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"} {
 		ps = append(ps, principal(n, spec.Service, "reporting"))
@@ -115,7 +99,7 @@ func failsHalfway(t *testing.T) (*pgtest.Cluster, *pgx.Conn, []string, apply.Job
 	t.Helper()
 	c := pgtest.New(t)
 	c.AddDirectoryObject(t, "zz-team", "group", pgtest.ObjectID("zz-team"))
-	conn, _ := adminConn(t, c)
+	conn, _ := c.AdminConn(t)
 	before := principals(t, c)
 	job := plan(t, conn, desired(false, principal("a-first", spec.User), principal("b-second", spec.Service), principal("zz-team", spec.User)))
 	return c, conn, before, job
@@ -140,7 +124,7 @@ func TestFailedStatementRollsBackTheServer(t *testing.T) {
 		t.Errorf("server changed after a failed apply (-before +after):\n%s", diff)
 	}
 	// The connection is usable again.
-	if _, err := apply.Inspect(context.Background(), conn, nil); err != nil {
+	if _, err := inspect.Inspect(context.Background(), conn, nil); err != nil {
 		t.Errorf("inspect after a failed apply: %v", err)
 	}
 }
@@ -151,7 +135,7 @@ func TestFailedStatementRollsBackTheServer(t *testing.T) {
 func TestLongPlanIsOnePipeline(t *testing.T) {
 	c := pgtest.New(t)
 	c.AddDirectoryObject(t, "zz-team", "group", pgtest.ObjectID("zz-team"))
-	conn, rt := adminConn(t, c)
+	conn, rt := c.AdminConn(t)
 	before := principals(t, c)
 	var ps []spec.Principal
 	for i := range 1200 {
@@ -184,7 +168,7 @@ func TestLongPlanIsOnePipeline(t *testing.T) {
 
 func TestStalePlanTouchesNothing(t *testing.T) {
 	c := pgtest.New(t)
-	conn, _ := adminConn(t, c)
+	conn, _ := c.AdminConn(t)
 	job := plan(t, conn, desired(false, principal("new-one", spec.User)))
 	// Someone adds a principal by hand between plan and apply.
 	c.SuperExec(t, `SELECT pg_catalog.pgaadauth_create_principal_with_oid('by-hand', $1, 'user', false, false)`, pgtest.ObjectID("by-hand"))
@@ -210,7 +194,7 @@ func TestSecondApplyFailsFastOnTheLock(t *testing.T) {
 	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock($1)`, apply.LockKey); err != nil {
 		t.Fatal(err)
 	}
-	conn, _ := adminConn(t, c)
+	conn, _ := c.AdminConn(t)
 	job := plan(t, conn, desired(false, principal("x", spec.User)))
 	if err := apply.Apply(ctx, conn, job); !errors.Is(err, apply.ErrLocked) {
 		t.Fatalf("Apply error = %v, want ErrLocked", err)
@@ -223,7 +207,7 @@ func TestSecondApplyFailsFastOnTheLock(t *testing.T) {
 func TestRehearseLeavesNothingBehind(t *testing.T) {
 	c := pgtest.New(t)
 	c.SuperExec(t, `CREATE ROLE reporting NOLOGIN`)
-	conn, _ := adminConn(t, c)
+	conn, _ := c.AdminConn(t)
 	before := principals(t, c)
 	job := plan(t, conn, desired(false, principal("r1", spec.User, "reporting"), principal("r2", spec.Group)))
 	if err := apply.Rehearse(context.Background(), conn, job); err != nil {
@@ -249,7 +233,7 @@ func TestInspectOutsideThePostgresDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	_, err = apply.Inspect(context.Background(), conn, nil)
+	_, err = inspect.Inspect(context.Background(), conn, nil)
 	if err == nil || !strings.Contains(err.Error(), `the database "postgres"`) {
 		t.Errorf("inspect in another database: %v, want advice naming the postgres database", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/inspect"
 )
 
 // CleanupError says which statement of a plan's Cleanup failed, in which
@@ -63,7 +64,7 @@ func cleanUp(ctx context.Context, job Job, rehearse bool) ([]string, error) {
 
 // cleanUpOne returns the statement that failed with its error, or the
 // zero statement when what failed was the connection or the transaction.
-func cleanUpOne(ctx context.Context, open Opener, c diff.Cleanup, rehearse bool) (diff.Statement, error) {
+func cleanUpOne(ctx context.Context, open inspect.Opener, c diff.Cleanup, rehearse bool) (diff.Statement, error) {
 	conn, err := open(ctx, c.Database)
 	if err != nil {
 		return diff.Statement{SQL: "(connect)"}, err

@@ -1,9 +1,4 @@
-// Package apply reads a server's Entra principals and runs plans on it.
-//
-// Inspect reads everything a plan needs in one round trip, including what
-// each principal owns or holds in every database (counted, from the shared
-// catalog pg_shdepend). Describe names those objects, connecting to other
-// databases only when a plan drops a principal that has some there.
+// Package apply runs plans on a server.
 //
 // Apply runs a plan in one transaction under an advisory lock: it reads the
 // server again under the lock, refuses a plan whose server changed since it
@@ -15,4 +10,6 @@
 // transaction drops it (see Apply). Rehearse does the same and rolls
 // everything back, to prove a plan would apply without leaving anything
 // behind.
+//
+// The Go API is not yet stable: it serves the pgusers command.
 package apply

@@ -12,12 +12,13 @@ import (
 	"github.com/pgusers/pgusers/internal/pgtest"
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/inspect"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 // opener signs in as the administrator to another database, counting its
 // connections.
-func opener(t *testing.T, c *pgtest.Cluster, opened *[]string) apply.Opener {
+func opener(t *testing.T, c *pgtest.Cluster, opened *[]string) inspect.Opener {
 	return func(ctx context.Context, db string) (*pgx.Conn, error) {
 		*opened = append(*opened, db)
 		cfg := c.AdminConfig(t)
@@ -46,8 +47,8 @@ func owningCluster(t *testing.T) *pgtest.Cluster {
 
 func TestInspectCountsWhatPrincipalsOwnInOneRoundTrip(t *testing.T) {
 	c := owningCluster(t)
-	conn, rt := adminConn(t, c)
-	o, err := apply.Inspect(context.Background(), conn, []string{"dba"})
+	conn, rt := c.AdminConn(t)
+	o, err := inspect.Inspect(context.Background(), conn, []string{"dba"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,14 +75,14 @@ func TestInspectCountsWhatPrincipalsOwnInOneRoundTrip(t *testing.T) {
 func TestDescribeNamesObjectsInEveryDatabase(t *testing.T) {
 	c := owningCluster(t)
 	c.SuperExec(t, `GRANT CONNECT ON DATABASE app TO "old-bot"`)
-	conn, rt := adminConn(t, c)
-	o, err := apply.Inspect(context.Background(), conn, nil)
+	conn, rt := c.AdminConn(t)
+	o, err := inspect.Inspect(context.Background(), conn, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var opened []string
 	rt.Reset()
-	got, err := apply.Describe(context.Background(), conn, o.Database, opener(t, c, &opened), diff.Blockers(o.DependenciesOf("old-bot")))
+	got, err := inspect.Describe(context.Background(), conn, o.Database, opener(t, c, &opened), diff.Blockers(o.DependenciesOf("old-bot")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,13 +105,13 @@ func TestDescribeNamesObjectsInEveryDatabase(t *testing.T) {
 
 func TestDescribeCountsWhatItCannotName(t *testing.T) {
 	c := owningCluster(t)
-	conn, _ := adminConn(t, c)
-	o, err := apply.Inspect(context.Background(), conn, nil)
+	conn, _ := c.AdminConn(t)
+	o, err := inspect.Inspect(context.Background(), conn, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	failing := func(ctx context.Context, db string) (*pgx.Conn, error) { return nil, errors.New("no route") }
-	got, err := apply.Describe(context.Background(), conn, o.Database, failing, diff.Blockers(o.DependenciesOf("old-bot")))
+	got, err := inspect.Describe(context.Background(), conn, o.Database, failing, diff.Blockers(o.DependenciesOf("old-bot")))
 	if err == nil || !strings.Contains(err.Error(), "database app: no route") {
 		t.Errorf("error = %v, want one naming database app", err)
 	}
@@ -132,7 +133,7 @@ func pruneTo(to string) spec.Server {
 
 func TestApplyHandsOverAndDrops(t *testing.T) {
 	c := owningCluster(t)
-	conn, _ := adminConn(t, c)
+	conn, _ := c.AdminConn(t)
 	job := plan(t, conn, pruneTo("dba"))
 	var opened []string
 	job.Open = opener(t, c, &opened)
@@ -160,7 +161,7 @@ func TestApplyHandsOverAndDrops(t *testing.T) {
 
 func TestRehearseWithCleanupsLeavesNothingBehind(t *testing.T) {
 	c := owningCluster(t)
-	conn, _ := adminConn(t, c)
+	conn, _ := c.AdminConn(t)
 	before := principals(t, c)
 	job := plan(t, conn, pruneTo("dba"))
 	var opened []string
@@ -187,7 +188,7 @@ func TestFailedCleanupLeavesThePrincipalAndTheNextRunConverges(t *testing.T) {
 	c.SuperExecIn(t, "zeta", `CREATE TABLE z (a int)`, `ALTER TABLE z OWNER TO "old-bot"`)
 	// The administrator cannot connect to zeta.
 	c.SuperExec(t, `REVOKE CONNECT ON DATABASE zeta FROM PUBLIC`)
-	conn, _ := adminConn(t, c)
+	conn, _ := c.AdminConn(t)
 	job := plan(t, conn, pruneTo("dba"))
 	var opened []string
 	job.Open = opener(t, c, &opened)
@@ -236,7 +237,7 @@ func TestFailedCleanupLeavesThePrincipalAndTheNextRunConverges(t *testing.T) {
 
 func TestANewObjectOfADroppedPrincipalStalesThePlan(t *testing.T) {
 	c := owningCluster(t)
-	conn, _ := adminConn(t, c)
+	conn, _ := c.AdminConn(t)
 	job := plan(t, conn, pruneTo("dba"))
 	var opened []string
 	job.Open = opener(t, c, &opened)

@@ -1,4 +1,4 @@
-package apply
+package inspect
 
 import (
 	"context"
@@ -21,7 +21,7 @@ type Batcher interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// No inspection query orders its rows: readInspect sorts every list
+// No inspection query orders its rows: ReadQueued sorts every list
 // (Observed.Normalize), which costs the client less than the server, and
 // the same state still gives the same Observed.
 
@@ -34,7 +34,7 @@ const principalsSQL = `SELECT p.rolname::text, p.principaltype::text, coalesce(p
 FROM pg_catalog.pgaadauth_list_principals(false) AS p(rolname, principaltype, objectid, tenantid, ismfa, isadmin)`
 
 // roleNamesSQL reads every role's name: readSnapshot keeps those that are
-// not principals, of which readInspect picks the names asked about. It is
+// not principals, of which ReadQueued picks the names asked about. It is
 // a statement of its own, not an outer join with the list, because a join
 // of 10,000 principals with 10,000 roles costs the server more (about 40 ms
 // against 31 for the three statements here) than sending the names twice
@@ -51,7 +51,7 @@ JOIN pg_catalog.pg_roles mr ON mr.oid = am.member
 GROUP BY mr.rolname`
 
 // The roles whose privileges the signed-in user has, of every role:
-// readInspect keeps those of Observed.SessionRoles. A statement of its own
+// ReadQueued keeps those of Observed.SessionRoles. A statement of its own
 // costs the server no more than a column of roleNamesSQL, and sends only these
 // roles, usually few.
 const sessionRolesSQL = `SELECT r.rolname::text FROM pg_catalog.pg_roles r
@@ -65,7 +65,7 @@ const sessionSQL = `SELECT session_user::text, pg_catalog.current_database()::te
 // ids: naming the objects takes a connection to their database (Describe),
 // which is only worth it for principals a plan drops. It reads every role's
 // entries (usually few: the bootstrap superuser's are not recorded) and
-// readInspect keeps the Entra principals': filtering here would call
+// ReadQueued keeps the Entra principals': filtering here would call
 // pgaadauth_list_principals a second time, the costliest part of a read.
 const dependenciesSQL = `SELECT r.rolname::text, coalesce(d.datname::text, ''), s.deptype::text, count(*)::int
 FROM pg_catalog.pg_shdepend s
@@ -89,10 +89,10 @@ func RoleNames(s spec.Server) []string {
 	return slices.Compact(names)
 }
 
-// queueInspect adds the inspection queries to b; readInspect reads their
-// results in the same order. Split so that Apply can put them in the batch
-// that takes the lock.
-func queueInspect(b *pgx.Batch) {
+// Queue adds the inspection queries to b; ReadQueued reads their results
+// in the same order. Split so that apply can put them in the batch that
+// takes its lock.
+func Queue(b *pgx.Batch) {
 	b.Queue(sessionSQL)
 	b.Queue(principalsSQL)
 	b.Queue(roleNamesSQL)
@@ -114,7 +114,7 @@ type Snapshot struct {
 	usable     []string // the roles whose privileges the signed-in user has
 }
 
-// readSnapshot reads what queueInspect queued.
+// readSnapshot reads what Queue queued.
 func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 	var s Snapshot
 	if err := br.QueryRow().Scan(&s.sessionUser, &s.database); err != nil {
@@ -176,8 +176,8 @@ func (s Snapshot) Observed(names []string) diff.Observed {
 	return o
 }
 
-// readInspect reads what queueInspect queued, as Inspect does.
-func readInspect(br pgx.BatchResults, names []string) (diff.Observed, error) {
+// ReadQueued reads what Queue queued, as Inspect does.
+func ReadQueued(br pgx.BatchResults, names []string) (diff.Observed, error) {
 	s, err := readSnapshot(br)
 	if err != nil {
 		return diff.Observed{}, err
@@ -359,21 +359,21 @@ func Inspect(ctx context.Context, conn Batcher, names []string) (diff.Observed, 
 // it.
 func Read(ctx context.Context, conn Batcher) (Snapshot, error) {
 	b := &pgx.Batch{}
-	queueInspect(b)
+	Queue(b)
 	br := conn.SendBatch(ctx, b)
 	s, err := readSnapshot(br)
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
-		return Snapshot{}, explainInspect(err)
+		return Snapshot{}, Explain(err)
 	}
 	return s, nil
 }
 
-// explainInspect turns the error of a server without pgaadauth (or of a
+// Explain turns the error of a server without pgaadauth (or of a
 // database other than postgres) into advice.
-func explainInspect(err error) error {
+func Explain(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42883" {
 		return fmt.Errorf("inspect: pgaadauth_list_principals does not exist here: pgusers needs an Azure Database for PostgreSQL "+

@@ -1,4 +1,4 @@
-package apply_test
+package inspect_test
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgusers/pgusers/internal/pgtest"
-	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/inspect"
 )
 
 // rolesCluster has Entra principals and plain roles, asked about or not,
@@ -43,10 +43,10 @@ var oddNames = []string{`NULL`, `a "quoted", {braced} \ name`, `ünïcödé`}
 
 func TestInspectRolesAreTheAskedNamesThatExist(t *testing.T) {
 	c := rolesCluster(t)
-	conn, _ := adminConn(t, c)
+	conn, _ := c.AdminConn(t)
 	// Not sorted, with a repeat: Inspect sorts what it is asked.
 	asked := append([]string{"plain-asked", "missing", "ent-asked", c.Admin, "azure_pg_admin", "ent-asked"}, oddNames...)
-	o, err := apply.Inspect(context.Background(), conn, asked)
+	o, err := inspect.Inspect(context.Background(), conn, asked)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +86,8 @@ func TestInspectRolesAreTheAskedNamesThatExist(t *testing.T) {
 
 func TestInspectAskedAboutNothing(t *testing.T) {
 	c := rolesCluster(t)
-	conn, _ := adminConn(t, c)
-	o, err := apply.Inspect(context.Background(), conn, nil)
+	conn, _ := c.AdminConn(t)
+	o, err := inspect.Inspect(context.Background(), conn, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package apply
+package inspect
 
 import (
 	"context"
@@ -13,6 +13,10 @@ import (
 // MaxNamed is how many objects Describe names per principal, database and
 // kind; the others are counted.
 const MaxNamed = 20
+
+// Opener connects to database on the same server, signed in the same way
+// as the connection at hand.
+type Opener func(ctx context.Context, database string) (*pgx.Conn, error)
 
 // Querier runs a query: a *pgx.Conn or a pgx.Tx.
 type Querier interface {
