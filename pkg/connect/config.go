@@ -3,6 +3,7 @@ package connect
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -58,16 +59,16 @@ func newServer(s spec.Server) (server, error) {
 		sv.label = net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 	}
 	if sv.Host == "" {
-		return sv, fmt.Errorf("server %s: no host", sv.label)
+		return sv, errors.New("no host")
 	}
 	if sv.User == "" {
-		return sv, fmt.Errorf("server %s: no user: set user: to the role to sign in as", sv.label)
+		return sv, errors.New("no user: set user: to the role to sign in as")
 	}
 	if sv.Port == 0 {
 		sv.Port = 5432
 	}
 	if sv.Port < 0 || sv.Port > 65535 {
-		return sv, fmt.Errorf("server %s: port %d is out of range", sv.label, sv.Port)
+		return sv, fmt.Errorf("port %d is out of range", sv.Port)
 	}
 	if sv.Database == "" {
 		sv.Database = "postgres"
@@ -77,7 +78,7 @@ func newServer(s spec.Server) (server, error) {
 		sv.Auth = spec.AuthEntra
 	case spec.AuthEntra, spec.AuthPassword:
 	default:
-		return sv, fmt.Errorf("server %s: unknown auth %q: use entra or password", sv.label, sv.Auth)
+		return sv, fmt.Errorf("unknown auth %q: use entra or password", sv.Auth)
 	}
 	if sv.SSLMode == "" {
 		sv.SSLMode = SSLVerifyFull
@@ -118,7 +119,7 @@ func Config(ctx context.Context, s spec.Server, opts Options) (*pgx.ConnConfig, 
 
 func config(sv server, opts Options) (*pgx.ConnConfig, *entra, error) {
 	fail := func(err error) (*pgx.ConnConfig, *entra, error) {
-		return nil, nil, fmt.Errorf("server %s: %w", sv.label, err)
+		return nil, nil, err
 	}
 	logger := opts.Logger
 	if logger == nil {

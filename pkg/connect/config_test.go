@@ -150,19 +150,19 @@ func TestConfigErrors(t *testing.T) {
 		server spec.Server
 		want   string
 	}{
-		"no host":       {with(func(s *spec.Server) { s.Host = "" }), "server orders-prod: no host"},
-		"no user":       {with(func(s *spec.Server) { s.User = "" }), "server orders-prod: no user: set user: to the role to sign in as"},
-		"unknown auth":  {with(func(s *spec.Server) { s.Auth = "kerberos" }), `server orders-prod: unknown auth "kerberos": use entra or password`},
-		"unknown cloud": {with(func(s *spec.Server) { s.Cloud = "mars" }), `server orders-prod: unknown cloud "mars": use public, usgovernment or china`},
+		"no host":       {with(func(s *spec.Server) { s.Host = "" }), "no host"},
+		"no user":       {with(func(s *spec.Server) { s.User = "" }), "no user: set user: to the role to sign in as"},
+		"unknown auth":  {with(func(s *spec.Server) { s.Auth = "kerberos" }), `unknown auth "kerberos": use entra or password`},
+		"unknown cloud": {with(func(s *spec.Server) { s.Cloud = "mars" }), `unknown cloud "mars": use public, usgovernment or china`},
 		"unknown credential": {with(func(s *spec.Server) { s.Credential = "browser" }),
-			`server orders-prod: unknown credential "browser": use default, azurecli, managedidentity, workloadidentity or environment`},
+			`unknown credential "browser": use default, azurecli, managedidentity, workloadidentity or environment`},
 		"clientId with environment": {with(func(s *spec.Server) { s.Credential = "environment"; s.ClientID = "x" }),
-			"server orders-prod: clientId is for credential managedidentity or workloadidentity, not environment (the default credential reads AZURE_CLIENT_ID)"},
+			"clientId is for credential managedidentity or workloadidentity, not environment (the default credential reads AZURE_CLIENT_ID)"},
 		"unknown sslmode": {with(func(s *spec.Server) { s.SSLMode = "on" }),
-			`server orders-prod: unknown sslmode "on": use disable, allow, prefer, require, verify-ca or verify-full`},
-		"port out of range": {with(func(s *spec.Server) { s.Port = 70000 }), "server orders-prod: port 70000 is out of range"},
+			`unknown sslmode "on": use disable, allow, prefer, require, verify-ca or verify-full`},
+		"port out of range": {with(func(s *spec.Server) { s.Port = 70000 }), "port 70000 is out of range"},
 		"no name: host and port": {with(func(s *spec.Server) { s.Name = ""; s.User = "" }),
-			"server orders.postgres.database.azure.com:0: no user: set user: to the role to sign in as"},
+			"no user: set user: to the role to sign in as"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -31,7 +31,6 @@ type SignInError struct {
 
 func (e *SignInError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "server %s: ", e.Server)
 	said := "Azure said"
 	switch {
 	case !e.Refused:

@@ -15,8 +15,7 @@ import (
 // Open connects to the server of entry s, as Config describes.
 //
 // A failed sign-in is a *SignInError; a server certificate that does not
-// verify, and any other failure, an error that begins "server NAME:" and
-// wraps pgx's (for errors.As and errors.Is: *pgconn.PgError, net errors,
+// verify, and any other failure, an error that wraps pgx's (for errors.As and errors.Is: *pgconn.PgError, net errors,
 // context errors). No error holds the token or the password.
 func Open(ctx context.Context, s spec.Server, opts Options) (*pgx.Conn, error) {
 	sv, err := newServer(s)
@@ -64,7 +63,7 @@ func connectFailure(sv server, en *entra, passwordSet bool, err error) error {
 	if msg := certificateProblem(sv, err); msg != "" {
 		return &connectError{msg: msg, err: err}
 	}
-	return &connectError{msg: "server " + sv.label + ": " + err.Error(), err: err}
+	return &connectError{msg: err.Error(), err: err}
 }
 
 // certificateProblem describes a server certificate that did not verify,
@@ -90,6 +89,6 @@ func certificateProblem(sv server, err error) string {
 	default:
 		return ""
 	}
-	return fmt.Sprintf("server %s: the certificate of %s did not verify (sslmode %s), so pgusers sent no credentials: %v; %s",
-		sv.label, sv.Host, sv.SSLMode, cause, hint)
+	return fmt.Sprintf("the certificate of %s did not verify (sslmode %s), so pgusers sent no credentials: %v; %s",
+		sv.Host, sv.SSLMode, cause, hint)
 }

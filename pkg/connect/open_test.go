@@ -135,7 +135,7 @@ func TestOpenCredentialFailure(t *testing.T) {
 	if !errors.As(err, &signIn) {
 		t.Fatalf("error %v (%T), want a *SignInError", err, err)
 	}
-	want := `server orders-prod: sign-in with Entra credential "azurecli" failed: run "az login" (or set credential: in the file); Azure said: AzureCLICredential: ERROR: Please run 'az login' to setup account.`
+	want := `sign-in with Entra credential "azurecli" failed: run "az login" (or set credential: in the file); Azure said: AzureCLICredential: ERROR: Please run 'az login' to setup account.`
 	if diff := cmp.Diff(want, err.Error()); diff != "" {
 		t.Errorf("message (-want +got):\n%s", diff)
 	}
@@ -178,11 +178,11 @@ func TestOpenVerifiesTheServerBeforeSigningIn(t *testing.T) {
 	}{
 		"verify-full with its CA and name": {host: "localhost", rootCert: pki.CAFile},
 		"another CA": {host: "localhost", rootCert: other.CAFile,
-			wantErr: "server throwaway: the certificate of localhost did not verify (sslmode verify-full), so pgusers sent no credentials: " +
+			wantErr: "the certificate of localhost did not verify (sslmode verify-full), so pgusers sent no credentials: " +
 				"x509: certificate signed by unknown authority; " +
 				"the CA in sslrootcert " + other.CAFile + " did not sign it"},
 		"another name": {host: "127.0.0.1", rootCert: pki.CAFile,
-			wantErr: "server throwaway: the certificate of 127.0.0.1 did not verify (sslmode verify-full), so pgusers sent no credentials: " +
+			wantErr: "the certificate of 127.0.0.1 did not verify (sslmode verify-full), so pgusers sent no credentials: " +
 				"x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs; connect with a host: that the certificate names"},
 	}
 	for name, tc := range tests {
@@ -282,9 +282,9 @@ func TestOpenWithPassword(t *testing.T) {
 		password, want string
 	}{
 		"wrong password": {"not-the-password",
-			`server local: the server refused the password sign-in as "` + c.Admin + `": $PGUSERS_TEST_PASSWORD does not hold the password of "` + c.Admin + `"; the server said: password authentication failed for user "` + c.Admin + `"`},
+			`the server refused the password sign-in as "` + c.Admin + `": $PGUSERS_TEST_PASSWORD does not hold the password of "` + c.Admin + `"; the server said: password authentication failed for user "` + c.Admin + `"`},
 		"no password": {"",
-			`server local: the server refused the password sign-in as "` + c.Admin + `": $PGUSERS_TEST_PASSWORD is empty: set it to the password of "` + c.Admin + `" (or name another variable with passwordEnv: in the file); the server said: password authentication failed for user "` + c.Admin + `"`},
+			`the server refused the password sign-in as "` + c.Admin + `": $PGUSERS_TEST_PASSWORD is empty: set it to the password of "` + c.Admin + `" (or name another variable with passwordEnv: in the file); the server said: password authentication failed for user "` + c.Admin + `"`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
