@@ -16,8 +16,6 @@ import (
 
 	"github.com/pgusers/pgusers/internal/pgtest"
 	"github.com/pgusers/pgusers/pkg/connect"
-	"github.com/pgusers/pgusers/pkg/diff"
-	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 // passwordToken is an Entra credential whose token is the cluster admin's
@@ -60,7 +58,7 @@ func BenchmarkFleetPlan50(b *testing.B) {
 				e.connect.Credentials = connect.NewCredentialsWith(cred)
 				e.connect.DialFunc = rt.Dial(nil)
 				start := time.Now()
-				code := run(context.Background(), []string{"plan", "-f", file, "--parallel", strconv.Itoa(parallel), "--detailed-exitcode"}, e)
+				code := runCommand(context.Background(), []string{"plan", "-f", file, "--parallel", strconv.Itoa(parallel), "--detailed-exitcode"}, e)
 				wall := time.Since(start)
 				if code != exitChanges {
 					b.Fatalf("plan exited %d, want 2:\n%s", code, stderr.String())
@@ -76,34 +74,4 @@ func BenchmarkFleetPlan50(b *testing.B) {
 			}
 		})
 	}
-}
-
-// BenchmarkRender10k renders the report of an apply that created 10,000
-// principals on one server, as apply prints it: built from the targets, then
-// written as JSON or text.
-func BenchmarkRender10k(b *testing.B) {
-	s := spec.Server{Name: "bench", Connection: spec.Connection{Host: "bench.postgres.database.azure.com"}}
-	for i := range 10000 {
-		name := fmt.Sprintf("svc-%05d", i)
-		s.Principals = append(s.Principals, spec.Principal{Name: name, Type: spec.Service, ObjectID: pgtest.ObjectID(name)})
-	}
-	plan, err := diff.Compute(s, diff.Observed{SessionUser: "admin"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	targets := []*target{{server: s, plan: plan, status: statusApplied}}
-	b.Run("json", func(b *testing.B) {
-		for b.Loop() {
-			if err := writeJSON(io.Discard, buildReport(targets)); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("text", func(b *testing.B) {
-		for b.Loop() {
-			r := buildReport(targets)
-			writeText(io.Discard, r)
-			writeApplyText(io.Discard, r, false)
-		}
-	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgusers/pgusers/internal/pgtest"
+	"github.com/pgusers/pgusers/pkg/report"
 )
 
 // The change-management features end to end: saved plans, the server-side
@@ -108,6 +109,16 @@ func TestSavedPlanRunsExactlyItsStatements(t *testing.T) {
 	}
 }
 
+// mustReplace replaces old in s once, and fails t when s has no old: a
+// variant that is the original would test nothing.
+func mustReplace(t *testing.T, s, old, new string) string {
+	t.Helper()
+	if !strings.Contains(s, old) {
+		t.Fatalf("the saved plan has no %s", old)
+	}
+	return strings.Replace(s, old, new, 1)
+}
+
 func TestBadPlanFilesAreRefused(t *testing.T) {
 	f := newFixture(t)
 	file := f.file(t, "p.yaml", fmt.Sprintf(twoPrincipals, pgtest.ObjectID("orders-api"), pgtest.ObjectID("Data Team")))
@@ -125,18 +136,18 @@ func TestBadPlanFilesAreRefused(t *testing.T) {
 		want string
 	}{
 		"a statement edited": {variant("edited.json", func(s string) string {
-			return strings.Replace(s, `GRANT \"orders_rw\"`, `GRANT \"pg_write_all_data\"`, 1)
+			return mustReplace(t, s, `GRANT \"orders_rw\"`, `GRANT \"pg_write_all_data\"`)
 		}), "was changed after pgusers wrote it (its checksum does not match"},
 		"truncated":  {variant("truncated.json", func(s string) string { return s[:len(s)/2] }), "truncated or damaged"},
 		"not a plan": {writeFile(t, f.dir, "desired.yaml", "version: 1\n"), "is not a pgusers plan file"},
 		"JSON of another kind": {writeFile(t, f.dir, "other.json", `{"formatVersion": "1", "servers": []}`),
 			"is not a pgusers plan file (it has no pgusersPlan version)"},
 		"a newer format": {variant("newer.json", func(s string) string {
-			return strings.Replace(s, `"pgusersPlan": 1`, `"pgusersPlan": 2`, 1)
-		}), "was written by a newer pgusers (plan format 2;"},
+			return mustReplace(t, s, `"pgusersPlan": 2`, `"pgusersPlan": 3`)
+		}), "was written by a newer pgusers (plan format 3;"},
 		"an unknown format": {variant("zero.json", func(s string) string {
-			return strings.Replace(s, `"pgusersPlan": 1`, `"pgusersPlan": -1`, 1)
-		}), "has plan format -1, which no pgusers writes"},
+			return mustReplace(t, s, `"pgusersPlan": 2`, `"pgusersPlan": -1`)
+		}), "has plan format -1, which this pgusers"},
 		"missing": {filepath.Join(f.dir, "nope.json"), "does not exist: make one with pgusers plan --out"},
 	}
 	before := f.state(t)
@@ -192,7 +203,7 @@ func TestServerDryRunReportsTheStatementThatFails(t *testing.T) {
 
 	r = pgusers(t, f.env, "apply", "-f", file, "--dry-run=server", "--output", "json")
 	wantCode(t, r, exitError)
-	var got report
+	var got report.Report
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatalf("stdout is not the JSON report: %v", err)
 	}
@@ -285,11 +296,11 @@ func TestABlockedDropIsShownAndReassignOwnedToDropsIt(t *testing.T) {
 		"old-bot owns table public.here in database postgres")
 	r = pgusers(t, f.env, "plan", "-f", blocked, "--output", "json")
 	wantCode(t, r, exitError)
-	var rep report
+	var rep report.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
-	wantBlockers := []blockerReport{
+	wantBlockers := []report.Blocker{
 		{Principal: "old-bot", Database: "app", Dependency: "owner", ObjectType: "table", Object: "public.orders", Count: 1},
 		{Principal: "old-bot", Database: "app", Dependency: "privileges", ObjectType: "table", Object: "public.lines", Count: 1},
 		{Principal: "old-bot", Database: "postgres", Dependency: "owner", ObjectType: "table", Object: "public.here", Count: 1},

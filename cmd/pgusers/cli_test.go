@@ -29,7 +29,7 @@ func pgusers(t *testing.T, e env, args ...string) result {
 	if e.getenv == nil {
 		e.getenv = func(string) string { return "" }
 	}
-	code := run(context.Background(), args, e)
+	code := runCommand(context.Background(), args, e)
 	r := result{code: code, stdout: out.String(), stderr: errOut.String()}
 	t.Logf("pgusers %s → exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 	return r

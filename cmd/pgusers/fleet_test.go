@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgusers/pgusers/internal/pgtest"
+	"github.com/pgusers/pgusers/pkg/report"
 )
 
 // fleetFile declares one principal on each cluster, servers named a, b, c...
@@ -45,7 +46,7 @@ func hasRole(t *testing.T, c *pgtest.Cluster, name string) bool {
 // statuses reads each server's name and status from a JSON report.
 func statuses(t *testing.T, stdout string) []string {
 	t.Helper()
-	var r report
+	var r report.Report
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("stdout is not the JSON report: %v", err)
 	}
@@ -193,7 +194,7 @@ func TestInterruptMidApplyLeavesNothingHalfDone(t *testing.T) {
 	e := passwords(c)
 	e.stdin, e.stdout, e.stderr = strings.NewReader(""), &out, &errOut
 	// One server at a time: a has committed before b starts and blocks.
-	code := run(ctx, []string{"apply", "-f", file, "--auto-approve", "--output", "json", "--parallel", "1"}, e)
+	code := runCommand(ctx, []string{"apply", "-f", file, "--auto-approve", "--output", "json", "--parallel", "1"}, e)
 	t.Logf("stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
 	if code != exitError {
 		t.Fatalf("exit %d, want 1", code)

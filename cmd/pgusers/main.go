@@ -18,7 +18,7 @@ func main() {
 	// as usual again, so a second Ctrl-C ends the process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, stop)
-	code := run(ctx, os.Args[1:], systemEnv())
+	code := runCommand(ctx, os.Args[1:], systemEnv())
 	stop()
 	os.Exit(code)
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strings"
+	"io"
 
+	"github.com/pgusers/pgusers/pkg/planfile"
+	"github.com/pgusers/pgusers/pkg/report"
+	"github.com/pgusers/pgusers/pkg/run"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -24,32 +27,20 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 	if len(pos) > 0 {
 		return exitError, usagef("plan takes no arguments (got %q); name files with -f", pos)
 	}
-	log := c.logger(e.stderr)
-	opts := connectOptions(e, log)
-	d, servers, reads, err := c.loadAndRead(ctx, opts, log)
+	cfg := c.config(e)
+	d, servers, reads, err := c.loadAndRead(ctx, cfg)
 	if err != nil {
 		return exitError, err
 	}
-	targets := planAll(ctx, servers, &c, e, opts, reads, log, false)
-	reads.stop(ctx)
-	r := buildReport(targets)
-	switch output.value {
-	case "json":
-		if err := writeJSON(e.stdout, r); err != nil {
-			return exitError, err
-		}
-	case "markdown":
-		writeMarkdown(e.stdout, r)
-	default:
-		writeText(e.stdout, r)
+	targets := run.Plan(ctx, servers, cfg, reads, false)
+	reads.Stop(ctx)
+	r := report.Build(run.Results(targets))
+	if err := views[output.value](e.stdout, r); err != nil {
+		return exitError, err
 	}
-	reportFailures(e, targets)
+	reportFailures(e.stderr, r)
 	if *out != "" {
-		sp, err := newSavedPlan(targets, d.Files, (&spec.Desired{Servers: servers}).Digest())
-		if err == nil {
-			err = writePlanFile(*out, sp)
-		}
-		if err != nil {
+		if err := savePlan(*out, targets, d.Files, (&spec.Desired{Servers: servers}).Digest(), r); err != nil {
 			return exitError, err
 		}
 		fmt.Fprintf(e.stderr, "Saved the plan to %s: pgusers apply %s runs exactly these changes, and refuses any server that changed since.\n", *out, *out)
@@ -63,21 +54,40 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 	return exitOK, nil
 }
 
+// views are the outputs of plan, by --output.
+var views = map[string]func(io.Writer, report.Report) error{
+	"text": report.Text, "json": report.JSON, "markdown": report.Markdown,
+}
+
+// savePlan saves targets, every one of them read and planned.
+func savePlan(path string, targets []*run.Target, files []string, digest string, r report.Report) error {
+	p := planfile.Plan{Pgusers: versionString(), DesiredDigest: digest, Files: files, Report: r}
+	var failed []string
+	for _, t := range targets {
+		if t.Status != report.InSync && t.Status != report.Changes {
+			failed = append(failed, t.Server.Name)
+			continue
+		}
+		p.Servers = append(p.Servers, planfile.Server{Desired: t.Server, Observed: t.Observed,
+			Fingerprint: t.Observed.Fingerprint(), Plan: t.Plan})
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("the plan was not saved: server(s) %v failed, and a saved plan must hold every server it names: "+
+			"fix them, or leave them out with --server", failed)
+	}
+	return planfile.Save(path, p)
+}
+
 // reportFailures ends a run with the servers that failed on stderr, so
 // that a CI log shows them even when stdout goes to a file.
-func reportFailures(e env, targets []*target) {
-	failed := 0
-	for _, t := range targets {
-		if t.status == statusError {
-			failed++
-			msg := t.err.Error()
-			if prefix := "server " + t.server.Name + ": "; !strings.HasPrefix(msg, prefix) {
-				msg = prefix + msg
-			}
-			fmt.Fprintf(e.stderr, "error: %s\n", indent(msg, "  "))
+func reportFailures(w io.Writer, r report.Report) {
+	if r.Summary.Failed == 0 {
+		return
+	}
+	for _, s := range r.Servers {
+		if s.Status == report.Error {
+			fmt.Fprintf(w, "error: server %s: %s\n", report.Escape(s.Name), indent(report.EscapeLines(s.Error), "  "))
 		}
 	}
-	if failed > 0 {
-		fmt.Fprintf(e.stderr, "%d of %d server(s) failed\n", failed, len(targets))
-	}
+	fmt.Fprintf(w, "%d of %d server(s) failed\n", r.Summary.Failed, len(r.Servers))
 }

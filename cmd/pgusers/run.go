@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/run"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -45,7 +46,7 @@ Common flags:
 Exit codes: 0 success (plan --detailed-exitcode: in sync), 1 error, 2 plan --detailed-exitcode: changes.
 `
 
-func run(ctx context.Context, args []string, e env) int {
+func runCommand(ctx context.Context, args []string, e env) int {
 	if len(args) == 0 {
 		fmt.Fprint(e.stderr, usage)
 		return exitError
@@ -170,8 +171,8 @@ func (c *common) load(ctx context.Context) (*spec.Desired, []spec.Server, error)
 }
 
 // loadAndRead is load that also starts reading the servers while the files
-// decode (earlyReads). The caller stops the reads once planning is over.
-func (c *common) loadAndRead(ctx context.Context, opts connect.Options, log *slog.Logger) (*spec.Desired, []spec.Server, earlyReads, error) {
+// decode (run.StartReads). The caller stops the reads once planning is over.
+func (c *common) loadAndRead(ctx context.Context, cfg run.Config) (*spec.Desired, []spec.Server, *run.Reads, error) {
 	if err := c.validate(); err != nil {
 		return nil, nil, nil, err
 	}
@@ -180,19 +181,38 @@ func (c *common) loadAndRead(ctx context.Context, opts connect.Options, log *slo
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var reads earlyReads
+	var reads *run.Reads
 	if conns, ok := files.Connections(ctx); ok {
 		// A --server that names no server is reported by decode.
 		if servers, err := selectServers(&spec.Desired{Servers: conns}, c.servers); err == nil {
-			reads = startEarlyReads(ctx, servers, c.parallel, opts, log)
+			reads = run.StartReads(ctx, servers, cfg)
 		}
 	}
 	d, servers, err := c.decode(ctx, start, files)
 	if err != nil {
-		reads.stop(ctx)
+		reads.Stop(ctx)
 		return nil, nil, nil, err
 	}
 	return d, servers, reads, nil
+}
+
+// config is the run's configuration from the flags and the process: one
+// set of credentials, and so one token cache, for every connection.
+func (c *common) config(e env) run.Config {
+	log := c.logger(e.stderr)
+	opts := e.connect
+	opts.Logger = log
+	if opts.Credentials == nil {
+		opts.Credentials = connect.NewCredentials(e.getenv)
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = e.getenv
+	}
+	cfg := run.Config{Parallel: c.parallel, Timeout: c.timeout, Connect: opts, Log: log}
+	if e.progress {
+		cfg.Progress = e.stderr
+	}
+	return cfg
 }
 
 // decode decodes the files read since start and picks the servers the

@@ -41,25 +41,25 @@ func KindOf(deptype string) DependencyKind {
 // Dependency counts the objects of one database that a principal owns or
 // holds privileges on, as pg_shdepend records them.
 type Dependency struct {
-	Principal string
+	Principal string `json:"principal"`
 	// Database is where the objects are; "" for objects of the whole
 	// cluster (databases, tablespaces), which REASSIGN OWNED and DROP
 	// OWNED handle from any database.
-	Database string
-	Kind     DependencyKind
-	Count    int
+	Database string         `json:"database"`
+	Kind     DependencyKind `json:"kind"`
+	Count    int            `json:"count"`
 }
 
 // Blocker is something that makes DROP ROLE of a principal fail: one object
 // when it could be named, or a count of objects when it could not (another
 // database could not be read, or there are too many to list).
 type Blocker struct {
-	Principal  string
-	Database   string // "" for an object of the whole cluster
-	Kind       DependencyKind
-	ObjectType string // "table", "schema", "database", ...; "" when not named
-	Object     string // its qualified name; "" when not named
-	Count      int    // 1 for a named object
+	Principal  string         `json:"principal"`
+	Database   string         `json:"database"` // "" for an object of the whole cluster
+	Kind       DependencyKind `json:"kind"`
+	ObjectType string         `json:"objectType"` // "table", "schema", "database", ...; "" when not named
+	Object     string         `json:"object"`     // its qualified name; "" when not named
+	Count      int            `json:"count"`      // 1 for a named object
 }
 
 // Blockers turns dependencies into blockers that count, not yet name, their
@@ -96,9 +96,9 @@ func SortBlockers(bs []Blocker) { slices.SortFunc(bs, compareBlockers) }
 // runs in its own transaction, on its own connection, before the main one:
 // PostgreSQL cannot change two databases in one transaction.
 type Cleanup struct {
-	Database   string
-	Principals []string // sorted
-	Statements []Statement
+	Database   string      `json:"database"`
+	Principals []string    `json:"principals"` // sorted
+	Statements []Statement `json:"statements"`
 }
 
 // DependenciesOf returns the dependencies of the named principals.

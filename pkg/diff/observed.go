@@ -12,35 +12,35 @@ import (
 // ObservedPrincipal is one row of pgaadauth_list_principals(false) with the
 // role's direct memberships.
 type ObservedPrincipal struct {
-	Name     string
-	Type     string // as the server spells it: user, group or service
-	ObjectID string
-	TenantID string
-	MFA      bool
-	Admin    bool
+	Name     string `json:"name"`
+	Type     string `json:"type"` // as the server spells it: user, group or service
+	ObjectID string `json:"objectId"`
+	TenantID string `json:"tenantId"`
+	MFA      bool   `json:"mfa"`
+	Admin    bool   `json:"admin"`
 	// MemberOf is every role this principal is a direct member of, sorted,
 	// azure_pg_admin included (the admin flag owns that one).
-	MemberOf []string
+	MemberOf []string `json:"memberOf"`
 }
 
 // Observed is what a server has, as far as one desired server entry needs.
 type Observed struct {
 	// Principals are every Entra principal on the server, sorted by name.
-	Principals []ObservedPrincipal
+	Principals []ObservedPrincipal `json:"principals"`
 	// Roles are those of the names asked about (declared principals, their
 	// memberOf roles, reassignOwnedTo) that exist as roles at all, sorted.
-	Roles []string
+	Roles []string `json:"roles"`
 	// SessionUser is the role pgusers signed in as; it is never dropped.
-	SessionUser string
+	SessionUser string `json:"sessionUser"`
 	// Database is the database pgusers is connected to.
-	Database string
+	Database string `json:"database"`
 	// Dependencies count what each Entra principal owns or holds, per
 	// database and kind, sorted: what would make its DROP ROLE fail.
-	Dependencies []Dependency
+	Dependencies []Dependency `json:"dependencies"`
 	// SessionRoles are the roles whose privileges the signed-in user has,
 	// among the names asked about and the principals with dependencies,
 	// sorted. REASSIGN OWNED needs the privileges of both roles.
-	SessionRoles []string
+	SessionRoles []string `json:"sessionRoles"`
 }
 
 // Principal returns the observed principal called name.

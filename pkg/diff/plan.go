@@ -43,8 +43,8 @@ var Actions = []Action{Create, Replace, Grant, Revoke, Drop}
 // Statement is one SQL statement with its arguments. Identifiers are already
 // quoted into SQL; every value is an argument ($1, $2, ...).
 type Statement struct {
-	SQL  string
-	Args []any
+	SQL  string `json:"sql"`
+	Args []any  `json:"args"`
 }
 
 // Display renders the statement with its arguments as SQL literals, for
@@ -108,29 +108,29 @@ func appendLiteral(b []byte, v any) []byte {
 
 // Change is one step of a plan.
 type Change struct {
-	Action Action
+	Action Action `json:"action"`
 	// Principal is the Entra principal the change is about.
-	Principal string
+	Principal string `json:"principal"`
 	// Type, ObjectID, Admin and MFA describe the principal as it will be
 	// (create, replace) or as it is (drop). ObjectID is "" when the server
 	// resolves the name itself.
-	Type     string
-	ObjectID string
-	Admin    bool
-	MFA      bool
+	Type     string `json:"type"`
+	ObjectID string `json:"objectId"`
+	Admin    bool   `json:"admin"`
+	MFA      bool   `json:"mfa"`
 	// Role is the role granted or revoked (grant, revoke).
-	Role string
+	Role string `json:"role"`
 	// Reason says why the change is in the plan.
-	Reason string
+	Reason string `json:"reason"`
 	// Statements run the change, in order.
-	Statements []Statement
+	Statements []Statement `json:"statements"`
 }
 
 // Kept is an Entra principal that prune would otherwise drop, and why it
 // stays.
 type Kept struct {
-	Principal string
-	Why       string
+	Principal string `json:"principal"`
+	Why       string `json:"why"`
 }
 
 // Plan is every change one server needs, in the order they run: creates,
@@ -144,16 +144,16 @@ type Kept struct {
 // same in every other database, each in its own transaction, before the
 // main one.
 type Plan struct {
-	Server  string
-	Changes []Change
+	Server  string   `json:"server"`
+	Changes []Change `json:"changes"`
 	// Kept lists undeclared principals that prune leaves alone.
-	Kept []Kept
+	Kept []Kept `json:"kept"`
 	// Cleanups run first, one transaction per database, sorted by
 	// database.
-	Cleanups []Cleanup
+	Cleanups []Cleanup `json:"cleanups"`
 	// Blockers are what the principals the plan drops or replaces own or
 	// hold, which the plan hands over to reassignOwnedTo; sorted.
-	Blockers []Blocker
+	Blockers []Blocker `json:"blockers"`
 }
 
 // InSync reports whether the server needs no change.

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bytes"
@@ -36,7 +36,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // fleetTargets is a fleet in every state a plan can show.
-func fleetTargets(t *testing.T) []*target {
+func fleetResults(t *testing.T) []Result {
 	t.Helper()
 	const oid = "2b7c1d0e-5f4a-4b3c-8d2e-1f0a9b8c7d6e"
 	orders := spec.Server{Name: "orders-prod",
@@ -60,24 +60,24 @@ func fleetTargets(t *testing.T) []*target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []*target{
-		{server: orders, observed: observed, plan: plan, status: statusChanges},
-		{server: spec.Server{Name: "reporting-dev", Connection: spec.Connection{Host: "reporting-dev.postgres.database.azure.com"}},
-			observed: diff.Observed{Principals: make([]diff.ObservedPrincipal, 12)}, status: statusInSync},
-		{server: spec.Server{Name: "billing", Connection: spec.Connection{Host: "billing.postgres.database.azure.com"}}, status: statusError,
-			err: errors.New("connect: dial tcp 10.0.0.9:5432: connection refused")},
+	return []Result{
+		{Server: orders, Principals: len(observed.Principals), Plan: plan, Status: Changes},
+		{Server: spec.Server{Name: "reporting-dev", Connection: spec.Connection{Host: "reporting-dev.postgres.database.azure.com"}},
+			Principals: 12, Status: InSync},
+		{Server: spec.Server{Name: "billing", Connection: spec.Connection{Host: "billing.postgres.database.azure.com"}}, Status: Error,
+			Err: errors.New("connect: dial tcp 10.0.0.9:5432: connection refused")},
 	}
 }
 
 func TestTextPlanGolden(t *testing.T) {
 	var b bytes.Buffer
-	writeText(&b, buildReport(fleetTargets(t)))
+	Text(&b, Build(fleetResults(t)))
 	golden(t, "plan.txt.golden", b.Bytes())
 }
 
 func TestJSONPlanGolden(t *testing.T) {
 	var b bytes.Buffer
-	if err := writeJSON(&b, buildReport(fleetTargets(t))); err != nil {
+	if err := JSON(&b, Build(fleetResults(t))); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "plan.json.golden", b.Bytes())
@@ -85,23 +85,23 @@ func TestJSONPlanGolden(t *testing.T) {
 
 func TestDryRunSQLGolden(t *testing.T) {
 	var b bytes.Buffer
-	writeSQL(&b, fleetTargets(t))
+	SQL(&b, Build(fleetResults(t)))
 	golden(t, "dry-run.sql.golden", b.Bytes())
 }
 
 func TestPlanLine(t *testing.T) {
 	tests := map[string]struct {
-		s    summary
+		s    Summary
 		want string
 	}{
-		"in sync":          {summary{InSync: 3}, "No changes: 3 server(s) in sync."},
-		"changes":          {summary{Create: 1, Grant: 2, WithChanges: 1}, "Plan: 1 to create, 0 to replace, 0 to drop, 2 to grant, 0 to revoke."},
-		"changes and fail": {summary{Drop: 1, Failed: 1}, "Plan: 0 to create, 0 to replace, 1 to drop, 0 to grant, 0 to revoke. 1 server(s) failed."},
-		"only failures":    {summary{InSync: 1, Failed: 2}, "No changes on the servers that could be read. 2 server(s) failed."},
+		"in sync":          {Summary{InSync: 3}, "No changes: 3 server(s) in sync."},
+		"changes":          {Summary{Create: 1, Grant: 2, WithChanges: 1}, "Plan: 1 to create, 0 to replace, 0 to drop, 2 to grant, 0 to revoke."},
+		"changes and fail": {Summary{Drop: 1, Failed: 1}, "Plan: 0 to create, 0 to replace, 1 to drop, 0 to grant, 0 to revoke. 1 server(s) failed."},
+		"only failures":    {Summary{InSync: 1, Failed: 2}, "No changes on the servers that could be read. 2 server(s) failed."},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := planLine(tc.s); got != tc.want {
+			if got := PlanLine(tc.s); got != tc.want {
 				t.Errorf("planLine = %q, want %q", got, tc.want)
 			}
 		})
@@ -119,7 +119,7 @@ func TestDryRunSQLKeepsNamesInsideComments(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	writeSQL(&b, []*target{{server: s, plan: plan, status: statusChanges}})
+	SQL(&b, Build([]Result{{Server: s, Plan: plan, Status: Changes}}))
 	for _, line := range strings.FieldsFunc(b.String(), func(r rune) bool { return r == '\n' || r == '\r' }) {
 		for _, payload := range []string{"DROP DATABASE prod;", "DROP DATABASE prod2;", "DROP DATABASE prod3;"} {
 			if i := strings.Index(line, payload); i >= 0 && !strings.Contains(line[:i], "--") && !strings.HasPrefix(line, "DROP DATABASE prod3; --\"") {
@@ -131,14 +131,14 @@ func TestDryRunSQLKeepsNamesInsideComments(t *testing.T) {
 
 func TestAppendChange(t *testing.T) {
 	for _, tc := range []struct {
-		c    changeReport
+		c    Change
 		want string
 	}{
-		{changeReport{Action: diff.Create, Principal: "a@contoso.com", Type: "user", Admin: true, MFA: true}, "create a@contoso.com (user, admin, mfa)"},
-		{changeReport{Action: diff.Replace, Principal: "bot", Type: "service", ObjectID: "oid", Admin: true}, "replace bot (service, objectId oid, admin)"},
-		{changeReport{Action: diff.Drop, Principal: "team", Type: "group"}, "drop team (group)"},
-		{changeReport{Action: diff.Grant, Principal: "bot", Role: "orders_rw"}, "grant orders_rw to bot"},
-		{changeReport{Action: diff.Revoke, Principal: "bot", Role: "orders_rw"}, "revoke orders_rw from bot"},
+		{Change{Action: diff.Create, Principal: "a@contoso.com", Type: "user", Admin: true, MFA: true}, "create a@contoso.com (user, admin, mfa)"},
+		{Change{Action: diff.Replace, Principal: "bot", Type: "service", ObjectID: "oid", Admin: true}, "replace bot (service, objectId oid, admin)"},
+		{Change{Action: diff.Drop, Principal: "team", Type: "group"}, "drop team (group)"},
+		{Change{Action: diff.Grant, Principal: "bot", Role: "orders_rw"}, "grant orders_rw to bot"},
+		{Change{Action: diff.Revoke, Principal: "bot", Role: "orders_rw"}, "revoke orders_rw from bot"},
 	} {
 		if got := string(appendChange([]byte("x "), tc.c)); got != "x "+tc.want {
 			t.Errorf("appendChange(%+v) = %q, want %q", tc.c, got, "x "+tc.want)

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"strings"
@@ -7,8 +7,7 @@ import (
 
 func TestProgress(t *testing.T) {
 	var b strings.Builder
-	p := &progress{w: &b, enabled: true}
-	p.start("plan", 3)
+	p := newProgress(&b, "plan", 3)
 	p.step(false)
 	p.step(true)
 	p.clear()
@@ -21,12 +20,10 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress line not cleared at the end: %q", b.String())
 	}
 
-	var quiet strings.Builder
-	q := &progress{w: &quiet, enabled: false}
-	q.start("plan", 3)
+	q := newProgress(nil, "plan", 3) // off a terminal: no writer
 	q.step(true)
 	q.clear()
-	if quiet.Len() != 0 {
-		t.Errorf("progress off a terminal printed %q", quiet.String())
+	if q.printed {
+		t.Error("progress without a terminal printed")
 	}
 }

@@ -4,9 +4,9 @@ import "fmt"
 
 // Position is where something was written in a desired-state file.
 type Position struct {
-	File   string
-	Line   int
-	Column int
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Column int    `json:"column"`
 }
 
 func (p Position) String() string {
@@ -43,22 +43,22 @@ const (
 
 // Principal is one Entra principal that a server must have.
 type Principal struct {
-	Name string
-	Type PrincipalType
+	Name string        `json:"name"`
+	Type PrincipalType `json:"type"`
 	// ObjectID is the Entra object id in lower case, or "" when the file
 	// gives none (the server then resolves the name in the directory).
-	ObjectID string
-	Admin    bool
-	MFA      bool
+	ObjectID string `json:"objectId"`
+	Admin    bool   `json:"admin"`
+	MFA      bool   `json:"mfa"`
 	// ManageMemberships is true when the file says memberOf (even []):
 	// the principal must then be a member of exactly MemberOf. When false,
 	// its memberships are left alone.
-	ManageMemberships bool
+	ManageMemberships bool `json:"manageMemberships"`
 	// MemberOf is sorted and without duplicates.
-	MemberOf []string
+	MemberOf []string `json:"memberOf"`
 	// Set is the principal set this came from, "" for a server's own list.
-	Set string
-	Pos Position
+	Set string   `json:"set"`
+	Pos Position `json:"pos"`
 }
 
 // Connection is how pgusers reaches and signs in to a server: every setting
@@ -86,17 +86,17 @@ type Connection struct {
 // Server is one server entry with its defaults applied and its principal
 // sets expanded.
 type Server struct {
-	Name string
+	Name string `json:"name"`
 	Connection
 
-	Prune           bool
-	Protect         []string // path.Match patterns never dropped
-	MaxDrops        int      // refuse a plan that drops or replaces more
-	ReassignOwnedTo string
+	Prune           bool     `json:"prune"`
+	Protect         []string `json:"protect"`  // path.Match patterns never dropped
+	MaxDrops        int      `json:"maxDrops"` // refuse a plan that drops or replaces more
+	ReassignOwnedTo string   `json:"reassignOwnedTo"`
 
 	// Principals are the server's own and its included sets', sorted by name.
-	Principals []Principal
-	Pos        Position
+	Principals []Principal `json:"principals"`
+	Pos        Position    `json:"pos"`
 }
 
 // Desired is the merged desired state of every file.

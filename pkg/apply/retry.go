@@ -1,0 +1,61 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgusers/pgusers/pkg/fleet"
+)
+
+// Transient reports whether err, from Apply or Rehearse, means that the
+// same job may succeed if run again in a fresh transaction: a directory
+// look-up that failed transiently (pgaadauth's SQLSTATE 0LP01), a
+// serialization failure, a deadlock.
+func Transient(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "0LP01", "40001", "40P01":
+		return true
+	}
+	return false
+}
+
+// ConnectionLost reports a connection refused or reset: worth another try
+// of something that changes nothing, such as a read.
+func ConnectionLost(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// Runner is Apply or Rehearse.
+type Runner func(ctx context.Context, conn Beginner, job Job) error
+
+// Retry runs job with run until it succeeds or fails for a reason that is
+// not Transient, at most as often as b allows. Each try is a fresh
+// transaction: a failed one rolled back whole, except for the Cleanups it
+// had committed, which the next try neither runs again nor takes for a
+// change since the plan (Job.After). onRetry, when set, hears of each
+// retry before its wait.
+func Retry(ctx context.Context, conn Beginner, job Job, run Runner, b fleet.Backoff,
+	onRetry func(attempt int, err error, wait time.Duration)) error {
+	var handedOver []string
+	_, err := fleet.Retry(ctx, b, Transient, onRetry, func(ctx context.Context) error {
+		err := run(ctx, conn, job.After(handedOver))
+		var se *StatementError
+		var ce *CleanupError
+		switch {
+		case errors.As(err, &se):
+			handedOver = append(handedOver, se.HandedOver...)
+		case errors.As(err, &ce):
+			handedOver = append(handedOver, ce.Done...)
+		}
+		return err
+	})
+	return err
+}

@@ -1,0 +1,219 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pgusers/pgusers/pkg/diff"
+)
+
+// Text renders a plan for people: a block per server in the order of the
+// files, a mark per change with its reason, and one closing line.
+func Text(out io.Writer, r Report) error {
+	// Buffered: a plan of 10,000 changes is 20,000 lines, not as many writes.
+	w := bufio.NewWriter(out)
+	for _, s := range r.Servers {
+		serverText(w, s)
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, PlanLine(r.Summary))
+	return w.Flush()
+}
+
+func serverText(w *bufio.Writer, s Server) {
+	fmt.Fprintf(w, "server %s (%s)", Escape(s.Name), Escape(s.Host))
+	switch s.Status {
+	case InSync:
+		fmt.Fprintf(w, ": in sync, %d Entra principal(s)\n", s.Principals)
+	case Error:
+		fmt.Fprintln(w, ": error")
+		fmt.Fprintf(w, "  ! %s\n", indent(EscapeLines(s.Error), "    "))
+		if len(s.Blockers) > 0 {
+			fmt.Fprintln(w, "  what blocks the drops:")
+			for _, line := range blockerLines(s.Blockers, "") {
+				fmt.Fprintf(w, "      %s\n", line)
+			}
+		}
+	case Applied:
+		fmt.Fprintf(w, ": applied %d change(s)\n", len(s.Changes))
+	default:
+		fmt.Fprintf(w, ": %d change(s)\n", len(s.Changes))
+	}
+	if s.Status == InSync {
+		return
+	}
+	if len(s.Cleanups) > 0 {
+		fmt.Fprintln(w, "  first, each in its own transaction (no transaction spans two databases):")
+		for _, c := range s.Cleanups {
+			fmt.Fprintf(w, "      database %s: hand over what %s own(s)\n", Escape(c.Database), Escape(strings.Join(c.Principals, ", ")))
+		}
+	}
+	var buf []byte
+	for _, c := range s.Changes {
+		buf = fmt.Appendf(buf[:0], "  %-3s ", c.Action.Symbol())
+		buf = appendChange(buf, c)
+		buf = append(buf, "\n        "...)
+		buf = append(buf, Escape(c.Reason)...)
+		w.Write(append(buf, '\n'))
+		if c.Action == diff.Drop || c.Action == diff.Replace {
+			for _, line := range blockerLines(s.Blockers, c.Principal) {
+				fmt.Fprintf(w, "        %s\n", line)
+			}
+		}
+	}
+	if len(s.Kept) > 0 {
+		fmt.Fprintln(w, "  prune keeps:")
+		for _, k := range s.Kept {
+			fmt.Fprintf(w, "      %s: %s\n", Escape(k.Principal), Escape(k.Why))
+		}
+	}
+}
+
+// appendChange appends what a change does to b: "create name (service,
+// objectId ...)", "grant role to name".
+func appendChange(b []byte, c Change) []byte {
+	switch c.Action {
+	case diff.Grant:
+		return fmt.Appendf(b, "grant %s to %s", Escape(c.Role), Escape(c.Principal))
+	case diff.Revoke:
+		return fmt.Appendf(b, "revoke %s from %s", Escape(c.Role), Escape(c.Principal))
+	}
+	b = append(b, c.Action...)
+	b = append(b, ' ')
+	b = append(b, Escape(c.Principal)...)
+	b = append(b, " ("...)
+	b = append(b, Escape(c.Type)...)
+	if c.ObjectID != "" {
+		b = append(b, ", objectId "...)
+		b = append(b, Escape(c.ObjectID)...)
+	}
+	if c.Admin {
+		b = append(b, ", admin"...)
+	}
+	if c.MFA {
+		b = append(b, ", mfa"...)
+	}
+	return append(b, ')')
+}
+
+// blockerLines renders the blockers of principal (of every principal when
+// it is "", each line then starting with its name), one a line, escaped.
+func blockerLines(bs []Blocker, principal string) []string {
+	var out []string
+	named := map[string]bool{}
+	for _, b := range bs {
+		if principal != "" && b.Principal != principal {
+			continue
+		}
+		key := b.Principal + "\x00" + b.Database + "\x00" + string(b.Dependency)
+		line := describeBlocker(b, named[key])
+		if b.Object != "" {
+			named[key] = true
+		}
+		if principal == "" {
+			line = b.Principal + " " + line
+		}
+		out = append(out, Escape(line))
+	}
+	return out
+}
+
+// describeBlocker says what a blocker is: "owns table public.orders in
+// database app". others says that objects of the same kind were named
+// before, so a count is of "other" objects.
+func describeBlocker(b Blocker, others bool) string {
+	var what string
+	if b.Object != "" {
+		what = b.ObjectType + " " + b.Object
+	} else {
+		what = fmt.Sprintf("%d object(s)", b.Count)
+		if others {
+			what = fmt.Sprintf("%d other object(s)", b.Count)
+		}
+	}
+	var verb string
+	switch b.Dependency {
+	case diff.Owner:
+		verb = "owns " + what
+	case diff.Privileges:
+		verb = "holds privileges on " + what
+	case diff.Policy:
+		verb = "is named by " + what
+	case diff.InitialPrivileges:
+		verb = "has initial privileges on " + what
+	default:
+		verb = fmt.Sprintf("depends on %s (%s)", what, b.Dependency)
+	}
+	if b.Database == "" {
+		return verb + " (cluster-wide)"
+	}
+	return verb + " in database " + b.Database
+}
+
+// PlanLine is the closing line of a plan.
+func PlanLine(s Summary) string {
+	var b strings.Builder
+	if s.Changes() == 0 && s.Failed == 0 {
+		fmt.Fprintf(&b, "No changes: %d server(s) in sync.", s.InSync)
+		return b.String()
+	}
+	if s.Changes() > 0 {
+		fmt.Fprintf(&b, "Plan: %d to create, %d to replace, %d to drop, %d to grant, %d to revoke.",
+			s.Create, s.Replace, s.Drop, s.Grant, s.Revoke)
+	} else {
+		b.WriteString("No changes on the servers that could be read.")
+	}
+	if s.Failed > 0 {
+		fmt.Fprintf(&b, " %d server(s) failed.", s.Failed)
+	}
+	return b.String()
+}
+
+// ApplyText renders what apply did (or, rehearsed, would do) on each
+// server, after the plan it showed, and one closing line.
+func ApplyText(out io.Writer, r Report) error {
+	w := bufio.NewWriter(out)
+	rehearsal := r.DryRun == "server"
+	fmt.Fprintln(w)
+	for _, s := range r.Servers {
+		name := Escape(s.Name)
+		switch {
+		case s.Status == Error && rehearsal && s.Failed != nil:
+			fmt.Fprintf(w, "server %s: would fail, and was rolled back\n  ! %s\n", name, indent(describeFailure(*s.Failed), "    "))
+		case s.Status == Error:
+			fmt.Fprintf(w, "server %s: failed, nothing changed there\n  ! %s\n", name, indent(EscapeLines(s.Error), "    "))
+		case s.Status == InSync:
+			fmt.Fprintf(w, "server %s: in sync\n", name)
+		case rehearsal:
+			fmt.Fprintf(w, "server %s: would apply %d change(s) (ran them and rolled back)\n", name, len(s.Changes))
+		default:
+			fmt.Fprintf(w, "server %s: applied %d change(s)\n", name, len(s.Changes))
+		}
+	}
+	sum := r.Summary
+	verb := "Apply complete"
+	if rehearsal {
+		verb = "Dry run complete, nothing changed"
+	}
+	fmt.Fprintf(w, "%s: %d created, %d replaced, %d dropped, %d granted, %d revoked", verb,
+		sum.Create, sum.Replace, sum.Drop, sum.Grant, sum.Revoke)
+	if sum.Failed > 0 {
+		fmt.Fprintf(w, "; %d server(s) failed", sum.Failed)
+	}
+	fmt.Fprintln(w, ".")
+	return w.Flush()
+}
+
+// describeFailure says which statement failed and what the server said.
+func describeFailure(f Failed) string {
+	if f.Database != "" {
+		return EscapeLines(fmt.Sprintf("in database %s (before the main transaction), %s: %s", f.Database, f.SQL, f.Error))
+	}
+	return EscapeLines(fmt.Sprintf("%s %s: %s: %s", f.Action, f.Principal, f.SQL, f.Error))
+}
+
+func indent(s, prefix string) string {
+	return strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
