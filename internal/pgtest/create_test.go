@@ -216,7 +216,7 @@ func TestDropRoleRemovesPrincipal(t *testing.T) {
 		t.Errorf("principals after creating it again (-want +got):\n%s", diff)
 	}
 	// Dropped from another database, the role is gone from the list too.
-	createDatabase(t, c, "elsewhere")
+	c.CreateDatabase(t, "elsewhere", "")
 	config := c.AdminConfig(t)
 	config.Database = "elsewhere"
 	mustExec(t, connect(t, config), `DROP ROLE "gone@contoso.com"`)
