@@ -1,10 +1,12 @@
 package pgtest
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 )
 
 // publicSchema is how schema public looks in a database: its owner and ACL.
@@ -59,5 +61,141 @@ func TestPublicSchemaOwnedByAzurePGAdmin(t *testing.T) {
 	want0 := publicSchema{"pg_database_owner", "{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner}"}
 	if diff := cmp.Diff(want0, readPublicSchema(t, c, "from_template0")); diff != "" {
 		t.Errorf("schema public in a copy of template0 (-want +got):\n%s", diff)
+	}
+}
+
+// serverVersion is the server's version number, as 150018 for 15.18.
+func serverVersion(t *testing.T, conn *pgx.Conn) int {
+	t.Helper()
+	var v int
+	if err := conn.QueryRow(context.Background(), `SELECT current_setting('server_version_num')::integer`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// The Entra administrator is no superuser: a LOGIN member of azure_pg_admin
+// (inheriting its privileges) with CREATEROLE and CREATEDB, and nothing more.
+func TestAdminIsNotSuperuser(t *testing.T) {
+	c := New(t)
+	type attributes struct {
+		Super, Inherit, CreateRole, CreateDB, Login, Replication, BypassRLS, AzurePGAdminPrivileges bool
+	}
+	var got attributes
+	err := adminConn(t, c).QueryRow(context.Background(), `
+		SELECT rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls,
+		       pg_has_role(current_user, 'azure_pg_admin', 'USAGE')
+		FROM pg_roles WHERE rolname = current_user`).Scan(
+		&got.Super, &got.Inherit, &got.CreateRole, &got.CreateDB, &got.Login, &got.Replication, &got.BypassRLS,
+		&got.AzurePGAdminPrivileges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := attributes{Inherit: true, CreateRole: true, CreateDB: true, Login: true, AzurePGAdminPrivileges: true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the administrator's attributes (-want +got):\n%s", diff)
+	}
+}
+
+// The ground rules of privilege management as the administrator, in a
+// database of the test's: what it may do to objects it does not own, and
+// how it gets to act as their owner. These are PostgreSQL 15's rules for a
+// non-superuser with CREATEROLE, which Azure keeps on 15 (see
+// docs/pgaadauth.md for 16 and later).
+func TestAdminPrivilegeGroundRules(t *testing.T) {
+	c := New(t)
+	ctx := context.Background()
+	admin := adminConn(t, c)
+	if v := serverVersion(t, admin); v >= 160000 {
+		t.Skipf("server version %d: these are PostgreSQL 15's rules; 16 changed what CREATEROLE may do", v)
+	}
+	// A non-superuser owner, as the objects of an application are on Azure,
+	// and a group role the administrator makes; dropped after the database.
+	createRole(t, c, "app_owner", "NOLOGIN")
+	t.Cleanup(func() { c.SuperExec(t, `DROP ROLE IF EXISTS readers`) })
+	mustExec(t, admin, `SELECT pgaadauth_create_principal_with_oid('bob@contoso.com', $1, 'user', false, false)`,
+		ObjectID("bob@contoso.com"))
+	c.CreateDatabase(t, "app", "")
+	c.SuperExecIn(t, "app",
+		`CREATE TABLE orders (id int)`, `ALTER TABLE orders OWNER TO app_owner`,
+		`CREATE TABLE audit (id int)`, // the superuser's
+	)
+	config := c.AdminConfig(t)
+	config.Database = "app"
+	conns := map[string]*pgx.Conn{"admin": connect(t, config)}
+	bob := c.AdminConfig(t)
+	bob.User, bob.Password, bob.Database = "bob@contoso.com", "bob-token", "app"
+	if err := setPassword(ctx, c.SuperIn(t, "postgres"), bob.User, bob.Password); err != nil {
+		t.Fatal(err)
+	}
+	conns["bob"] = connect(t, bob)
+
+	deniedOrders := "42501: permission denied for table orders"
+	notMember := `42501: must be member of role "app_owner"`
+	steps := []struct{ who, sql, want string }{
+		// A group role is the administrator's to create.
+		{"admin", `CREATE ROLE readers NOLOGIN`, ""},
+		// Another role's table: no grant, no revoke, no default privileges
+		// on its behalf.
+		{"admin", `GRANT SELECT ON orders TO readers`, deniedOrders},
+		{"admin", `REVOKE SELECT ON orders FROM readers`, deniedOrders},
+		{"admin", `ALTER DEFAULT PRIVILEGES FOR ROLE app_owner GRANT SELECT ON TABLES TO readers`, notMember},
+		{"admin", `ALTER DEFAULT PRIVILEGES FOR ROLE app_owner IN SCHEMA public GRANT SELECT ON TABLES TO readers`, notMember},
+		// A superuser's objects are out of reach: membership in a superuser
+		// cannot be had.
+		{"admin", `GRANT SELECT ON audit TO readers`, "42501: permission denied for table audit"},
+		{"admin", `GRANT postgres TO "pgadmin@contoso.com"`, "42501: must be superuser to alter superusers"},
+		// CREATEROLE lets it join any other role, and so act as its owner.
+		{"admin", `GRANT app_owner TO "pgadmin@contoso.com"`, ""},
+		{"admin", `GRANT SELECT ON orders TO readers`, ""},
+		{"admin", `ALTER DEFAULT PRIVILEGES FOR ROLE app_owner GRANT SELECT ON TABLES TO readers`, ""},
+		{"admin", `REVOKE app_owner FROM "pgadmin@contoso.com"`, ""},
+		{"admin", `REVOKE SELECT ON orders FROM readers`, deniedOrders},
+		// Schema public is azure_pg_admin's, whose privileges the
+		// administrator inherits: it may grant on it and create in it.
+		{"admin", `GRANT USAGE, CREATE ON SCHEMA public TO readers`, ""},
+		{"admin", `REVOKE CREATE ON SCHEMA public FROM readers`, ""},
+		{"admin", `CREATE TABLE public.made_by_admin (id int)`, ""},
+		{"admin", `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO readers`, ""},
+		// A plain principal has PUBLIC's USAGE on public, not CREATE.
+		{"bob", `CREATE TABLE public.made_by_bob (id int)`, "42501: permission denied for schema public"},
+		// Attributes only a superuser may give.
+		{"admin", `CREATE ROLE rls_bypasser BYPASSRLS`, "42501: must be superuser to create bypassrls users"},
+		{"admin", `CREATE ROLE replicator REPLICATION`, "42501: must be superuser to create replication users"},
+	}
+	for i, s := range steps {
+		_, err := conns[s.who].Exec(ctx, s.sql)
+		if got := pgErr(err); got != s.want {
+			t.Errorf("step %d, %s: %s\n got: %q\nwant: %q", i+1, s.who, s.sql, got, s.want)
+		}
+	}
+
+	// A grant made through membership is recorded as the owner's, so any
+	// member of the owner may revoke it later.
+	state := c.SuperStrings(t, "app", `
+		SELECT 'table ' || c.relname || ' ' || coalesce(c.relacl::text, '(default)') FROM pg_class c WHERE c.relname IN ('orders', 'audit')
+		UNION ALL
+		SELECT 'owner of made_by_admin: ' || r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+		WHERE c.relname = 'made_by_admin'
+		UNION ALL
+		SELECT 'schema public ' || nspacl::text FROM pg_namespace WHERE nspname = 'public'
+		UNION ALL
+		SELECT 'defaults of ' || r.rolname || coalesce(' in ' || n.nspname, '') || ' ' || d.defaclacl::text
+		FROM pg_default_acl d JOIN pg_roles r ON r.oid = d.defaclrole
+		LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+		ORDER BY 1`)
+	want := []string{
+		`defaults of app_owner {app_owner=arwdDxt/app_owner,readers=r/app_owner}`,
+		`defaults of pgadmin@contoso.com in public {"readers=r/\"pgadmin@contoso.com\""}`,
+		`owner of made_by_admin: pgadmin@contoso.com`,
+		`schema public {azure_pg_admin=UC/azure_pg_admin,=U/azure_pg_admin,readers=U/azure_pg_admin}`,
+		`table audit (default)`,
+		`table orders {app_owner=arwdDxt/app_owner,readers=r/app_owner}`,
+	}
+	if diff := cmp.Diff(want, state); diff != "" {
+		t.Errorf("privileges after the steps (-want +got):\n%s", diff)
+	}
+	if queryBool(t, c.SuperIn(t, "postgres"), `SELECT pg_has_role($1, 'app_owner', 'MEMBER')`, AdminRole) {
+		t.Error("the administrator is still a member of app_owner")
 	}
 }
