@@ -199,3 +199,74 @@ func TestAdminPrivilegeGroundRules(t *testing.T) {
 		t.Error("the administrator is still a member of app_owner")
 	}
 }
+
+// Azure refuses to grant pg_write_all_data ("permission denied to grant
+// role pg_write_all_data") and to make azure_pg_admin a member of anything
+// (it is restricted). PostgreSQL 15 lets any CREATEROLE role do both, and
+// the emulation cannot refuse them without a C module: no SQL-level hook
+// sees GRANT ROLE. This pins the gap, and the reasons, so that nobody
+// mistakes a passing grant here for one that would pass on Azure.
+func TestRestrictedRoleGrantsAreNotRefused(t *testing.T) {
+	c := New(t)
+	admin := adminConn(t, c)
+	version := serverVersion(t, admin)
+	t.Cleanup(func() { c.SuperExec(t, `DROP ROLE IF EXISTS writers`) })
+
+	// An event trigger fires for DDL on objects of a database, GRANT on
+	// them included, but not for commands on roles, which are shared.
+	super := c.SuperIn(t, "postgres")
+	mustExec(t, super, `CREATE FUNCTION public.refuse_ddl() RETURNS event_trigger LANGUAGE plpgsql AS
+		$$ BEGIN RAISE EXCEPTION 'refused %', tg_tag; END $$`)
+	t.Cleanup(func() { c.SuperExec(t, `DROP FUNCTION IF EXISTS public.refuse_ddl()`) })
+	mustExec(t, super, `CREATE EVENT TRIGGER refuse_ddl ON ddl_command_start EXECUTE FUNCTION public.refuse_ddl()`)
+	t.Cleanup(func() { c.SuperExec(t, `DROP EVENT TRIGGER IF EXISTS refuse_ddl`) })
+	writeAll := ""
+	if version >= 160000 {
+		// 16 lets a CREATEROLE role grant only roles it has ADMIN OPTION on:
+		// the grant fails as it does on Azure, without the emulation's help.
+		writeAll = `42501: permission denied to grant role "pg_write_all_data"`
+	}
+	steps := []struct{ sql, want string }{
+		{`CREATE TABLE public.t (id int)`, "P0001: refused CREATE TABLE"},
+		{`GRANT SELECT ON pg_catalog.pg_class TO PUBLIC`, "P0001: refused GRANT"},
+		{`CREATE ROLE writers NOLOGIN`, ""},
+		{`GRANT pg_write_all_data TO writers`, writeAll},
+		{`GRANT writers TO azure_pg_admin`, ""},
+	}
+	for _, s := range steps {
+		_, err := admin.Exec(context.Background(), s.sql)
+		if got := pgErr(err); got != s.want {
+			t.Errorf("%s\n got: %q\nwant: %q", s.sql, got, s.want)
+		}
+	}
+	mustExec(t, super, `DROP EVENT TRIGGER refuse_ddl`)
+	if version < 160000 && !queryBool(t, super, `SELECT pg_has_role('writers', 'pg_write_all_data', 'MEMBER')`) {
+		t.Error("writers is not a member of pg_write_all_data")
+	}
+	if !queryBool(t, super, `SELECT pg_has_role('azure_pg_admin', 'writers', 'MEMBER')`) {
+		t.Error("azure_pg_admin is not a member of writers")
+	}
+
+	// Nor can a trigger on pg_auth_members see a grant: a superuser may
+	// create one only with allow_system_table_mods, and the catalog is
+	// written without the executor, so it never fires (nor would a rule,
+	// which the rewriter applies to queries only).
+	t.Run("trigger on pg_auth_members", func(t *testing.T) {
+		localOnly(t) // it changes a system catalog
+		mustExec(t, super, `CREATE FUNCTION public.refuse_row() RETURNS trigger LANGUAGE plpgsql AS
+			$$ BEGIN RAISE EXCEPTION 'refused'; END $$`)
+		_, err := super.Exec(context.Background(),
+			`CREATE TRIGGER refuse BEFORE INSERT ON pg_auth_members FOR EACH ROW EXECUTE FUNCTION public.refuse_row()`)
+		if got, want := pgErr(err), `42501: permission denied: "pg_auth_members" is a system catalog`; got != want {
+			t.Errorf("trigger on a catalog: got %q, want %q", got, want)
+		}
+		mustExec(t, super, `SET allow_system_table_mods = on`)
+		mustExec(t, super, `CREATE TRIGGER refuse BEFORE INSERT ON pg_auth_members FOR EACH ROW EXECUTE FUNCTION public.refuse_row()`)
+		mustExec(t, super, `RESET allow_system_table_mods`)
+		defer mustExec(t, super, `SET allow_system_table_mods = on; DROP TRIGGER refuse ON pg_auth_members; RESET allow_system_table_mods`)
+		mustExec(t, super, `GRANT pg_read_all_data TO writers`)
+		if !queryBool(t, super, `SELECT pg_has_role('writers', 'pg_read_all_data', 'MEMBER')`) {
+			t.Error("writers is not a member of pg_read_all_data")
+		}
+	})
+}
