@@ -349,11 +349,55 @@ func TestDirectoryFaults(t *testing.T) {
 	}
 }
 
+// Group sync follows the server parameter pgaadauth.enable_group_sync: off
+// on a new cluster, on with Options.GroupSync. Any role reads it; only an
+// administrator may sync, and only while it is on.
 func TestGroupSync(t *testing.T) {
-	c := New(t)
-	conn := adminConn(t, c)
-	mustExec(t, conn, `SET pgaadauth.enable_group_sync = on`)
-	mustExec(t, conn, `SELECT pgaadauth_sync_roles_for_group_members()`)
+	localOnly(t) // an existing server's parameters are its own
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name    string
+		opts    Options
+		setting string
+		sync    string // the administrator's sync: its error, "" for none
+	}{
+		{"off", Options{}, "off", "55000: group sync is not enabled on this server"},
+		{"on", Options{GroupSync: true}, "on", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(t, tt.opts)
+			admin := adminConn(t, c)
+			mustExec(t, admin, `SELECT pgaadauth_create_principal_with_oid('bob@contoso.com', $1, 'user', false, false)`,
+				ObjectID("bob@contoso.com"))
+			bob := loginAs(t, c, "bob@contoso.com", "bob-token")
+			var shown, read string
+			if err := admin.QueryRow(ctx, `SHOW pgaadauth.enable_group_sync`).Scan(&shown); err != nil {
+				t.Fatal(err)
+			}
+			if err := bob.QueryRow(ctx, `SELECT current_setting('pgaadauth.enable_group_sync', true)`).Scan(&read); err != nil {
+				t.Fatal(err)
+			}
+			if shown != tt.setting || read != tt.setting {
+				t.Errorf("the administrator sees %q, a plain principal %q; want %q", shown, read, tt.setting)
+			}
+			_, err := admin.Exec(ctx, `SELECT pgaadauth_sync_roles_for_group_members()`)
+			if got := pgErr(err); got != tt.sync {
+				t.Errorf("sync as the administrator: got %q, want %q", got, tt.sync)
+			}
+			_, err = bob.Exec(ctx, `SELECT pgaadauth_sync_roles_for_group_members()`)
+			if got, want := pgErr(err), "42501: permission denied to manage Microsoft Entra principals"; got != want {
+				t.Errorf("sync as a plain principal: got %q, want %q", got, want)
+			}
+		})
+	}
+	// No module defines the parameter here, so any session may SET it, and
+	// the sync follows the session's value. Whether Azure lets a session
+	// change it is not documented; tests turn it on with GroupSync.
+	t.Run("set in a session", func(t *testing.T) {
+		admin := adminConn(t, New(t))
+		mustExec(t, admin, `SET pgaadauth.enable_group_sync = on`)
+		mustExec(t, admin, `SELECT pgaadauth_sync_roles_for_group_members()`)
+	})
 }
 
 // Setting a server up, a superuser may create principals without being one.
