@@ -225,6 +225,43 @@ func TestDropRoleRemovesPrincipal(t *testing.T) {
 	}
 }
 
+// The mapping is keyed by the role's oid, as Azure's security label is: a
+// rename keeps the principal, with its object id, type and flags, under the
+// new name. The administrator (CREATEROLE, no superuser) may rename a
+// principal, though not itself while signed in as it.
+func TestRenameKeepsPrincipal(t *testing.T) {
+	c := New(t)
+	conn := adminConn(t, c)
+	ctx := context.Background()
+	mustExec(t, conn, `SELECT pgaadauth_create_principal_with_oid('old@contoso.com', 'user-oid', 'user', false, true)`)
+	mustExec(t, conn, `SELECT pgaadauth_create_principal_with_oid('Old Group', 'group-oid', 'group', false, false)`)
+	roleOID := func(name string) uint32 {
+		var oid uint32
+		if err := conn.QueryRow(ctx, `SELECT oid FROM pg_roles WHERE rolname = $1`, name).Scan(&oid); err != nil {
+			t.Fatalf("the oid of %s: %v", name, err)
+		}
+		return oid
+	}
+	before := roleOID("old@contoso.com")
+	mustExec(t, conn, `ALTER ROLE "old@contoso.com" RENAME TO "new@contoso.com"`)
+	mustExec(t, conn, `ALTER ROLE "Old Group" RENAME TO "New Group"`)
+	if after := roleOID("new@contoso.com"); after != before {
+		t.Errorf("the role's oid changed from %d to %d", before, after)
+	}
+	want := []principal{
+		{"New Group", "group", "group-oid", TenantID, 0, 0},
+		{"new@contoso.com", "user", "user-oid", TenantID, 1, 0},
+		adminPrincipal,
+	}
+	if diff := cmp.Diff(want, listPrincipals(t, conn, false)); diff != "" {
+		t.Errorf("principals after the renames (-want +got):\n%s", diff)
+	}
+	_, err := conn.Exec(ctx, `ALTER ROLE "pgadmin@contoso.com" RENAME TO "renamed-admin@contoso.com"`)
+	if got, want := pgErr(err), "0A000: session user cannot be renamed"; got != want {
+		t.Errorf("the administrator renames itself: got %q, want %q", got, want)
+	}
+}
+
 // The functions are PL/pgSQL: a rollback undoes the role and its mapping.
 func TestRollbackUndoesCreate(t *testing.T) {
 	c := New(t)
