@@ -49,7 +49,11 @@ func TestPublicSchemaOwnedByAzurePGAdmin(t *testing.T) {
 	owners := c.SuperStrings(t, "postgres", `
 		SELECT d.datname || ' ' || r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba
 		WHERE d.datname IN ('by_helper', 'owned_by_app', 'by_admin') ORDER BY d.datname`)
-	want := []string{"by_admin " + AdminRole, "by_helper postgres", "owned_by_app app_owner"}
+	config, err := c.SuperConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"by_admin " + AdminRole, "by_helper " + config.User, "owned_by_app app_owner"}
 	if diff := cmp.Diff(want, owners); diff != "" {
 		t.Errorf("database owners (-want +got):\n%s", diff)
 	}
