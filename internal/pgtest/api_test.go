@@ -135,7 +135,7 @@ func TestListPrincipalsFlags(t *testing.T) {
 // On Azure the functions exist in the postgres database only.
 func TestFunctionsOnlyInPostgresDatabase(t *testing.T) {
 	c := New(t)
-	createDatabase(t, c, "other")
+	c.CreateDatabase(t, "other", "")
 	for _, db := range []string{"other", "template1"} {
 		t.Run(db, func(t *testing.T) {
 			conn := c.SuperIn(t, db)

@@ -55,6 +55,11 @@ type Options struct {
 	// an Entra access token: one round trip fewer than SCRAM and no key
 	// stretching, which matters when a benchmark signs in to a fleet.
 	PlainPassword bool
+	// GroupSync turns the server parameter pgaadauth.enable_group_sync on,
+	// so that pgaadauth_sync_roles_for_group_members succeeds. Off, as on a
+	// new Azure server, it is "off"; either way any role reads it with SHOW
+	// or current_setting.
+	GroupSync bool
 }
 
 // Start starts a throwaway cluster. It is meant for programs other than
@@ -164,6 +169,13 @@ func (c *Cluster) prepare(opts Options) error {
 
 func (c *Cluster) serverArgs(opts Options) []string {
 	args := []string{"-p", strconv.Itoa(c.Port), "-k", c.SocketDir, "-c", "listen_addresses=127.0.0.1"}
+	// No module defines the parameter here: the server keeps it as a
+	// placeholder, a string that exists only because it is set.
+	groupSync := "off"
+	if opts.GroupSync {
+		groupSync = "on"
+	}
+	args = append(args, "-c", "pgaadauth.enable_group_sync="+groupSync)
 	if c.tls {
 		args = append(args, "-c", "ssl=on", "-c", "ssl_cert_file=server.crt", "-c", "ssl_key_file=server.key")
 	}

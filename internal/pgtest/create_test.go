@@ -216,12 +216,49 @@ func TestDropRoleRemovesPrincipal(t *testing.T) {
 		t.Errorf("principals after creating it again (-want +got):\n%s", diff)
 	}
 	// Dropped from another database, the role is gone from the list too.
-	createDatabase(t, c, "elsewhere")
+	c.CreateDatabase(t, "elsewhere", "")
 	config := c.AdminConfig(t)
 	config.Database = "elsewhere"
 	mustExec(t, connect(t, config), `DROP ROLE "gone@contoso.com"`)
 	if diff := cmp.Diff([]principal{adminPrincipal}, listPrincipals(t, conn, false)); diff != "" {
 		t.Errorf("principals after DROP ROLE in another database (-want +got):\n%s", diff)
+	}
+}
+
+// The mapping is keyed by the role's oid, as Azure's security label is: a
+// rename keeps the principal, with its object id, type and flags, under the
+// new name. The administrator (CREATEROLE, no superuser) may rename a
+// principal, though not itself while signed in as it.
+func TestRenameKeepsPrincipal(t *testing.T) {
+	c := New(t)
+	conn := adminConn(t, c)
+	ctx := context.Background()
+	mustExec(t, conn, `SELECT pgaadauth_create_principal_with_oid('old@contoso.com', 'user-oid', 'user', false, true)`)
+	mustExec(t, conn, `SELECT pgaadauth_create_principal_with_oid('Old Group', 'group-oid', 'group', false, false)`)
+	roleOID := func(name string) uint32 {
+		var oid uint32
+		if err := conn.QueryRow(ctx, `SELECT oid FROM pg_roles WHERE rolname = $1`, name).Scan(&oid); err != nil {
+			t.Fatalf("the oid of %s: %v", name, err)
+		}
+		return oid
+	}
+	before := roleOID("old@contoso.com")
+	mustExec(t, conn, `ALTER ROLE "old@contoso.com" RENAME TO "new@contoso.com"`)
+	mustExec(t, conn, `ALTER ROLE "Old Group" RENAME TO "New Group"`)
+	if after := roleOID("new@contoso.com"); after != before {
+		t.Errorf("the role's oid changed from %d to %d", before, after)
+	}
+	want := []principal{
+		{"New Group", "group", "group-oid", TenantID, 0, 0},
+		{"new@contoso.com", "user", "user-oid", TenantID, 1, 0},
+		adminPrincipal,
+	}
+	if diff := cmp.Diff(want, listPrincipals(t, conn, false)); diff != "" {
+		t.Errorf("principals after the renames (-want +got):\n%s", diff)
+	}
+	_, err := conn.Exec(ctx, `ALTER ROLE "pgadmin@contoso.com" RENAME TO "renamed-admin@contoso.com"`)
+	if got, want := pgErr(err), "0A000: session user cannot be renamed"; got != want {
+		t.Errorf("the administrator renames itself: got %q, want %q", got, want)
 	}
 }
 
@@ -349,11 +386,55 @@ func TestDirectoryFaults(t *testing.T) {
 	}
 }
 
+// Group sync follows the server parameter pgaadauth.enable_group_sync: off
+// on a new cluster, on with Options.GroupSync. Any role reads it; only an
+// administrator may sync, and only while it is on.
 func TestGroupSync(t *testing.T) {
-	c := New(t)
-	conn := adminConn(t, c)
-	mustExec(t, conn, `SET pgaadauth.enable_group_sync = on`)
-	mustExec(t, conn, `SELECT pgaadauth_sync_roles_for_group_members()`)
+	localOnly(t) // an existing server's parameters are its own
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name    string
+		opts    Options
+		setting string
+		sync    string // the administrator's sync: its error, "" for none
+	}{
+		{"off", Options{}, "off", "55000: group sync is not enabled on this server"},
+		{"on", Options{GroupSync: true}, "on", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(t, tt.opts)
+			admin := adminConn(t, c)
+			mustExec(t, admin, `SELECT pgaadauth_create_principal_with_oid('bob@contoso.com', $1, 'user', false, false)`,
+				ObjectID("bob@contoso.com"))
+			bob := loginAs(t, c, "bob@contoso.com", "bob-token")
+			var shown, read string
+			if err := admin.QueryRow(ctx, `SHOW pgaadauth.enable_group_sync`).Scan(&shown); err != nil {
+				t.Fatal(err)
+			}
+			if err := bob.QueryRow(ctx, `SELECT current_setting('pgaadauth.enable_group_sync', true)`).Scan(&read); err != nil {
+				t.Fatal(err)
+			}
+			if shown != tt.setting || read != tt.setting {
+				t.Errorf("the administrator sees %q, a plain principal %q; want %q", shown, read, tt.setting)
+			}
+			_, err := admin.Exec(ctx, `SELECT pgaadauth_sync_roles_for_group_members()`)
+			if got := pgErr(err); got != tt.sync {
+				t.Errorf("sync as the administrator: got %q, want %q", got, tt.sync)
+			}
+			_, err = bob.Exec(ctx, `SELECT pgaadauth_sync_roles_for_group_members()`)
+			if got, want := pgErr(err), "42501: permission denied to manage Microsoft Entra principals"; got != want {
+				t.Errorf("sync as a plain principal: got %q, want %q", got, want)
+			}
+		})
+	}
+	// No module defines the parameter here, so any session may SET it, and
+	// the sync follows the session's value. Whether Azure lets a session
+	// change it is not documented; tests turn it on with GroupSync.
+	t.Run("set in a session", func(t *testing.T) {
+		admin := adminConn(t, New(t))
+		mustExec(t, admin, `SET pgaadauth.enable_group_sync = on`)
+		mustExec(t, admin, `SELECT pgaadauth_sync_roles_for_group_members()`)
+	})
 }
 
 // Setting a server up, a superuser may create principals without being one.

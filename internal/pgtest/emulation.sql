@@ -1,5 +1,6 @@
 -- An emulation of the pgaadauth API of Azure Database for PostgreSQL Flexible Server,
--- following /work/shared/reference/pgaadauth.md. Installed by a superuser into the
+-- following docs/pgaadauth.md, which also says where it differs from Azure and why.
+-- Installed by a superuser into the
 -- postgres database only (never template1), so that the functions do not exist in
 -- any other database, as on Azure. Every statement is idempotent: the script is run
 -- again on an existing server named by PGUSERS_TEST_DSN.

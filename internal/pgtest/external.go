@@ -42,7 +42,7 @@ var externalTurn = struct {
 // administrator are there, and no principal but the administrator is left.
 func newExternal(t testing.TB, dsn string, opts Options) *Cluster {
 	t.Helper()
-	if opts.TLSCertFile != "" || opts.LogConnections || opts.Port != 0 || opts.PlainPassword {
+	if opts.TLSCertFile != "" || opts.LogConnections || opts.Port != 0 || opts.PlainPassword || opts.GroupSync {
 		t.Skipf("pgtest: %s names an existing server, which cannot be set up with %+v", EnvTestDSN, opts)
 	}
 	config, err := pgx.ParseConfig(dsn)

@@ -49,7 +49,7 @@ func TestExistingServer(t *testing.T) {
 		if err := e.StopServer(); !errors.Is(err, errExternal) {
 			t.Errorf("StopServer: %v, want errExternal", err)
 		}
-		for name, opts := range map[string]Options{"second server": {}, "log connections": {LogConnections: true}} {
+		for name, opts := range map[string]Options{"second server": {}, "log connections": {LogConnections: true}, "group sync": {GroupSync: true}} {
 			t.Run(name, func(t *testing.T) {
 				newExternal(t, dsn, opts)
 				t.Error("not skipped")

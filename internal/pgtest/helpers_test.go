@@ -88,16 +88,6 @@ func localOnly(t testing.TB) {
 	}
 }
 
-// createDatabase creates a database for the test; it goes when the test
-// ends, also from an existing server.
-func createDatabase(t *testing.T, c *Cluster, name string) {
-	t.Helper()
-	id := pgx.Identifier{name}.Sanitize()
-	c.SuperExec(t, "DROP DATABASE IF EXISTS "+id)
-	c.SuperExec(t, "CREATE DATABASE "+id)
-	t.Cleanup(func() { c.SuperExec(t, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)") })
-}
-
 // createRole creates a role that is not a principal; it goes when the
 // test ends, also from an existing server.
 func createRole(t *testing.T, c *Cluster, name, options string) {

@@ -32,8 +32,9 @@ var systemRoles = []struct{ name, options string }{
 }
 
 // install prepares a server like an Azure Flexible Server seen from its
-// postgres database: the pgaadauth emulation, Azure's system roles, and the
-// Entra administrator AdminRole with DefaultAdminPassword. conn must be a
+// postgres database: the pgaadauth emulation, Azure's system roles, schema
+// public owned by azure_pg_admin (in postgres and template1), and the Entra
+// administrator AdminRole with DefaultAdminPassword. conn must be a
 // superuser on the postgres database. Running it again changes nothing but
 // the administrator's password.
 func install(ctx context.Context, conn *pgx.Conn) error {
@@ -50,6 +51,9 @@ func install(ctx context.Context, conn *pgx.Conn) error {
 			return err
 		}
 	}
+	if err := ownPublicSchemas(ctx, conn); err != nil {
+		return err
+	}
 	if err := addDirectoryObject(ctx, conn, DirectoryObject{Name: AdminRole, Type: "user", ObjectID: AdminObjectID}); err != nil {
 		return err
 	}
@@ -64,6 +68,40 @@ func install(ctx context.Context, conn *pgx.Conn) error {
 		}
 	}
 	return setPassword(ctx, conn, AdminRole, DefaultAdminPassword)
+}
+
+// ownPublicSchemaSQL gives schema public to azure_pg_admin, as Azure does in
+// every database whatever the PostgreSQL version (from 15 on, PostgreSQL
+// itself gives it to pg_database_owner). The owner changes in the ACL too:
+// {azure_pg_admin=UC/azure_pg_admin,=U/azure_pg_admin}. A database without
+// a public schema is left alone.
+const ownPublicSchemaSQL = `DO $$
+BEGIN
+    IF to_regnamespace('public') IS NOT NULL THEN
+        ALTER SCHEMA public OWNER TO azure_pg_admin;
+    END IF;
+END
+$$`
+
+// ownPublicSchemas gives schema public to azure_pg_admin in the database of
+// conn (postgres) and in template1, which CREATE DATABASE copies unless told
+// otherwise, so that databases created later have it too. template0 cannot
+// be connected to and keeps PostgreSQL's pg_database_owner.
+func ownPublicSchemas(ctx context.Context, conn *pgx.Conn) error {
+	if _, err := conn.Exec(ctx, ownPublicSchemaSQL); err != nil {
+		return fmt.Errorf("give schema public to azure_pg_admin in %s: %w", conn.Config().Database, err)
+	}
+	config := conn.Config().Copy()
+	config.Database = "template1"
+	tmpl, err := pgx.ConnectConfig(ctx, config)
+	if err != nil {
+		return fmt.Errorf("connect to template1: %w", err)
+	}
+	defer tmpl.Close(context.WithoutCancel(ctx))
+	if _, err := tmpl.Exec(ctx, ownPublicSchemaSQL); err != nil {
+		return fmt.Errorf("give schema public to azure_pg_admin in template1: %w", err)
+	}
+	return nil
 }
 
 func createRoleIfMissing(ctx context.Context, conn *pgx.Conn, name, options string) error {

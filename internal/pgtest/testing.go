@@ -81,6 +81,31 @@ func (c *Cluster) SuperExec(t testing.TB, sql string, args ...any) {
 	}
 }
 
+// CreateDatabase creates database name as the superuser, owned by owner
+// ("" leaves it to the superuser), from template1: like every database of
+// the cluster, its schema public is owned by azure_pg_admin, as on Azure.
+// The database is dropped when t ends (WITH (FORCE): sessions left in it
+// are ended), so that roles the test created can be dropped after it; on an
+// existing server (PGUSERS_TEST_DSN) one of that name left by an earlier
+// test is dropped first.
+func (c *Cluster) CreateDatabase(t testing.TB, name, owner string) {
+	t.Helper()
+	switch name {
+	case "postgres", "template0", "template1":
+		t.Fatalf("pgtest: CreateDatabase: %s is one of the server's own databases", name)
+	}
+	id := pgx.Identifier{name}.Sanitize()
+	stmt := "CREATE DATABASE " + id
+	if owner != "" {
+		stmt += " OWNER " + pgx.Identifier{owner}.Sanitize()
+	}
+	if c.ext != nil {
+		c.SuperExec(t, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)")
+	}
+	c.SuperExec(t, stmt)
+	t.Cleanup(func() { c.SuperExec(t, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)") })
+}
+
 // SuperIn connects as the superuser to database db, for a test that works
 // on objects that live in one database (tables, their owners and grants),
 // which SuperExec, always in postgres, does not reach. The connection

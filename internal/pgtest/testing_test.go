@@ -13,7 +13,7 @@ import (
 // postgres does not have it.
 func TestSuperHelpersInAnotherDatabase(t *testing.T) {
 	c := New(t)
-	createDatabase(t, c, "elsewhere")
+	c.CreateDatabase(t, "elsewhere", "")
 	c.SuperExecIn(t, "elsewhere", `CREATE TABLE kept (name text)`, `INSERT INTO kept VALUES ('b'), ('a'), ('c')`)
 	if diff := cmp.Diff([]string{"a", "b"}, c.SuperStrings(t, "elsewhere", `SELECT name FROM kept WHERE name <> $1 ORDER BY 1`, "c")); diff != "" {
 		t.Errorf("rows read back (-want +got):\n%s", diff)
@@ -47,4 +47,34 @@ func TestPlainPassword(t *testing.T) {
 		`SELECT auth_method FROM pg_catalog.pg_hba_file_rules WHERE type = 'host'`)); diff != "" {
 		t.Errorf("pg_hba host rules (-want +got):\n%s", diff)
 	}
+}
+
+// CreateDatabase refuses the server's own databases rather than drop them.
+func TestCreateDatabaseRefusesServerDatabases(t *testing.T) {
+	c := New(t)
+	for _, name := range []string{"postgres", "template0", "template1"} {
+		ft := &fatalRecorder{TB: t}
+		func() {
+			defer func() { _ = recover() }()
+			c.CreateDatabase(ft, name, "")
+		}()
+		if !ft.fatal {
+			t.Errorf("CreateDatabase(%q) did not fail", name)
+		}
+	}
+	if got := c.SuperStrings(t, "postgres", `SELECT datname::text FROM pg_database WHERE datname = 'postgres'`); len(got) != 1 {
+		t.Errorf("database postgres: %q", got)
+	}
+}
+
+// fatalRecorder notes a Fatalf instead of ending the test, which it does by
+// panicking out of the call under test.
+type fatalRecorder struct {
+	testing.TB
+	fatal bool
+}
+
+func (f *fatalRecorder) Fatalf(format string, args ...any) {
+	f.fatal = true
+	panic("fatal")
 }
