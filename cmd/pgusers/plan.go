@@ -35,7 +35,7 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 	targets := run.Plan(ctx, servers, cfg, reads, false)
 	reads.Stop(ctx)
 	r := report.Build(run.Results(targets))
-	if err := views[output.value](e.stdout, r); err != nil {
+	if err := view(output.value)(e.stdout, r); err != nil {
 		return exitError, err
 	}
 	reportFailures(e.stderr, r)
@@ -54,9 +54,15 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 	return exitOK, nil
 }
 
-// views are the outputs of plan, by --output.
-var views = map[string]func(io.Writer, report.Report) error{
-	"text": report.Text, "json": report.JSON, "markdown": report.Markdown,
+// view is the output of plan that --output names.
+func view(output string) func(io.Writer, report.Report) error {
+	switch output {
+	case "json":
+		return report.JSON
+	case "markdown":
+		return report.Markdown
+	}
+	return report.Text
 }
 
 // savePlan saves targets, every one of them read and planned.
