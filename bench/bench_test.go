@@ -266,3 +266,66 @@ func timeApply(b *testing.B, c *pgtest.Cluster, file string) time.Duration {
 	}
 	return time.Since(start)
 }
+
+// BenchmarkVersusBaseline times this pgusers against another build of it,
+// side by side on the same machine and clusters, alternating run by run
+// so that a noisy host weighs on both alike: the no-op plan of a server of
+// 10,000 principals, and the apply that creates them on a fresh cluster.
+// PGUSERS_BENCH_BASELINE names the other binary (build one from an older
+// commit with go build -o); without it, the build is compared with itself,
+// which shows the noise alone. PGUSERS_BENCH_CURRENT, when set, is used
+// instead of this checkout's build: two experiments side by side.
+func BenchmarkVersusBaseline(b *testing.B) {
+	current := os.Getenv("PGUSERS_BENCH_CURRENT")
+	if current == "" {
+		current = buildPgusers(b)
+	}
+	baseline := os.Getenv("PGUSERS_BENCH_BASELINE")
+	if baseline == "" {
+		baseline = current
+	}
+	bins := map[string]string{"baseline": baseline, "current": current}
+	order := []string{"baseline", "current"}
+
+	c := pgtest.New(b)
+	seed(b, c, principals)
+	file := desiredFile(b, c, principals)
+	runCommand(b, c, current, "plan", "-f", file) // warm the server's caches
+	plan := map[string][]float64{}
+	create := map[string][]float64{}
+	for b.Loop() {
+		for _, who := range order {
+			r := runCommand(b, c, bins[who], "plan", "-f", file, "--detailed-exitcode")
+			plan[who] = append(plan[who], r.wall.Seconds()*1000)
+		}
+		for _, who := range order {
+			fresh := pgtest.New(b)
+			r := runCommand(b, fresh, bins[who], "apply", "-f", desiredFile(b, fresh, principals), "--auto-approve", "--output", "json")
+			fresh.Stop()
+			create[who] = append(create[who], r.wall.Seconds()*1000)
+		}
+		order[0], order[1] = order[1], order[0]
+	}
+	for _, who := range []string{"baseline", "current"} {
+		b.ReportMetric(median(plan[who]), who+"-plan-ms")
+		b.ReportMetric(median(create[who]), who+"-create-ms")
+	}
+	b.ReportMetric(median(plan["current"])/median(plan["baseline"]), "plan-current/baseline")
+	b.ReportMetric(median(create["current"])/median(create["baseline"]), "create-current/baseline")
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
