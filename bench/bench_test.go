@@ -218,7 +218,7 @@ func BenchmarkRoundTrips(b *testing.B) {
 				}
 				applyRT := rt.Count()
 				rt.Reset()
-				if _, err := inspect.Inspect(ctx, conn, job.RoleNames); err != nil {
+				if _, err := inspect.Inspect(ctx, conn, job.Asked); err != nil {
 					b.Fatal(err)
 				}
 				b.ReportMetric(float64(planRT), "plan-roundtrips")
@@ -234,8 +234,8 @@ func BenchmarkRoundTrips(b *testing.B) {
 // planJob reads the server on conn and plans s for it, as plan does.
 func planJob(b *testing.B, conn *pgx.Conn, s spec.Server) apply.Job {
 	b.Helper()
-	names := inspect.RoleNames(s)
-	o, err := inspect.Inspect(context.Background(), conn, names)
+	asked := inspect.Ask(s)
+	o, err := inspect.Inspect(context.Background(), conn, asked)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func planJob(b *testing.B, conn *pgx.Conn, s spec.Server) apply.Job {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return apply.Job{Plan: p, Observed: o, RoleNames: names}
+	return apply.Job{Plan: p, Observed: o, Asked: asked}
 }
 
 // timeApply plans file against c in-process and times apply.Apply alone.

@@ -42,7 +42,7 @@ func runExport(ctx context.Context, args []string, e env) (int, error) {
 		return exitError, fmt.Errorf("server %s: %w; nothing was exported", s.Name, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	observed, err := inspect.Inspect(ctx, conn, nil)
+	observed, err := inspect.Inspect(ctx, conn, inspect.Asked{})
 	if err != nil {
 		return exitError, fmt.Errorf("server %s: %w; nothing was exported", s.Name, err)
 	}

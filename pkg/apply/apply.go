@@ -23,8 +23,8 @@ type Job struct {
 	// Observed is the state the plan was computed from. Apply reads the
 	// server again under the lock and runs nothing if it changed.
 	Observed diff.Observed
-	// RoleNames are the names Inspect was asked about for Observed.
-	RoleNames []string
+	// Asked is what Observed was read for.
+	Asked inspect.Asked
 	// Open connects to the other databases of the server, signed in as
 	// the main connection is; only a plan with Cleanups needs it.
 	Open inspect.Opener
@@ -138,7 +138,7 @@ func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job) error {
 	if !locked {
 		return ErrLocked
 	}
-	now, err := inspect.ReadQueued(br, job.RoleNames)
+	now, err := inspect.ReadQueued(br, job.Asked)
 	if err != nil {
 		return fmt.Errorf("under the lock: %w", inspect.Explain(err))
 	}

@@ -29,8 +29,8 @@ func desired(prune bool, ps ...spec.Principal) spec.Server {
 // plan inspects the server and computes the plan for d.
 func plan(t *testing.T, conn *pgx.Conn, d spec.Server) apply.Job {
 	t.Helper()
-	names := inspect.RoleNames(d)
-	o, err := inspect.Inspect(context.Background(), conn, names)
+	asked := inspect.Ask(d)
+	o, err := inspect.Inspect(context.Background(), conn, asked)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func plan(t *testing.T, conn *pgx.Conn, d spec.Server) apply.Job {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return apply.Job{Plan: p, Observed: o, RoleNames: names}
+	return apply.Job{Plan: p, Observed: o, Asked: asked}
 }
 
 // principals lists the server's Entra principals as the superuser sees them.
@@ -124,7 +124,7 @@ func TestFailedStatementRollsBackTheServer(t *testing.T) {
 		t.Errorf("server changed after a failed apply (-before +after):\n%s", diff)
 	}
 	// The connection is usable again.
-	if _, err := inspect.Inspect(context.Background(), conn, nil); err != nil {
+	if _, err := inspect.Inspect(context.Background(), conn, inspect.Asked{}); err != nil {
 		t.Errorf("inspect after a failed apply: %v", err)
 	}
 }
@@ -233,7 +233,7 @@ func TestInspectOutsideThePostgresDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	_, err = inspect.Inspect(context.Background(), conn, nil)
+	_, err = inspect.Inspect(context.Background(), conn, inspect.Asked{})
 	if err == nil || !strings.Contains(err.Error(), `the database "postgres"`) {
 		t.Errorf("inspect in another database: %v, want advice naming the postgres database", err)
 	}

@@ -48,7 +48,7 @@ func owningCluster(t *testing.T) *pgtest.Cluster {
 func TestInspectCountsWhatPrincipalsOwnInOneRoundTrip(t *testing.T) {
 	c := owningCluster(t)
 	conn, rt := c.AdminConn(t)
-	o, err := inspect.Inspect(context.Background(), conn, []string{"dba"})
+	o, err := inspect.Inspect(context.Background(), conn, inspect.Asked{Names: []string{"dba"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestDescribeNamesObjectsInEveryDatabase(t *testing.T) {
 	c := owningCluster(t)
 	c.SuperExec(t, `GRANT CONNECT ON DATABASE app TO "old-bot"`)
 	conn, rt := c.AdminConn(t)
-	o, err := inspect.Inspect(context.Background(), conn, nil)
+	o, err := inspect.Inspect(context.Background(), conn, inspect.Asked{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestDescribeNamesObjectsInEveryDatabase(t *testing.T) {
 func TestDescribeCountsWhatItCannotName(t *testing.T) {
 	c := owningCluster(t)
 	conn, _ := c.AdminConn(t)
-	o, err := inspect.Inspect(context.Background(), conn, nil)
+	o, err := inspect.Inspect(context.Background(), conn, inspect.Asked{})
 	if err != nil {
 		t.Fatal(err)
 	}

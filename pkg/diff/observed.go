@@ -41,6 +41,19 @@ type Observed struct {
 	// among the names asked about and the principals with dependencies,
 	// sorted. REASSIGN OWNED needs the privileges of both roles.
 	SessionRoles []string `json:"sessionRoles"`
+	// ServerVersion is server_version_num (150004 for 15.4).
+	ServerVersion int `json:"serverVersion,omitempty"`
+	// GroupRoles are the roles among the names asked about that exist and
+	// are not Entra principals, sorted by name, with their comments and
+	// memberships.
+	GroupRoles []ObservedRole `json:"groupRoles,omitempty"`
+	// Owners are what the plan must know of the roles that own what it
+	// changes privileges on, and of the owners named by defaultsFor, sorted
+	// by name; an owner named by defaultsFor that is not here does not
+	// exist.
+	Owners []RoleFact `json:"owners,omitempty"`
+	// Databases are the databases the grants name, sorted by name.
+	Databases []ObservedDatabase `json:"databases,omitempty"`
 }
 
 // Principal returns the observed principal called name.

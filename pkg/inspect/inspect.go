@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pgusers/pgusers/pkg/diff"
-	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 // Batcher is what Inspect and Apply send their statements through: a
@@ -73,21 +72,6 @@ JOIN pg_catalog.pg_roles r ON r.oid = s.refobjid
 LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
 WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
 GROUP BY r.rolname, d.datname, s.deptype`
-
-// RoleNames are the names whose existence as roles a plan for s depends on:
-// its principals, their memberOf roles and reassignOwnedTo.
-func RoleNames(s spec.Server) []string {
-	names := make([]string, 0, len(s.Principals)+1)
-	for _, p := range s.Principals {
-		names = append(names, p.Name)
-		names = append(names, p.MemberOf...)
-	}
-	if s.ReassignOwnedTo != "" {
-		names = append(names, s.ReassignOwnedTo)
-	}
-	slices.Sort(names)
-	return slices.Compact(names)
-}
 
 // Queue adds the inspection queries to b; ReadQueued reads their results
 // in the same order. Split so that apply can put them in the batch that
@@ -154,9 +138,10 @@ func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 	return s, nil
 }
 
-// Observed is the snapshot as far as a plan for names (RoleNames) needs
-// it: Observed.Roles and SessionRoles are about those names.
-func (s Snapshot) Observed(names []string) diff.Observed {
+// Observed is the snapshot as far as a plan that asks a needs it:
+// Observed.Roles and SessionRoles are about a.Names.
+func (s Snapshot) Observed(a Asked) diff.Observed {
+	names := a.Names
 	o := diff.Observed{SessionUser: s.sessionUser, Database: s.database,
 		Principals: s.principals, Dependencies: slices.Clone(s.deps)}
 	if !slices.IsSorted(names) {
@@ -177,12 +162,12 @@ func (s Snapshot) Observed(names []string) diff.Observed {
 }
 
 // ReadQueued reads what Queue queued, as Inspect does.
-func ReadQueued(br pgx.BatchResults, names []string) (diff.Observed, error) {
+func ReadQueued(br pgx.BatchResults, a Asked) (diff.Observed, error) {
 	s, err := readSnapshot(br)
 	if err != nil {
 		return diff.Observed{}, err
 	}
-	return s.Observed(names), nil
+	return s.Observed(a), nil
 }
 
 // readPrincipals reads principalsSQL. How many principals there are is
@@ -347,12 +332,12 @@ func (in *interned) ScanBytes(b []byte) error {
 // Inspect reads the server's Entra principals, their memberships, what they
 // own or hold in every database (counted), which of names exist as roles,
 // and the signed-in user, in one round trip.
-func Inspect(ctx context.Context, conn Batcher, names []string) (diff.Observed, error) {
+func Inspect(ctx context.Context, conn Batcher, a Asked) (diff.Observed, error) {
 	s, err := Read(ctx, conn)
 	if err != nil {
 		return diff.Observed{}, err
 	}
-	return s.Observed(names), nil
+	return s.Observed(a), nil
 }
 
 // Read is Inspect before the names are known: Snapshot.Observed narrows

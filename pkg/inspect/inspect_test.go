@@ -46,7 +46,7 @@ func TestInspectRolesAreTheAskedNamesThatExist(t *testing.T) {
 	conn, _ := c.AdminConn(t)
 	// Not sorted, with a repeat: Inspect sorts what it is asked.
 	asked := append([]string{"plain-asked", "missing", "ent-asked", c.Admin, "azure_pg_admin", "ent-asked"}, oddNames...)
-	o, err := inspect.Inspect(context.Background(), conn, asked)
+	o, err := inspect.Inspect(context.Background(), conn, inspect.Asked{Names: asked})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestInspectRolesAreTheAskedNamesThatExist(t *testing.T) {
 func TestInspectAskedAboutNothing(t *testing.T) {
 	c := rolesCluster(t)
 	conn, _ := c.AdminConn(t)
-	o, err := inspect.Inspect(context.Background(), conn, nil)
+	o, err := inspect.Inspect(context.Background(), conn, inspect.Asked{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ type Plan struct {
 	Pgusers string `json:"pgusers"`
 	// DesiredDigest is spec.Desired.Digest of the servers planned, as the
 	// command line left them (--server, --max-drops).
-	DesiredDigest string `json:"desiredDigest"`
+	DesiredDigest string   `json:"desiredDigest"`
 	Files         []string `json:"files"`
 	// Report is what plan printed, for people and tools that read the file.
 	Report  report.Report `json:"report"`

@@ -62,7 +62,7 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			t.fail(stopped(ctx, cfg.Timeout, "not started, nothing changed there", ctx.Err()))
 			return
 		}
-		job := apply.Job{Plan: t.Plan, Observed: t.Observed, RoleNames: t.RoleNames, Open: opener(t.Server, cfg.Connect)}
+		job := apply.Job{Plan: t.Plan, Observed: t.Observed, Asked: t.Asked, Open: opener(t.Server, cfg.Connect)}
 		err := apply.Retry(ctx, t.conn, job, run, fleet.DefaultBackoff, retryLogger(cfg.Log.With("server", t.Server.Name), "apply"))
 		if err != nil {
 			t.fail(stopped(ctx, cfg.Timeout, outcome(err), err))

@@ -67,7 +67,7 @@ func planOne(ctx context.Context, t *Target, cfg Config, reads *Reads) {
 			return err
 		}
 		t.conn = conn
-		t.Observed = snap.Observed(t.RoleNames)
+		t.Observed = snap.Observed(t.Asked)
 		return nil
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgusers/pgusers/internal/pgtest"
 	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/inspect"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -68,7 +69,7 @@ func TestEarlyReadsAreTakenOnceOrClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := snap.Observed(nil); o.SessionUser != c.Admin {
+	if o := snap.Observed(inspect.Asked{}); o.SessionUser != c.Admin {
 		t.Errorf("the read signed in as %q, want %q", o.SessionUser, c.Admin)
 	}
 	reads.Stop(ctx) // r was taken: its connection is the caller's

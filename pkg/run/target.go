@@ -35,12 +35,11 @@ type Config struct {
 // ended.
 type Target struct {
 	Server spec.Server
-	// RoleNames are the names whose existence as roles the plan depends on
-	// (inspect.RoleNames).
-	RoleNames []string
-	Observed  diff.Observed
-	Plan      diff.Plan
-	Status    report.Status
+	// Asked is what the plan asks of the server (inspect.Ask).
+	Asked    inspect.Asked
+	Observed diff.Observed
+	Plan     diff.Plan
+	Status   report.Status
 	// Err is why the server failed. It never starts with the server's
 	// name: the report names the server.
 	Err error
@@ -50,7 +49,7 @@ type Target struct {
 
 // NewTarget is a server about to be planned.
 func NewTarget(s spec.Server) *Target {
-	return &Target{Server: s, RoleNames: inspect.RoleNames(s)}
+	return &Target{Server: s, Asked: inspect.Ask(s)}
 }
 
 // Planned is a server whose plan was made before (a saved plan).

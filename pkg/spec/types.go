@@ -96,7 +96,12 @@ type Server struct {
 
 	// Principals are the server's own and its included sets', sorted by name.
 	Principals []Principal `json:"principals"`
-	Pos        Position    `json:"pos"`
+	// Roles are the server's own group roles and its included role sets',
+	// sorted by name.
+	Roles []Role `json:"roles,omitempty"`
+	// Grants are the server's grant entries, in file order.
+	Grants []Grant  `json:"grants,omitempty"`
+	Pos    Position `json:"pos"`
 }
 
 // Desired is the merged desired state of every file.

@@ -1,0 +1,116 @@
+package inspect
+
+import (
+	"slices"
+
+	"github.com/pgusers/pgusers/pkg/spec"
+)
+
+// Asked is what a plan for one server asks of it, beyond its Entra
+// principals: which names exist as roles, and what each database the
+// grants name holds of their cells.
+type Asked struct {
+	// Names are the roles whose existence matters to the plan: principals,
+	// group roles and their memberOf roles, reassignOwnedTo, grantees and
+	// the owners named by defaultsFor. Sorted, without duplicates.
+	Names []string `json:"names"`
+	// Scopes are the databases the grants name, sorted by database.
+	Scopes []Scope `json:"scopes,omitempty"`
+}
+
+// Scope is what the grants ask of one database.
+type Scope struct {
+	Database string `json:"database"`
+	// Schemas are those of the grants' schema-level kinds and defaults.
+	Schemas []string `json:"schemas,omitempty"`
+	// Grantees are every grantee of the database's cells; spec.Public
+	// for PUBLIC.
+	Grantees []string `json:"grantees"`
+	// Owners are the owners named by defaultsFor in this database.
+	Owners []string `json:"owners,omitempty"`
+}
+
+// ReadsObjects reports whether the database itself must be read: its
+// grants name schema-level kinds or default privileges. Database-level
+// privileges alone are read from the shared catalog.
+func (s Scope) ReadsObjects() bool { return len(s.Schemas) > 0 || len(s.Owners) > 0 }
+
+// Ask is what a plan for s asks of its server.
+func Ask(s spec.Server) Asked {
+	var names []string
+	for _, p := range s.Principals {
+		names = append(names, p.Name)
+		names = append(names, p.MemberOf...)
+	}
+	for _, r := range s.Roles {
+		names = append(names, r.Name)
+		names = append(names, r.MemberOf...)
+	}
+	if s.ReassignOwnedTo != "" {
+		names = append(names, s.ReassignOwnedTo)
+	}
+	scopes := map[string]*Scope{}
+	for _, g := range s.Grants {
+		if g.To != spec.Public {
+			names = append(names, g.To)
+		}
+		names = append(names, g.DefaultsFor...)
+		inSchema := false
+		for _, k := range g.Kinds {
+			inSchema = inSchema || k.Kind.InSchema()
+		}
+		for _, db := range g.Databases {
+			sc := scopes[db]
+			if sc == nil {
+				sc = &Scope{Database: db}
+				scopes[db] = sc
+			}
+			sc.Grantees = append(sc.Grantees, g.To)
+			if inSchema {
+				sc.Schemas = append(sc.Schemas, g.Schemas...)
+			}
+			sc.Owners = append(sc.Owners, g.DefaultsFor...)
+		}
+	}
+	a := Asked{Names: sortedSet(names)}
+	for _, sc := range scopes {
+		sc.Schemas, sc.Grantees, sc.Owners = sortedSet(sc.Schemas), sortedSet(sc.Grantees), sortedSet(sc.Owners)
+		a.Scopes = append(a.Scopes, *sc)
+	}
+	slices.SortFunc(a.Scopes, func(x, y Scope) int {
+		switch {
+		case x.Database < y.Database:
+			return -1
+		case x.Database > y.Database:
+			return 1
+		}
+		return 0
+	})
+	return a
+}
+
+// Scope returns the scope of database db, if the grants name it.
+func (a Asked) Scope(db string) (Scope, bool) {
+	i, ok := slices.BinarySearchFunc(a.Scopes, db, func(s Scope, db string) int {
+		switch {
+		case s.Database < db:
+			return -1
+		case s.Database > db:
+			return 1
+		}
+		return 0
+	})
+	if !ok {
+		return Scope{}, false
+	}
+	return a.Scopes[i], true
+}
+
+func sortedSet(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
