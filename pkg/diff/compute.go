@@ -21,15 +21,17 @@ func Compute(desired spec.Server, observed Observed) (Plan, error) {
 	for _, p := range desired.Principals {
 		c.principal(p)
 	}
+	c.roles()
 	c.prune()
 	c.checkReassignTarget()
 	c.handOver()
 	c.checkMemberOfRoles()
+	c.privileges()
 	c.checkDropBudget()
 	if len(c.problems) > 0 {
 		return Plan{}, &Error{Server: desired.Name, Problems: c.problems, Blocked: c.blocked}
 	}
-	plan := Plan{Server: desired.Name, Kept: c.kept, Cleanups: c.cleanups, Blockers: c.blockers}
+	plan := Plan{Server: desired.Name, Kept: c.kept, Cleanups: c.cleanups, Blockers: c.blockers, Lends: c.planLends()}
 	for _, a := range Actions {
 		if plan.Changes == nil {
 			// The first list is the plan's start, not a copy of it.
@@ -54,6 +56,22 @@ type computation struct {
 	// what makes it fail without one.
 	blockers, blocked []Blocker
 	cleanups          []Cleanup
+	// lends are the roles lent per transaction ("" the main one).
+	lends map[string][]string
+	// checkedGrantees remembers which grantees were checked, and how.
+	checkedGrantees map[string]bool
+}
+
+// planLends are the lends, sorted.
+func (c *computation) planLends() []Lend {
+	var out []Lend
+	for in, roles := range c.lends {
+		roles = slices.Clone(roles)
+		slices.Sort(roles)
+		out = append(out, Lend{In: in, Roles: roles})
+	}
+	slices.SortFunc(out, func(a, b Lend) int { return strings.Compare(a.In, b.In) })
+	return out
 }
 
 func (c *computation) add(ch Change) {
@@ -68,20 +86,6 @@ func (c *computation) add(ch Change) {
 		list = make([]Change, 0, len(c.desired.Principals))
 	}
 	c.byAction[ch.Action] = append(list, ch)
-}
-
-// creates reports whether the plan creates or recreates principal: a role
-// that exists by the time grants run.
-func (c *computation) creates(principal string) bool {
-	if c.creating == nil {
-		c.creating = map[string]bool{}
-		for _, a := range []Action{Create, Replace} {
-			for _, ch := range c.byAction[a] {
-				c.creating[ch.Principal] = true
-			}
-		}
-	}
-	return c.creating[principal]
 }
 
 func (c *computation) problem(principal, format string, args ...any) {
@@ -243,15 +247,11 @@ func (c *computation) undroppable(obs ObservedPrincipal) string {
 // checkMemberOfRoles refuses grants of roles that will not exist: a grant
 // would fail mid-apply and roll the whole server back.
 func (c *computation) checkMemberOfRoles() {
-	dropping := map[string]bool{}
-	for _, ch := range c.byAction[Drop] {
-		dropping[ch.Principal] = true
-	}
 	missing := map[string][]string{}
 	for _, ch := range c.byAction[Grant] {
-		if dropping[ch.Role] {
-			c.problem(ch.Principal, "memberOf names %q, an Entra principal that no file declares and that prune would drop: "+
-				"declare it too, or remove it from memberOf", ch.Role)
+		if c.dropping(ch.Role) {
+			c.problem(ch.Principal, "memberOf names %q, which this plan drops (an Entra principal no file declares, with prune on, "+
+				"or a role declared absent): declare it, or remove it from memberOf", ch.Role)
 			continue
 		}
 		if !c.observed.HasRole(ch.Role) && !c.creates(ch.Role) {
@@ -305,10 +305,14 @@ func (c *computation) checkReassignTarget() {
 func (c *computation) handOver() {
 	to, me := c.desired.ReassignOwnedTo, c.observed.SessionUser
 	others := map[string][]string{}
-	for _, a := range []Action{Replace, Drop} {
+	for _, a := range []Action{Replace, DropRole, Drop} {
 		for i := range c.byAction[a] {
 			ch := &c.byAction[a][i]
-			deps := c.observed.DependenciesOf(ch.Principal)
+			name := ch.Principal
+			if a == DropRole {
+				name = ch.Role
+			}
+			deps := c.observed.DependenciesOf(name)
 			if len(deps) == 0 {
 				continue
 			}
@@ -318,7 +322,7 @@ func (c *computation) handOver() {
 					what = "the replace drops it, which"
 				}
 				c.blocked = append(c.blocked, Blockers(deps)...)
-				c.problem(ch.Principal, "%s would fail: it %s; set reassignOwnedTo on server %s to the role that should "+
+				c.problem(name, "%s would fail: it %s; set reassignOwnedTo on server %s to the role that should "+
 					"receive what it owns (apply then runs REASSIGN OWNED and DROP OWNED in each of these databases "+
 					"before the drop), or move those objects and privileges away by hand",
 					what, describeDependencies(deps), c.desired.Name)
@@ -329,12 +333,12 @@ func (c *computation) handOver() {
 			for _, d := range deps {
 				if d.Database == "" || d.Database == c.observed.Database {
 					here = true
-				} else if !slices.Contains(others[d.Database], ch.Principal) {
-					others[d.Database] = append(others[d.Database], ch.Principal)
+				} else if !slices.Contains(others[d.Database], name) {
+					others[d.Database] = append(others[d.Database], name)
 				}
 			}
 			if here {
-				ch.Statements = append(handOverStatements([]string{ch.Principal}, to, me, c.observed.HasSessionRole), ch.Statements...)
+				ch.Statements = append(handOverStatements([]string{name}, to, me, c.observed.HasSessionRole), ch.Statements...)
 			}
 			ch.Reason += fmt.Sprintf("; what it owns and holds goes to %s (REASSIGN OWNED, DROP OWNED)", to)
 		}

@@ -112,12 +112,15 @@ func (o Observed) DependenciesOf(names ...string) []Dependency {
 	return out
 }
 
-// Dropping names the principals the plan drops or replaces, sorted.
+// Dropping names the roles the plan drops or replaces, sorted.
 func (p Plan) Dropping() []string {
 	var out []string
 	for _, c := range p.Changes {
-		if c.Action == Drop || c.Action == Replace {
+		switch c.Action {
+		case Drop, Replace:
 			out = append(out, c.Principal)
+		case DropRole:
+			out = append(out, c.Role)
 		}
 	}
 	slices.Sort(out)

@@ -2,24 +2,45 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 // Action is what a change does to a server.
 type Action string
 
 const (
+	// Rename renames a principal whose name changed in Entra (renamedFrom):
+	// the role keeps its object id, memberships, grants and objects.
+	Rename Action = "rename"
 	// Create makes a principal the server lacks.
 	Create Action = "create"
 	// Replace drops a principal whose type, object id, admin or MFA flag
 	// differs and creates it again as declared. The role loses its grants
 	// and memberships; the plan grants the declared memberships again.
 	Replace Action = "replace"
-	// Grant makes a principal a member of a role.
+	// CreateRole makes a group role the server lacks (NOLOGIN).
+	CreateRole Action = "create-role"
+	// AlterRole sets a group role's comment.
+	AlterRole Action = "alter-role"
+	// Grant makes a principal or a group role a member of a role.
 	Grant Action = "grant"
-	// Revoke ends a principal's membership of a role.
+	// Revoke ends a principal's or a group role's membership of a role.
 	Revoke Action = "revoke"
+	// GrantPrivileges grants privileges a managed cell lacks.
+	GrantPrivileges Action = "grant-privileges"
+	// RevokePrivileges revokes privileges a managed cell holds and does
+	// not declare (or, GrantOption, only their grant option).
+	RevokePrivileges Action = "revoke-privileges"
+	// GrantDefaults adds to an owner's default privileges.
+	GrantDefaults Action = "grant-defaults"
+	// RevokeDefaults removes from an owner's default privileges.
+	RevokeDefaults Action = "revoke-defaults"
+	// DropRole drops a group role declared absent.
+	DropRole Action = "drop-role"
 	// Drop removes a principal that no file declares (prune only).
 	Drop Action = "drop"
 )
@@ -27,18 +48,24 @@ const (
 // Symbol is the mark shown before a change in the text plan.
 func (a Action) Symbol() string {
 	switch a {
-	case Create, Grant:
+	case Create, Grant, CreateRole, GrantPrivileges, GrantDefaults:
 		return "+"
-	case Drop, Revoke:
+	case Drop, Revoke, DropRole, RevokePrivileges, RevokeDefaults:
 		return "-"
 	case Replace:
 		return "-/+"
+	case Rename, AlterRole:
+		return "~"
 	}
 	return "?"
 }
 
 // Actions are every action in the order a plan runs them.
-var Actions = []Action{Create, Replace, Grant, Revoke, Drop}
+var Actions = []Action{Rename, Create, Replace, CreateRole, AlterRole, Grant, Revoke,
+	GrantPrivileges, RevokePrivileges, GrantDefaults, RevokeDefaults, DropRole, Drop}
+
+// Dropping reports whether the action drops a role.
+func (a Action) Dropping() bool { return a == Drop || a == Replace || a == DropRole }
 
 // Statement is one SQL statement with its arguments. Identifiers are already
 // quoted into SQL; every value is an argument ($1, $2, ...).
@@ -109,8 +136,9 @@ func appendLiteral(b []byte, v any) []byte {
 // Change is one step of a plan.
 type Change struct {
 	Action Action `json:"action"`
-	// Principal is the Entra principal the change is about.
-	Principal string `json:"principal"`
+	// Principal is the Entra principal the change is about; for grant and
+	// revoke, the member, which may be a group role.
+	Principal string `json:"principal,omitempty"`
 	// Type, ObjectID, Admin and MFA describe the principal as it will be
 	// (create, replace) or as it is (drop). ObjectID is "" when the server
 	// resolves the name itself.
@@ -118,8 +146,30 @@ type Change struct {
 	ObjectID string `json:"objectId"`
 	Admin    bool   `json:"admin"`
 	MFA      bool   `json:"mfa"`
-	// Role is the role granted or revoked (grant, revoke).
-	Role string `json:"role"`
+	// Role is the role granted or revoked (grant, revoke), or the group
+	// role the change is about (create-role, alter-role, drop-role).
+	Role string `json:"role,omitempty"`
+	// From is the principal's name before a rename.
+	From string `json:"from,omitempty"`
+	// Comment is a group role's comment as it will be (create-role,
+	// alter-role).
+	Comment string `json:"comment,omitempty"`
+	// Grantee, Database, On and Schema name the cell of a privilege change
+	// (Schema is "" for On database); Owner is the role whose default
+	// privileges a defaults change is about. Privileges are granted or
+	// revoked, in the kind's order. GrantOption means that only the grant
+	// option of Privileges is revoked.
+	Grantee     string    `json:"grantee,omitempty"`
+	Database    string    `json:"database,omitempty"`
+	On          spec.Kind `json:"on,omitempty"`
+	Schema      string    `json:"schema,omitempty"`
+	Owner       string    `json:"owner,omitempty"`
+	Privileges  []string  `json:"privileges,omitempty"`
+	GrantOption bool      `json:"grantOption,omitempty"`
+	// In is the database whose transaction runs the change, "" for the
+	// main transaction (the database pgusers connects to): the changes of
+	// objects in another database run there.
+	In string `json:"in,omitempty"`
 	// Reason says why the change is in the plan.
 	Reason string `json:"reason"`
 	// Statements run the change, in order.
@@ -154,6 +204,41 @@ type Plan struct {
 	// Blockers are what the principals the plan drops or replaces own or
 	// hold, which the plan hands over to reassignOwnedTo; sorted.
 	Blockers []Blocker `json:"blockers"`
+	// Lends are the roles the signed-in user is made a member of for the
+	// privilege changes of one transaction, granted first and revoked
+	// last: PostgreSQL lets only an owner (or a member of it) grant on its
+	// objects and change its default privileges. Sorted by database.
+	Lends []Lend `json:"lends,omitempty"`
+}
+
+// Lend is the roles lent to the signed-in user in one transaction.
+type Lend struct {
+	// In is the database, "" for the main transaction.
+	In    string   `json:"in"`
+	Roles []string `json:"roles"`
+}
+
+// LendsIn returns the roles lent in the transaction of database in.
+func (p Plan) LendsIn(in string) []string {
+	for _, l := range p.Lends {
+		if l.In == in {
+			return l.Roles
+		}
+	}
+	return nil
+}
+
+// Elsewhere are the databases other than the main one whose transactions
+// run changes, sorted.
+func (p Plan) Elsewhere() []string {
+	var dbs []string
+	for _, c := range p.Changes {
+		if c.In != "" && !slices.Contains(dbs, c.In) {
+			dbs = append(dbs, c.In)
+		}
+	}
+	slices.Sort(dbs)
+	return dbs
 }
 
 // InSync reports whether the server needs no change.

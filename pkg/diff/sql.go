@@ -69,3 +69,101 @@ func handOverStatements(principals []string, to, me string, has func(string) boo
 	}
 	return out
 }
+
+// grantee renders a grantee: PUBLIC is a keyword, every other name an
+// identifier.
+func grantee(name string) string {
+	if name == spec.Public {
+		return "PUBLIC"
+	}
+	return ident(name)
+}
+
+// onClause is what a privilege statement of kind k in schema (or on
+// database db) applies to: every object of the kind in the schema.
+func onClause(k spec.Kind, db, schema string) string {
+	switch k {
+	case spec.KindDatabase:
+		return "DATABASE " + ident(db)
+	case spec.KindSchema:
+		return "SCHEMA " + ident(schema)
+	case spec.KindTables:
+		return "ALL TABLES IN SCHEMA " + ident(schema)
+	case spec.KindSequences:
+		return "ALL SEQUENCES IN SCHEMA " + ident(schema)
+	case spec.KindFunctions:
+		// ROUTINES: functions and procedures alike.
+		return "ALL ROUTINES IN SCHEMA " + ident(schema)
+	}
+	panic("diff: no ON clause for kind " + string(k))
+}
+
+// defaultsClause is the object type of an ALTER DEFAULT PRIVILEGES.
+func defaultsClause(k spec.Kind) string {
+	switch k {
+	case spec.KindTables:
+		return "TABLES"
+	case spec.KindSequences:
+		return "SEQUENCES"
+	case spec.KindFunctions:
+		return "FUNCTIONS"
+	}
+	panic("diff: no default privileges for kind " + string(k))
+}
+
+func grantPrivilegesStatement(k spec.Kind, db, schema, to string, privs []string) Statement {
+	return Statement{SQL: "GRANT " + strings.Join(privs, ", ") + " ON " + onClause(k, db, schema) + " TO " + grantee(to)}
+}
+
+func revokePrivilegesStatement(k spec.Kind, db, schema, from string, privs []string, grantOption bool) Statement {
+	option := ""
+	if grantOption {
+		option = "GRANT OPTION FOR "
+	}
+	return Statement{SQL: "REVOKE " + option + strings.Join(privs, ", ") + " ON " + onClause(k, db, schema) + " FROM " + grantee(from)}
+}
+
+func defaultsStatement(grant bool, owner, schema string, k spec.Kind, to string, privs []string, grantOption bool) Statement {
+	head := "ALTER DEFAULT PRIVILEGES FOR ROLE " + ident(owner) + " IN SCHEMA " + ident(schema) + " "
+	if grant {
+		return Statement{SQL: head + "GRANT " + strings.Join(privs, ", ") + " ON " + defaultsClause(k) + " TO " + grantee(to)}
+	}
+	option := ""
+	if grantOption {
+		option = "GRANT OPTION FOR "
+	}
+	return Statement{SQL: head + "REVOKE " + option + strings.Join(privs, ", ") + " ON " + defaultsClause(k) + " FROM " + grantee(to)}
+}
+
+func createRoleStatement(name string) Statement {
+	return Statement{SQL: "CREATE ROLE " + ident(name) + " NOLOGIN"}
+}
+
+// commentStatement sets a role's comment. COMMENT takes no parameters, so
+// the comment is a literal: quotes doubled, which is all a literal needs
+// with standard_conforming_strings on (pgx refuses servers without it, and
+// the files refuse control characters in comments). NULL removes it.
+func commentStatement(role, comment string) Statement {
+	lit := "NULL"
+	if comment != "" {
+		lit = "'" + strings.ReplaceAll(comment, "'", "''") + "'"
+	}
+	return Statement{SQL: "COMMENT ON ROLE " + ident(role) + " IS " + lit}
+}
+
+func renameStatement(from, to string) Statement {
+	return Statement{SQL: "ALTER ROLE " + ident(from) + " RENAME TO " + ident(to)}
+}
+
+// LendStatements grant the roles to the signed-in user me, and the
+// statements that take them back: what a transaction runs first and last
+// around the changes that need them.
+func LendStatements(roles []string, me string) (lend, unlend []Statement) {
+	for _, r := range roles {
+		lend = append(lend, Statement{SQL: "GRANT " + ident(r) + " TO " + ident(me)})
+	}
+	for _, r := range slices.Backward(roles) {
+		unlend = append(unlend, Statement{SQL: "REVOKE " + ident(r) + " FROM " + ident(me)})
+	}
+	return lend, unlend
+}
