@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -214,3 +215,262 @@ func TestObservedSharedCatalog(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// shopDatabase is what ReadDatabase reads of shop for shopScope.
+var shopDatabase = diff.ObservedDatabase{
+	Name: "shop", Exists: true, Read: true,
+	Schemas: []diff.ObservedSchema{
+		{
+			Name: "public", Owner: "azure_pg_admin",
+			ACL:     []diff.Privilege{{Grantee: spec.Public, Privilege: "USAGE"}},
+			Objects: []diff.ObjectCount{{Kind: spec.KindTables, Owner: "super_owner", Count: 1}},
+			Holdings: []diff.Holding{
+				{Kind: spec.KindTables, Grantee: "reader", Privilege: "SELECT", Count: 1, Objects: []string{"public.legacy"}},
+			},
+		},
+		{
+			Name: "sales", Owner: "app_owner",
+			// Not app_owner's own USAGE and CREATE.
+			ACL: []diff.Privilege{
+				{Grantee: "auditor", Privilege: "USAGE"},
+				{Grantee: "reader", Privilege: "USAGE"},
+				{Grantee: "writer", Privilege: "CREATE", Grantable: true},
+				{Grantee: "writer", Privilege: "USAGE", Grantable: true},
+			},
+			Objects: []diff.ObjectCount{
+				{Kind: spec.KindFunctions, Owner: "app_owner", Count: 3}, // f, g and p
+				{Kind: spec.KindSequences, Owner: "app_owner", Count: 2}, // invoice_no, orders_id_seq
+				// orders, customers, "Odd ""Name""", v_orders, m_orders,
+				// events, events_2026, remote
+				{Kind: spec.KindTables, Owner: "app_owner", Count: 8},
+				{Kind: spec.KindTables, Owner: "reader", Count: 1},         // mine
+				{Kind: spec.KindTables, Owner: "stranger_owner", Count: 1}, // strangers
+			},
+			Holdings: []diff.Holding{
+				// PUBLIC's EXECUTE by default (acldefault), but not on p.
+				{Kind: spec.KindFunctions, Grantee: spec.Public, Privilege: "EXECUTE", Count: 2,
+					Objects: []string{"sales.f(integer)", "sales.g()"}},
+				// Named as pg_identify_object does, whatever the search_path:
+				// types qualified but those SQL spells as keywords.
+				{Kind: spec.KindFunctions, Grantee: "writer", Privilege: "EXECUTE", Count: 1, Objects: []string{"sales.p(pg_catalog.text)"}},
+				{Kind: spec.KindSequences, Grantee: "reader", Privilege: "USAGE", Count: 2,
+					Objects: []string{"sales.invoice_no", "sales.orders_id_seq"}},
+				{Kind: spec.KindSequences, Grantee: "writer", Privilege: "SELECT", Grantable: true, Count: 1,
+					Objects: []string{"sales.invoice_no"}},
+				{Kind: spec.KindTables, Grantee: spec.Public, Privilege: "SELECT", Count: 2,
+					Objects: []string{`sales."Odd ""Name"""`, "sales.v_orders"}},
+				// app_owner's own tables hold nothing of its.
+				{Kind: spec.KindTables, Grantee: "app_owner", Privilege: "SELECT", Count: 1, Objects: []string{"sales.strangers"}},
+				{Kind: spec.KindTables, Grantee: "auditor", Privilege: "UPDATE", Grantable: true, Count: 1, Objects: []string{"sales.orders"}},
+				// Every table but customers (revoked) and mine (reader's):
+				// more than diff.MaxNamed, so not named.
+				{Kind: spec.KindTables, Grantee: "reader", Privilege: "SELECT", Count: 8},
+				{Kind: spec.KindTables, Grantee: "writer", Privilege: "DELETE", Count: 1, Objects: []string{"sales.orders"}},
+				{Kind: spec.KindTables, Grantee: "writer", Privilege: "INSERT", Count: 1, Objects: []string{"sales.orders"}},
+				{Kind: spec.KindTables, Grantee: "writer", Privilege: "UPDATE", Count: 1, Objects: []string{"sales.strangers"}},
+				// Given by auditor without and by app_owner with the grant
+				// option: one object, grantable.
+				{Kind: spec.KindTables, Grantee: "writer", Privilege: "UPDATE", Grantable: true, Count: 1, Objects: []string{"sales.orders"}},
+			},
+		},
+	},
+	// Not app_owner's INSERT for itself, its SELECT for stranger_owner
+	// (not asked), in schema other (not asked) or for every schema
+	// (global); nor stranger_owner's (not asked).
+	Defaults: []diff.DefaultPrivilege{
+		{Owner: "app_owner", Schema: "public", Kind: spec.KindFunctions, Privilege: diff.Privilege{Grantee: spec.Public, Privilege: "EXECUTE"}},
+		{Owner: "app_owner", Schema: "sales", Kind: spec.KindFunctions, Privilege: diff.Privilege{Grantee: "writer", Privilege: "EXECUTE", Grantable: true}},
+		{Owner: "app_owner", Schema: "sales", Kind: spec.KindSequences, Privilege: diff.Privilege{Grantee: "reader", Privilege: "USAGE"}},
+		{Owner: "app_owner", Schema: "sales", Kind: spec.KindTables, Privilege: diff.Privilege{Grantee: "reader", Privilege: "SELECT"}},
+	},
+}
+
+// shopFacts are the facts of the owners ReadDatabase meets in shop: of the
+// schemas, of the objects, of the owners named (not ghost, no role).
+var shopFacts = []diff.RoleFact{
+	{Name: "app_owner", Member: true, Usage: true},
+	{Name: "azure_pg_admin", Member: true, Usage: true},
+	{Name: "reader"},
+	{Name: "stranger_owner"},
+	{Name: "super_owner", Super: true},
+}
+
+func TestReadDatabase(t *testing.T) {
+	c := shopCluster(t)
+	ctx := context.Background()
+	conn, rt := c.AdminConnIn(t, "shop")
+	db, facts, err := inspect.ReadDatabase(ctx, conn, shopScope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rt.Count(); n != 1 {
+		t.Errorf("ReadDatabase took %d round trips, want 1", n)
+	}
+	if d := cmp.Diff(shopDatabase, db); d != "" {
+		t.Errorf("database (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(shopFacts, facts); d != "" {
+		t.Errorf("owners (-want +got):\n%s", d)
+	}
+
+	t.Run("merged", func(t *testing.T) {
+		admin, _ := c.AdminConn(t)
+		a := inspect.Asked{Names: []string{"app_owner"}, Scopes: []inspect.Scope{{Database: "plain"}, shopScope}}
+		o, err := inspect.Inspect(ctx, admin, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inspect.Merge(&o, db, facts)
+		want := shopDatabase
+		want.Owner = "app_owner"
+		want.ACL = []diff.Privilege{
+			{Grantee: spec.Public, Privilege: "CONNECT"},
+			{Grantee: "reader", Privilege: "CONNECT"},
+			{Grantee: "writer", Privilege: "CREATE", Grantable: true},
+		}
+		wantDBs := []diff.ObservedDatabase{{Name: "plain", Exists: true, Owner: c.super}, want}
+		if d := cmp.Diff(wantDBs, o.Databases); d != "" {
+			t.Errorf("databases (-want +got):\n%s", d)
+		}
+		wantOwners := append(shopFacts[:2:2], diff.RoleFact{Name: c.super, Super: true})
+		wantOwners = append(wantOwners, shopFacts[2:]...)
+		if d := cmp.Diff(wantOwners, o.Owners); d != "" {
+			t.Errorf("owners (-want +got):\n%s", d)
+		}
+	})
+
+	t.Run("again", func(t *testing.T) {
+		again, facts, err := inspect.ReadDatabase(ctx, conn, shopScope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cmp.Equal(db, again) || !cmp.Equal(shopFacts, facts) {
+			t.Errorf("two reads of the same state differ:\n%s", cmp.Diff(db, again))
+		}
+	})
+
+	t.Run("no schema asked", func(t *testing.T) {
+		sc := inspect.Scope{Database: "shop", Schemas: []string{"nope"}, Grantees: []string{"reader"}}
+		got, facts, err := inspect.ReadDatabase(ctx, conn, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := diff.ObservedDatabase{Name: "shop", Exists: true, Read: true}
+		if d := cmp.Diff(want, got); d != "" || facts != nil {
+			t.Errorf("database (-want +got):\n%s\nowners %v, want none", d, facts)
+		}
+	})
+
+	t.Run("every schema", func(t *testing.T) {
+		// A session's temporary schemas are the system's, like pg_toast.
+		super := c.SuperIn(t, "shop")
+		if _, err := super.Exec(ctx, `CREATE TEMPORARY TABLE scratch (a int)`); err != nil {
+			t.Fatal(err)
+		}
+		sc := inspect.Scope{Database: "shop", AllSchemas: true, Grantees: []string{"reader"}, Owners: []string{"app_owner"}}
+		if !sc.ReadsObjects() {
+			t.Error("a scope of every schema does not read the database")
+		}
+		got, _, err := inspect.ReadDatabase(ctx, conn, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, s := range got.Schemas {
+			names = append(names, s.Name)
+		}
+		if d := cmp.Diff([]string{"empty", "other", "public", "sales"}, names); d != "" {
+			t.Errorf("schemas (-want +got):\n%s", d)
+		}
+		wantDefaults := []diff.DefaultPrivilege{
+			{Owner: "app_owner", Schema: "other", Kind: spec.KindTables, Privilege: diff.Privilege{Grantee: "reader", Privilege: "SELECT"}},
+			{Owner: "app_owner", Schema: "sales", Kind: spec.KindSequences, Privilege: diff.Privilege{Grantee: "reader", Privilege: "USAGE"}},
+			{Owner: "app_owner", Schema: "sales", Kind: spec.KindTables, Privilege: diff.Privilege{Grantee: "reader", Privilege: "SELECT"}},
+		}
+		if d := cmp.Diff(wantDefaults, got.Defaults); d != "" {
+			t.Errorf("defaults (-want +got):\n%s", d)
+		}
+		if d := cmp.Diff(shopDatabase.Schemas[1].Objects, got.Schemas[3].Objects); d != "" {
+			t.Errorf("objects of sales (-want +got):\n%s", d)
+		}
+	})
+
+	t.Run("another database's connection", func(t *testing.T) {
+		other, _ := c.AdminConn(t) // postgres
+		if _, _, err := inspect.ReadDatabase(ctx, other, shopScope); err == nil {
+			t.Error("read shop through a connection to postgres")
+		}
+	})
+}
+
+// A schema of many tables costs a row per privilege, not per table, and
+// one round trip.
+func TestReadDatabaseCountsManyTables(t *testing.T) {
+	const tables = 2000
+	c := pgtest.New(t)
+	c.SuperExec(t, `CREATE ROLE app_owner NOLOGIN`)
+	c.SuperExec(t, `CREATE ROLE reader NOLOGIN`)
+	c.CreateDatabase(t, "bulk", "app_owner")
+	c.SuperExecIn(t, "bulk",
+		`CREATE SCHEMA s AUTHORIZATION app_owner`,
+		`SET ROLE app_owner`,
+		`DO $$ BEGIN FOR i IN 1..`+strconv.Itoa(tables)+` LOOP EXECUTE format('CREATE TABLE s.t%s (a int)', i); END LOOP; END $$`,
+		`GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA s TO reader`,
+		`REVOKE SELECT ON s.t17 FROM reader`,
+		`GRANT DELETE ON s.t42 TO reader`,
+	)
+	conn, rt := c.AdminConnIn(t, "bulk")
+	start := time.Now()
+	db, facts, err := inspect.ReadDatabase(context.Background(), conn,
+		inspect.Scope{Database: "bulk", Schemas: []string{"s"}, Grantees: []string{spec.Public, "reader"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("read %d tables in %v", tables, time.Since(start))
+	if n := rt.Count(); n != 1 {
+		t.Errorf("ReadDatabase took %d round trips, want 1", n)
+	}
+	want := diff.ObservedDatabase{Name: "bulk", Exists: true, Read: true, Schemas: []diff.ObservedSchema{{
+		Name: "s", Owner: "app_owner",
+		Objects: []diff.ObjectCount{{Kind: spec.KindTables, Owner: "app_owner", Count: tables}},
+		Holdings: []diff.Holding{
+			{Kind: spec.KindTables, Grantee: "reader", Privilege: "DELETE", Count: 1, Objects: []string{"s.t42"}},
+			{Kind: spec.KindTables, Grantee: "reader", Privilege: "INSERT", Count: tables},
+			{Kind: spec.KindTables, Grantee: "reader", Privilege: "SELECT", Count: tables - 1},
+		},
+	}}}
+	if d := cmp.Diff(want, db); d != "" {
+		t.Errorf("database (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]diff.RoleFact{{Name: "app_owner"}}, facts); d != "" {
+		t.Errorf("owners (-want +got):\n%s", d)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	o := diff.Observed{
+		Databases: []diff.ObservedDatabase{
+			{Name: "a", Exists: true, Owner: "x"},
+			{Name: "c", Exists: true, Owner: "y", ACL: []diff.Privilege{{Grantee: "r", Privilege: "CONNECT"}}},
+		},
+		Owners: []diff.RoleFact{{Name: "x", Member: true}, {Name: "y"}},
+	}
+	schemas := []diff.ObservedSchema{{Name: "public", Owner: "z"}}
+	defaults := []diff.DefaultPrivilege{{Owner: "y", Schema: "public", Kind: spec.KindTables,
+		Privilege: diff.Privilege{Grantee: "r", Privilege: "SELECT"}}}
+	inspect.Merge(&o, diff.ObservedDatabase{Name: "c", Exists: true, Read: true, Schemas: schemas, Defaults: defaults},
+		[]diff.RoleFact{{Name: "z", Super: true}, {Name: "x", Member: true}})
+	inspect.Merge(&o, diff.ObservedDatabase{Name: "b", Exists: true, Read: true}, nil)
+	want := diff.Observed{
+		Databases: []diff.ObservedDatabase{
+			{Name: "a", Exists: true, Owner: "x"},
+			{Name: "b", Exists: true, Read: true},
+			{Name: "c", Exists: true, Owner: "y", ACL: []diff.Privilege{{Grantee: "r", Privilege: "CONNECT"}},
+				Read: true, Schemas: schemas, Defaults: defaults},
+		},
+		Owners: []diff.RoleFact{{Name: "x", Member: true}, {Name: "y"}, {Name: "z", Super: true}},
+	}
+	if d := cmp.Diff(want, o); d != "" {
+		t.Errorf("merged (-want +got):\n%s", d)
+	}
+}
