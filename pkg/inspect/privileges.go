@@ -98,29 +98,47 @@ JOIN pg_catalog.pg_roles r ON r.oid = n.owner`
 // dbHoldingsSQL ($1, $2, $3, $4 the most objects named): per schema,
 // kind, grantee asked about, privilege and grant option, how many objects
 // the grantee holds the privilege on and does not own, and the objects'
-// names when they are at most $4. An object's entries are first made one
-// per grantee and privilege (granted by several, it has several; WITH
-// GRANT OPTION if any is), so that an object counts once.
+// names when they are at most $4.
+//
+// Objects of the same schema, kind, owner and ACL are alike here: they
+// are grouped first (a, with the ids of at most $4 of them), so that each
+// distinct ACL is exploded once, however many objects share it: GRANT ...
+// ON ALL TABLES IN SCHEMA gives thousands of tables one ACL. Each group's
+// entries are then made one per grantee and privilege (granted by several
+// grantors, WITH GRANT OPTION if any gives it), so that an object counts
+// once (h); the groups are summed (c), and only a sum of at most $4 is
+// named, from the ids of its groups, each of which is then at most $4.
 var dbHoldingsSQL = `WITH ` + schemasCTE + `, ` + granteesCTE + `, ` + objectsCTE + `,
-h AS (
-  SELECT o.oid, o.ns, o.kind, g.name AS grantee, a.privilege_type AS privilege, bool_or(a.is_grantable) AS grantable
+a AS (
+  SELECT o.ns, o.kind, o.owner, o.acl, count(*) AS n,
+         CASE WHEN count(*) <= $4::int THEN array_agg(o.oid) END AS oids
   FROM o
-  CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) a
-  JOIN g ON g.oid = a.grantee
-  WHERE a.grantee <> o.owner
-  GROUP BY o.oid, o.ns, o.kind, g.name, a.privilege_type
+  GROUP BY o.ns, o.kind, o.owner, o.acl
+),
+h AS MATERIALIZED (
+  SELECT a.ns, a.kind, x.grantee, x.privilege, x.grantable, a.n, a.oids
+  FROM a
+  CROSS JOIN LATERAL (
+    SELECT g.name AS grantee, e.privilege_type AS privilege, bool_or(e.is_grantable) AS grantable
+    FROM pg_catalog.aclexplode(a.acl) e
+    JOIN g ON g.oid = e.grantee
+    WHERE e.grantee <> a.owner
+    GROUP BY g.name, e.privilege_type
+  ) x
 ),
 c AS (
-  SELECT h.ns, h.kind, h.grantee, h.privilege, h.grantable, count(*) AS n,
-         CASE WHEN count(*) <= $4::int THEN array_agg(h.oid) END AS oids
+  SELECT h.ns, h.kind, h.grantee, h.privilege, h.grantable, sum(h.n) AS n
   FROM h
   GROUP BY h.ns, h.kind, h.grantee, h.privilege, h.grantable
 )
 SELECT s.nspname::text, c.kind, c.grantee, c.privilege::text, c.grantable, c.n::int,
-       ARRAY(SELECT (pg_catalog.pg_identify_object(
-                      CASE c.kind WHEN 'functions' THEN 'pg_catalog.pg_proc'::pg_catalog.regclass
-                                  ELSE 'pg_catalog.pg_class'::pg_catalog.regclass END, x.oid, 0)).identity
-             FROM unnest(c.oids) AS x(oid))
+       CASE WHEN c.n <= $4::int THEN ARRAY(
+         SELECT (pg_catalog.pg_identify_object(
+                   CASE c.kind WHEN 'functions' THEN 'pg_catalog.pg_proc'::pg_catalog.regclass
+                               ELSE 'pg_catalog.pg_class'::pg_catalog.regclass END, x.oid, 0)).identity
+         FROM h CROSS JOIN LATERAL unnest(h.oids) AS x(oid)
+         WHERE h.ns = c.ns AND h.kind = c.kind AND h.grantee = c.grantee
+           AND h.privilege = c.privilege AND h.grantable = c.grantable) END
 FROM c
 JOIN s ON s.oid = c.ns`
 
