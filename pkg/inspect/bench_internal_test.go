@@ -115,6 +115,9 @@ func BenchmarkPostgresRead(b *testing.B) {
 		}
 	}
 	c.SuperExec(b, `ANALYZE`)
+	if s, err := Read(ctx, conn); err != nil || len(s.principals) != principals+1 {
+		b.Fatalf("%d principals (%v), want %d and the administrator", len(s.principals), err, principals)
+	}
 	b.Run("whole", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := Read(ctx, conn); err != nil {
