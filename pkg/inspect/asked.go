@@ -23,6 +23,10 @@ type Scope struct {
 	Database string `json:"database"`
 	// Schemas are those of the grants' schema-level kinds and defaults.
 	Schemas []string `json:"schemas,omitempty"`
+	// AllSchemas asks for every schema that is not the system's (all but
+	// pg_catalog, information_schema, pg_toast* and pg_temp*), Schemas or
+	// not: what export reads. Ask never sets it.
+	AllSchemas bool `json:"allSchemas,omitempty"`
 	// Grantees are every grantee of the database's cells; spec.Public
 	// for PUBLIC.
 	Grantees []string `json:"grantees"`
@@ -30,10 +34,11 @@ type Scope struct {
 	Owners []string `json:"owners,omitempty"`
 }
 
-// ReadsObjects reports whether the database itself must be read: its
-// grants name schema-level kinds or default privileges. Database-level
-// privileges alone are read from the shared catalog.
-func (s Scope) ReadsObjects() bool { return len(s.Schemas) > 0 || len(s.Owners) > 0 }
+// ReadsObjects reports whether the database itself must be read
+// (ReadDatabase): its grants name schema-level kinds or default
+// privileges, or it asks for every schema. Database-level privileges alone
+// are read from the shared catalog.
+func (s Scope) ReadsObjects() bool { return len(s.Schemas) > 0 || len(s.Owners) > 0 || s.AllSchemas }
 
 // Ask is what a plan for s asks of its server.
 func Ask(s spec.Server) Asked {

@@ -42,7 +42,8 @@ FROM pg_catalog.pgaadauth_list_principals(false) AS p(rolname, principaltype, ob
 const roleNamesSQL = `SELECT r.rolname::text FROM pg_catalog.pg_roles r`
 
 // membershipsSQL reads the direct memberships of every role that is a
-// member of one, by member: readSnapshot keeps the principals'.
+// member of one, by member: readSnapshot keeps them all, the principals' in
+// their MemberOf and the other roles' for Observed.GroupRoles.
 const membershipsSQL = `SELECT mr.rolname::text, array_agg(g.rolname::text)
 FROM pg_catalog.pg_auth_members am
 JOIN pg_catalog.pg_roles g ON g.oid = am.roleid
@@ -56,7 +57,37 @@ GROUP BY mr.rolname`
 const sessionRolesSQL = `SELECT r.rolname::text FROM pg_catalog.pg_roles r
 WHERE pg_catalog.pg_has_role(session_user, r.oid, 'USAGE')`
 
-const sessionSQL = `SELECT session_user::text, pg_catalog.current_database()::text`
+const sessionSQL = `SELECT session_user::text, pg_catalog.current_database()::text,
+       pg_catalog.current_setting('server_version_num')::int`
+
+// roleCommentsSQL reads the comments of the roles that have one (few):
+// readSnapshot keeps those of the roles that are not principals.
+const roleCommentsSQL = `SELECT r.rolname::text, d.description
+FROM pg_catalog.pg_shdescription d
+JOIN pg_catalog.pg_roles r ON r.oid = d.objoid
+WHERE d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass`
+
+// databasesSQL reads every database but the templates from the shared
+// catalog, one row per entry of its access control list (NULL is the
+// default one, PUBLIC's CONNECT and TEMPORARY among it), leaving out the
+// owner's own entries and the grantees that are no role: a handful of rows
+// per database, and databases are few, so the owner's pg_has_role calls
+// cost nothing worth a statement of their own. A database whose ACL holds
+// only its owner's entries is one row without a grantee.
+const databasesSQL = `SELECT d.datname::text, o.rolname::text, o.rolsuper,
+       pg_catalog.pg_has_role(session_user, d.datdba, 'MEMBER'),
+       pg_catalog.pg_has_role(session_user, d.datdba, 'USAGE'),
+       a.grantee, a.privilege, a.grantable
+FROM pg_catalog.pg_database d
+JOIN pg_catalog.pg_roles o ON o.oid = d.datdba
+LEFT JOIN LATERAL (
+  SELECT CASE x.grantee WHEN 0 THEN 'PUBLIC' ELSE g.rolname::text END AS grantee,
+         x.privilege_type::text AS privilege, x.is_grantable AS grantable
+  FROM pg_catalog.aclexplode(coalesce(d.datacl, pg_catalog.acldefault('d', d.datdba))) x
+  LEFT JOIN pg_catalog.pg_roles g ON g.oid = x.grantee
+  WHERE x.grantee <> d.datdba AND (x.grantee = 0 OR g.oid IS NOT NULL)
+) a ON true
+WHERE NOT d.datistemplate`
 
 // What would make DROP ROLE of a principal fail: the pg_shdepend entries
 // that name a role, counted per role, database and kind. pg_shdepend is
@@ -83,6 +114,8 @@ func Queue(b *pgx.Batch) {
 	b.Queue(membershipsSQL)
 	b.Queue(sessionRolesSQL)
 	b.Queue(dependenciesSQL)
+	b.Queue(roleCommentsSQL)
+	b.Queue(databasesSQL)
 }
 
 // Snapshot is one read of a server: what Inspect returns before it is
@@ -90,18 +123,31 @@ func Queue(b *pgx.Batch) {
 // connection, so it can start while the files are still being decoded.
 type Snapshot struct {
 	sessionUser, database string
+	serverVersion         int
 	// principals are sorted by name, their memberships too; deps are
 	// sorted and only the principals'.
 	principals []diff.ObservedPrincipal
 	deps       []diff.Dependency
-	others     []string // the roles that are not Entra principals
-	usable     []string // the roles whose privileges the signed-in user has
+	// others are the roles that are not Entra principals, sorted by name,
+	// with their comments and (sorted) memberships.
+	others []diff.ObservedRole
+	usable []string // the roles whose privileges the signed-in user has
+	// databases are every database but the templates, sorted by name.
+	databases []sharedDatabase
+}
+
+// sharedDatabase is what the shared catalog says of a database.
+type sharedDatabase struct {
+	name  string
+	owner diff.RoleFact
+	// acl is every grantee's entries but the owner's, sorted.
+	acl []diff.Privilege
 }
 
 // readSnapshot reads what Queue queued.
 func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 	var s Snapshot
-	if err := br.QueryRow().Scan(&s.sessionUser, &s.database); err != nil {
+	if err := br.QueryRow().Scan(&s.sessionUser, &s.database, &s.serverVersion); err != nil {
 		return s, fmt.Errorf("read the signed-in user: %w", err)
 	}
 	var err error
@@ -113,7 +159,7 @@ func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 	if s.others, err = readOthers(br, s.principals); err != nil {
 		return s, fmt.Errorf("read roles: %w", err)
 	}
-	if err := readMemberships(br, s.principals); err != nil {
+	if err := readMemberships(br, s.principals, s.others); err != nil {
 		return s, fmt.Errorf("read memberships: %w", err)
 	}
 	rows, err := br.Query()
@@ -128,6 +174,15 @@ func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 	if err != nil {
 		return s, fmt.Errorf("read what principals own: %w", err)
 	}
+	if err := readComments(br, s.others); err != nil {
+		return s, fmt.Errorf("read role comments: %w", err)
+	}
+	if s.databases, err = readDatabases(br); err != nil {
+		return s, fmt.Errorf("read databases: %w", err)
+	}
+	for i := range s.others {
+		slices.Sort(s.others[i].MemberOf)
+	}
 	o := diff.Observed{Principals: s.principals, Dependencies: deps}
 	o.Normalize() // sorts the memberships and the dependencies too
 	s.principals = o.Principals
@@ -139,26 +194,54 @@ func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 }
 
 // Observed is the snapshot as far as a plan that asks a needs it:
-// Observed.Roles and SessionRoles are about a.Names.
+// Observed.Roles, SessionRoles and GroupRoles are about a.Names, Databases
+// about a.Scopes (their shared-catalog part: Owner and ACL; ReadDatabase
+// and Merge add what the databases themselves hold), Owners about those
+// databases' owners.
 func (s Snapshot) Observed(a Asked) diff.Observed {
 	names := a.Names
-	o := diff.Observed{SessionUser: s.sessionUser, Database: s.database,
+	o := diff.Observed{SessionUser: s.sessionUser, Database: s.database, ServerVersion: s.serverVersion,
 		Principals: s.principals, Dependencies: slices.Clone(s.deps)}
 	if !slices.IsSorted(names) {
 		names = slices.Sorted(slices.Values(names))
 	}
 	o.Roles = appendPrincipalsAmong(make([]string, 0, len(names)), names, o.Principals)
 	for _, r := range s.others {
-		if _, asked := slices.BinarySearch(names, r); asked {
-			o.Roles = append(o.Roles, r)
+		if _, asked := slices.BinarySearch(names, r.Name); asked {
+			o.Roles = append(o.Roles, r.Name)
+			r.MemberOf = slices.Clone(r.MemberOf)
+			o.GroupRoles = append(o.GroupRoles, r)
 		}
 	}
 	slices.Sort(o.Roles)
 	o.SessionRoles = slices.DeleteFunc(slices.Clone(s.usable), func(r string) bool {
 		return !o.HasRole(r) && !hasDependencies(o.Dependencies, r)
 	})
+	o.Databases, o.Owners = s.observedDatabases(a.Scopes)
 	o.Normalize()
 	return o
+}
+
+// observedDatabases is one ObservedDatabase per scope, sorted by name, as
+// far as the shared catalog tells, and the facts of their owners.
+func (s Snapshot) observedDatabases(scopes []Scope) ([]diff.ObservedDatabase, []diff.RoleFact) {
+	var dbs []diff.ObservedDatabase
+	var owners []diff.RoleFact
+	for _, sc := range scopes {
+		db := diff.ObservedDatabase{Name: sc.Database}
+		i, ok := slices.BinarySearchFunc(s.databases, sc.Database, func(d sharedDatabase, name string) int {
+			return strings.Compare(d.name, name)
+		})
+		if ok {
+			d := s.databases[i]
+			db.Exists, db.Owner = true, d.owner.Name
+			db.ACL = aclOf(d.acl, sc.Grantees)
+			owners = append(owners, d.owner)
+		}
+		dbs = append(dbs, db)
+	}
+	slices.SortFunc(dbs, func(x, y diff.ObservedDatabase) int { return strings.Compare(x.Name, y.Name) })
+	return dbs, mergeFacts(nil, owners)
 }
 
 // ReadQueued reads what Queue queued, as Inspect does.
@@ -210,26 +293,27 @@ func readPrincipals(br pgx.BatchResults) ([]diff.ObservedPrincipal, error) {
 }
 
 // readOthers reads roleNamesSQL and returns the roles that are not among
-// principals (sorted by name).
-func readOthers(br pgx.BatchResults, principals []diff.ObservedPrincipal) ([]string, error) {
+// principals (sorted by name), sorted by name.
+func readOthers(br pgx.BatchResults, principals []diff.ObservedPrincipal) ([]diff.ObservedRole, error) {
 	rows, err := br.Query()
 	if err != nil {
 		return nil, err
 	}
-	var others []string
+	var others []diff.ObservedRole
 	var name string
 	_, err = pgx.ForEachRow(rows, []any{&name}, func() error {
 		if _, entra := principalIndex(principals, name); !entra {
-			others = append(others, name)
+			others = append(others, diff.ObservedRole{Name: name})
 		}
 		return nil
 	})
+	slices.SortFunc(others, func(a, b diff.ObservedRole) int { return strings.Compare(a.Name, b.Name) })
 	return others, err
 }
 
-// readMemberships reads membershipsSQL into the MemberOf of principals
-// (sorted by name).
-func readMemberships(br pgx.BatchResults, principals []diff.ObservedPrincipal) error {
+// readMemberships reads membershipsSQL into the MemberOf of principals and
+// others (both sorted by name).
+func readMemberships(br pgx.BatchResults, principals []diff.ObservedPrincipal, others []diff.ObservedRole) error {
 	rows, err := br.Query()
 	if err != nil {
 		return err
@@ -237,13 +321,76 @@ func readMemberships(br pgx.BatchResults, principals []diff.ObservedPrincipal) e
 	var member string
 	var roles []string
 	_, err = pgx.ForEachRow(rows, []any{&member, &roles}, func() error {
+		// Scan makes a new slice for each array: roles share none.
 		if i, entra := principalIndex(principals, member); entra {
-			// Scan makes a new slice for each array: principals share none.
 			principals[i].MemberOf = roles
+		} else if i, ok := roleIndex(others, member); ok {
+			others[i].MemberOf = roles
 		}
 		return nil
 	})
 	return err
+}
+
+// readComments reads roleCommentsSQL into the Comment of others (sorted by
+// name).
+func readComments(br pgx.BatchResults, others []diff.ObservedRole) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	var role, comment string
+	_, err = pgx.ForEachRow(rows, []any{&role, &comment}, func() error {
+		if i, ok := roleIndex(others, role); ok {
+			others[i].Comment = comment
+		}
+		return nil
+	})
+	return err
+}
+
+// readDatabases reads databasesSQL, sorted by name, their ACLs too.
+func readDatabases(br pgx.BatchResults) ([]sharedDatabase, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	var (
+		dbs       []sharedDatabase
+		name      string
+		owner     diff.RoleFact
+		grantee   pgtype.Text
+		privilege pgtype.Text
+		grantable pgtype.Bool
+	)
+	dst := []any{&name, &owner.Name, &owner.Super, &owner.Member, &owner.Usage, &grantee, &privilege, &grantable}
+	index := map[string]int{} // no ORDER BY: a database's rows may come apart
+	_, err = pgx.ForEachRow(rows, dst, func() error {
+		i, seen := index[name]
+		if !seen {
+			i = len(dbs)
+			index[name] = i
+			dbs = append(dbs, sharedDatabase{name: name, owner: owner})
+		}
+		if grantee.Valid {
+			dbs[i].acl = append(dbs[i].acl, diff.Privilege{Grantee: grantee.String, Privilege: privilege.String, Grantable: grantable.Bool})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(dbs, func(a, b sharedDatabase) int { return strings.Compare(a.name, b.name) })
+	for i := range dbs {
+		dbs[i].acl = normalizeACL(dbs[i].acl)
+	}
+	return dbs, nil
+}
+
+func roleIndex(roles []diff.ObservedRole, name string) (int, bool) {
+	return slices.BinarySearchFunc(roles, name, func(r diff.ObservedRole, n string) int {
+		return strings.Compare(r.Name, n)
+	})
 }
 
 func principalIndex(principals []diff.ObservedPrincipal, name string) (int, bool) {
@@ -366,4 +513,14 @@ func Explain(err error) error {
 			"(the pgaadauth functions exist only there): %w", err)
 	}
 	return fmt.Errorf("inspect: %w", err)
+}
+
+// Databases are the names of the server's databases but the templates,
+// sorted: those export makes a Scope of.
+func (s Snapshot) Databases() []string {
+	names := make([]string, 0, len(s.databases))
+	for _, d := range s.databases {
+		names = append(names, d.name)
+	}
+	return nilIfEmpty(names)
 }
