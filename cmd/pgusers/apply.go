@@ -76,13 +76,14 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 	if output.value == "text" {
 		show = report.Text
 	}
-	r := report.Build(run.Results(targets))
+	results := run.Results(targets)
+	r := report.Build(results)
 	switch {
 	case dry == dryRunClient:
 		r.DryRun = string(dryRunClient)
 		if output.value == "text" {
 			show = func(w io.Writer, r report.Report) error {
-				if err := report.SQL(w, r); err != nil {
+				if err := report.SQL(w, results); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintln(w, report.PlanLine(r.Summary))

@@ -65,6 +65,9 @@ func Rehearse(ctx context.Context, conn Beginner, job Job) error {
 }
 
 func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error) {
+	if len(job.Plan.Elsewhere()) > 0 {
+		return phased(ctx, conn, job, rehearse)
+	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -78,7 +81,7 @@ func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error)
 		}
 	}()
 
-	if err := lockAndCheck(ctx, tx, job); err != nil {
+	if err := lockAndCheck(ctx, tx, job, false); err != nil {
 		return err
 	}
 	plan := job.Plan
@@ -91,7 +94,7 @@ func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error)
 			plan = renameInsteadOfDrop(plan)
 		}
 	}
-	if err := execute(ctx, tx, plan); err != nil {
+	if err := execute(ctx, tx, transaction(plan, "", job.Observed.SessionUser, all)); err != nil {
 		var se *StatementError
 		if errors.As(err, &se) {
 			se.HandedOver = handedOver
@@ -109,6 +112,69 @@ func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error)
 	return nil
 }
 
+// which picks changes of one transaction.
+type which int
+
+const (
+	all       which = iota // every change
+	notDrops               // all but the drops
+	onlyDrops              // the drops alone
+)
+
+func (w which) keeps(c diff.Change) bool {
+	drop := c.Action == diff.Drop || c.Action == diff.DropRole
+	return w == all || (w == onlyDrops) == drop
+}
+
+// Step is one transaction of a plan: the database it runs in ("" the
+// main transaction's, the database pgusers connects to) and its changes,
+// with the roles lent to the signed-in user first and taken back last.
+type Step struct {
+	In      string
+	Changes []diff.Change
+}
+
+// Steps are the transactions a plan runs, in order: one, unless it changes
+// privileges in other databases (see phased). Cleanups are not among
+// them: they run before, each in its database.
+func Steps(plan diff.Plan, me string) []Step {
+	if len(plan.Elsewhere()) == 0 {
+		return []Step{{Changes: transaction(plan, "", me, all)}}
+	}
+	steps := []Step{{Changes: transaction(plan, "", me, notDrops)}}
+	for _, db := range plan.Elsewhere() {
+		steps = append(steps, Step{In: db, Changes: transaction(plan, db, me, all)})
+	}
+	if hasDrops(plan) {
+		steps = append(steps, Step{Changes: transaction(plan, "", me, onlyDrops)})
+	}
+	return steps
+}
+
+// transaction is what the transaction of database in ("" the main one)
+// runs: the roles lent to me first, the changes it keeps, and the lent
+// roles taken back last.
+func transaction(plan diff.Plan, in, me string, w which) []diff.Change {
+	var out []diff.Change
+	lent := plan.LendsIn(in)
+	if w == onlyDrops {
+		lent = nil // the drops lend their own roles (hand-overs)
+	}
+	lend, unlend := diff.LendStatements(lent, me)
+	if len(lend) > 0 {
+		out = append(out, diff.Change{Action: "lend", Role: strings.Join(lent, ", "), Statements: lend})
+	}
+	for _, c := range plan.Changes {
+		if c.In == in && w.keeps(c) {
+			out = append(out, c)
+		}
+	}
+	if len(unlend) > 0 {
+		out = append(out, diff.Change{Action: "unlend", Role: strings.Join(lent, ", "), Statements: unlend})
+	}
+	return out
+}
+
 // ErrLocked is returned when another apply holds the server's lock.
 var ErrLocked = errors.New("another pgusers apply is running on this server (it holds the advisory lock); " +
 	"nothing was changed: wait for it to finish, then plan again")
@@ -124,9 +190,17 @@ func (e *StaleError) Error() string {
 		strings.Join(e.Changes, "; ")
 }
 
-func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job) error {
+// lockAndCheck takes the apply lock (for the session, to hold it across
+// transactions, or for the transaction) and reads the server again: the
+// postgres database's part, and the objects of the connected database when
+// grants name it. A server that changed since the plan is a StaleError.
+func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job, session bool) error {
 	b := &pgx.Batch{}
-	b.Queue("SELECT pg_catalog.pg_try_advisory_xact_lock($1)", LockKey)
+	if session {
+		b.Queue("SELECT pg_catalog.pg_try_advisory_lock($1)", LockKey)
+	} else {
+		b.Queue("SELECT pg_catalog.pg_try_advisory_xact_lock($1)", LockKey)
+	}
 	inspect.Queue(b)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
@@ -145,9 +219,26 @@ func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job) error {
 	if err := br.Close(); err != nil {
 		return fmt.Errorf("inspect under the lock: %w", err)
 	}
-	before, now := job.Plan.Basis(job.Observed), job.Plan.Basis(now)
+	before, now := job.Plan.Basis(job.Observed).MainPart(), job.Plan.Basis(now).MainPart()
 	if now.Fingerprint() != before.Fingerprint() {
 		return &StaleError{Changes: diff.Changes(before, now)}
+	}
+	if sc, ok := job.Asked.Scope(job.Observed.Database); ok && sc.ReadsObjects() {
+		return checkDatabase(ctx, tx, job, sc)
+	}
+	return nil
+}
+
+// checkDatabase reads the objects of scope's database on conn, a
+// connection to it, and compares them with the plan's.
+func checkDatabase(ctx context.Context, conn inspect.Batcher, job Job, sc inspect.Scope) error {
+	now, _, err := inspect.ReadDatabase(ctx, conn, sc)
+	if err != nil {
+		return fmt.Errorf("database %s: read it again under the lock: %w", sc.Database, err)
+	}
+	before, _ := job.Observed.DatabaseNamed(sc.Database)
+	if changes := diff.DatabaseChanges(before, now); len(changes) > 0 {
+		return &StaleError{Changes: changes}
 	}
 	return nil
 }

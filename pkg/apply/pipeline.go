@@ -14,7 +14,7 @@ import (
 	"github.com/pgusers/pgusers/pkg/diff"
 )
 
-// execute sends every statement of the plan in one pipeline and reads the
+// execute sends every statement of the changes in one pipeline and reads the
 // results in order; the first failure names its statement.
 //
 // A statement with arguments (the pgaadauth creates) is prepared once per
@@ -26,8 +26,8 @@ import (
 //
 // The pipeline is flushed every flushEvery messages, not once at the end:
 // the server runs the first statements while the rest are encoded.
-func execute(ctx context.Context, tx pgx.Tx, plan diff.Plan) error {
-	reqs, err := pipelineRequests(plan)
+func execute(ctx context.Context, tx pgx.Tx, changes []diff.Change) error {
+	reqs, err := pipelineRequests(changes)
 	if err != nil || len(reqs) == 0 {
 		return err
 	}
@@ -125,20 +125,20 @@ func (r request) fail(err error) error {
 // plan order, and the deallocations last. Every argument's type is checked
 // here, before anything is sent, so that a bad one fails with nothing on
 // the wire.
-func pipelineRequests(plan diff.Plan) ([]request, error) {
+func pipelineRequests(changes []diff.Change) ([]request, error) {
 	prefix, err := statementPrefix()
 	if err != nil {
 		return nil, err
 	}
 	n := 0
-	for _, c := range plan.Changes {
+	for _, c := range changes {
 		n += len(c.Statements)
 	}
 	reqs := make([]request, 0, n+2) // and a prepare and a deallocation per SQL text, usually one
 	var names []string
 	prepared := map[string]string{}
-	for ci := range plan.Changes {
-		c := &plan.Changes[ci]
+	for ci := range changes {
+		c := &changes[ci]
 		for si := range c.Statements {
 			s := &c.Statements[si]
 			if len(s.Args) == 0 {

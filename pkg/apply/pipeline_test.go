@@ -20,7 +20,7 @@ func TestPipelineRequests(t *testing.T) {
 		{Action: diff.Create, Principal: "c", Statements: []diff.Statement{{SQL: create, Args: []any{"c", "oid-c", "group", false, false}}}},
 		{Action: diff.Drop, Principal: "d", Statements: []diff.Statement{{SQL: `DROP ROLE "d"`}}},
 	}}
-	reqs, err := pipelineRequests(plan)
+	reqs, err := pipelineRequests(plan.Changes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestPipelineRequests(t *testing.T) {
 	if reqs[1].name != reqs[4].name || reqs[1].name == reqs[3].name {
 		t.Errorf("statement names: a %q, b %q, c %q; want a and c to share one, b its own", reqs[1].name, reqs[3].name, reqs[4].name)
 	}
-	again, err := pipelineRequests(plan)
+	again, err := pipelineRequests(plan.Changes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestPipelineRequests(t *testing.T) {
 func TestPipelineRequestsRefuseOtherArguments(t *testing.T) {
 	plan := diff.Plan{Changes: []diff.Change{{Action: diff.Create, Principal: "a",
 		Statements: []diff.Statement{{SQL: "SELECT $1", Args: []any{3.5}}}}}}
-	_, err := pipelineRequests(plan)
+	_, err := pipelineRequests(plan.Changes)
 	if err == nil || !strings.Contains(err.Error(), "argument 1 is a float64") {
 		t.Errorf("err = %v, want a message naming the argument and its type", err)
 	}

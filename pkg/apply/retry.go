@@ -45,7 +45,13 @@ type Runner func(ctx context.Context, conn Beginner, job Job) error
 func Retry(ctx context.Context, conn Beginner, job Job, run Runner, b fleet.Backoff,
 	onRetry func(attempt int, err error, wait time.Duration)) error {
 	var handedOver []string
-	_, err := fleet.Retry(ctx, b, Transient, onRetry, func(ctx context.Context) error {
+	// After a partial commit the server is no longer as planned: a retry
+	// would only find the plan stale.
+	transient := func(err error) bool {
+		var pe *PartialError
+		return !errors.As(err, &pe) && Transient(err)
+	}
+	_, err := fleet.Retry(ctx, b, transient, onRetry, func(ctx context.Context) error {
 		err := run(ctx, conn, job.After(handedOver))
 		var se *StatementError
 		var ce *CleanupError

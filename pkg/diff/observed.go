@@ -133,9 +133,14 @@ func (o Observed) Fingerprint() string {
 	n.Dependencies = slices.Clone(o.Dependencies)
 	n.SessionRoles = slices.Clone(o.SessionRoles)
 	n.Normalize()
-	b, err := json.Marshal(n)
+	return fingerprintOf(n)
+}
+
+// fingerprintOf is a sha256 of v's JSON: v holds strings, numbers, bools
+// and slices of them, never a map, so the bytes are canonical.
+func fingerprintOf(v any) string {
+	b, err := json.Marshal(v)
 	if err != nil {
-		// Observed holds only strings and bools.
 		panic(fmt.Sprintf("diff: fingerprint: %v", err))
 	}
 	sum := sha256.Sum256(b)
@@ -188,6 +193,18 @@ func Changes(before, after Observed) []string {
 		if !after.HasSessionRole(r) {
 			out = append(out, fmt.Sprintf("role %s: the signed-in user lost its privileges since the plan", r))
 		}
+	}
+	if fingerprintOf(before.GroupRoles) != fingerprintOf(after.GroupRoles) {
+		out = append(out, "group roles, their comments or their memberships changed since the plan")
+	}
+	for _, a := range after.Databases {
+		b, ok := before.DatabaseNamed(a.Name)
+		if !ok || a.Exists != b.Exists || a.Owner != b.Owner || fingerprintOf(a.ACL) != fingerprintOf(b.ACL) {
+			out = append(out, fmt.Sprintf("database %s: its owner or privileges changed since the plan", a.Name))
+		}
+	}
+	if before.ServerVersion != after.ServerVersion {
+		out = append(out, fmt.Sprintf("the server's version changed since the plan (%d → %d)", before.ServerVersion, after.ServerVersion))
 	}
 	slices.Sort(out)
 	return out

@@ -1,6 +1,10 @@
 package diff
 
-import "github.com/pgusers/pgusers/pkg/spec"
+import (
+	"fmt"
+
+	"github.com/pgusers/pgusers/pkg/spec"
+)
 
 // ObservedRole is a role that is not an Entra principal, among the names a
 // plan asks about: a group role the files declare, or a grantee.
@@ -98,4 +102,44 @@ type ObservedDatabase struct {
 	// Defaults are the default privileges of the owners and grantees asked
 	// about in the schemas asked about, sorted.
 	Defaults []DefaultPrivilege `json:"defaults,omitempty"`
+}
+
+// MainPart is o without what only a read of another database tells: the
+// schemas and default privileges of the databases, and the owners' facts.
+// What a read of the postgres database gives again under the lock.
+func (o Observed) MainPart() Observed {
+	m := o
+	m.Owners = nil
+	m.Databases = make([]ObservedDatabase, len(o.Databases))
+	for i, d := range o.Databases {
+		d.Read, d.Schemas, d.Defaults = false, nil, nil
+		m.Databases[i] = d
+	}
+	return m
+}
+
+// DatabaseChanges says, one line each, how the objects read in a database
+// differ from those a plan was made from: what a user needs to read when
+// the plan went stale there.
+func DatabaseChanges(before, after ObservedDatabase) []string {
+	var out []string
+	fp := func(v any) string { return fingerprintOf(v) }
+	for _, a := range after.Schemas {
+		b, ok := before.SchemaNamed(a.Name)
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("database %s: schema %s created since the plan", after.Name, a.Name))
+		case fp(a) != fp(b):
+			out = append(out, fmt.Sprintf("database %s: the privileges, objects or owners in schema %s changed since the plan", after.Name, a.Name))
+		}
+	}
+	for _, b := range before.Schemas {
+		if _, ok := after.SchemaNamed(b.Name); !ok {
+			out = append(out, fmt.Sprintf("database %s: schema %s dropped since the plan", after.Name, b.Name))
+		}
+	}
+	if fp(before.Defaults) != fp(after.Defaults) {
+		out = append(out, fmt.Sprintf("database %s: default privileges changed since the plan", after.Name))
+	}
+	return out
 }

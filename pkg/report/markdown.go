@@ -135,6 +135,11 @@ func markdownStatus(s Status) string {
 
 func markdownChange(c Change) string {
 	switch c.Action {
+	case diff.Create, diff.Replace, diff.Drop, diff.Grant, diff.Revoke:
+	default:
+		return mdText(string(appendChange(nil, c)))
+	}
+	switch c.Action {
 	case diff.Grant:
 		return fmt.Sprintf("grant %s to %s", mdCode(c.Role), mdCode(c.Principal))
 	case diff.Revoke:

@@ -2,6 +2,7 @@ package report
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/diff"
@@ -31,6 +32,8 @@ type Result struct {
 	Plan diff.Plan
 	// Principals is how many Entra principals the server had when read.
 	Principals int
+	// SessionUser is whom pgusers signed in as: the SQL view lends it roles.
+	SessionUser string
 }
 
 // Report is the JSON document of plan and apply. It is the public API:
@@ -68,6 +71,29 @@ type Server struct {
 	Cleanups []Cleanup `json:"cleanups,omitempty"`
 	// Failed is the statement that failed, when one did.
 	Failed *Failed `json:"failed,omitempty"`
+	// Committed names what committed before the server failed, when a plan
+	// of several transactions failed partway (the main transaction,
+	// databases, hand-overs); empty means nothing changed.
+	Committed []string `json:"committed,omitempty"`
+	// Managed are the privilege cells the server's grants make exact:
+	// every other privilege is left alone.
+	Managed []Managed `json:"managed,omitempty"`
+}
+
+// Managed is what the grants make exact for one grantee in one database.
+type Managed struct {
+	Grantee  string `json:"grantee"`
+	Database string `json:"database"`
+	// On are the kinds, each with its schemas ("" for database).
+	On []ManagedKind `json:"on"`
+	// DefaultsFor are the owners whose default privileges are made exact.
+	DefaultsFor []string `json:"defaultsFor,omitempty"`
+}
+
+// ManagedKind is a kind of cell and the schemas it is managed in.
+type ManagedKind struct {
+	Kind    spec.Kind `json:"kind"`
+	Schemas []string  `json:"schemas,omitempty"`
 }
 
 // Blocker is what a principal the plan drops owns or holds.
@@ -104,15 +130,36 @@ type Failed struct {
 
 // Change is one change of a plan.
 type Change struct {
-	Action    diff.Action `json:"action"`
-	Principal string      `json:"principal"`
-	Type      string      `json:"type,omitempty"`
-	ObjectID  string      `json:"objectId,omitempty"`
-	Admin     bool        `json:"admin,omitempty"`
-	MFA       bool        `json:"mfa,omitempty"`
-	Role      string      `json:"role,omitempty"`
-	Reason    string      `json:"reason"`
-	SQL       []string    `json:"sql"`
+	Action diff.Action `json:"action"`
+	// Principal is the Entra principal (create, drop, replace, rename), or
+	// the member of a grant or revoke of a role, which may be a group role.
+	Principal string `json:"principal,omitempty"`
+	Type      string `json:"type,omitempty"`
+	ObjectID  string `json:"objectId,omitempty"`
+	Admin     bool   `json:"admin,omitempty"`
+	MFA       bool   `json:"mfa,omitempty"`
+	// Role is the role granted or revoked, or the group role of
+	// create-role, alter-role and drop-role.
+	Role string `json:"role,omitempty"`
+	// From is a renamed principal's name before.
+	From string `json:"from,omitempty"`
+	// Comment is a group role's comment as it will be.
+	Comment string `json:"comment,omitempty"`
+	// Grantee, Database, On, Schema, Objects and Privileges describe a
+	// privilege change; Objects is absent when the statement covers every
+	// object of the kind in the schema (as pgusers' statements do). Owner is
+	// the role whose default privileges change. GrantOption: only the
+	// grant option of Privileges is revoked.
+	Grantee     string    `json:"grantee,omitempty"`
+	Database    string    `json:"database,omitempty"`
+	On          spec.Kind `json:"on,omitempty"`
+	Schema      string    `json:"schema,omitempty"`
+	Objects     []string  `json:"objects,omitempty"`
+	Owner       string    `json:"owner,omitempty"`
+	Privileges  []string  `json:"privileges,omitempty"`
+	GrantOption bool      `json:"grantOption,omitempty"`
+	Reason      string    `json:"reason"`
+	SQL         []string  `json:"sql"`
 }
 
 // Kept is an undeclared principal that prune leaves alone.
@@ -123,15 +170,23 @@ type Kept struct {
 
 // Summary counts the changes by action and the servers by status.
 type Summary struct {
-	Create      int `json:"create"`
-	Drop        int `json:"drop"`
-	Replace     int `json:"replace"`
-	Grant       int `json:"grant"`
-	Revoke      int `json:"revoke"`
-	InSync      int `json:"inSync"`
-	WithChanges int `json:"withChanges"`
-	Applied     int `json:"applied"`
-	Failed      int `json:"failed"`
+	Create           int `json:"create"`
+	Drop             int `json:"drop"`
+	Replace          int `json:"replace"`
+	Grant            int `json:"grant"`
+	Revoke           int `json:"revoke"`
+	Rename           int `json:"rename"`
+	CreateRole       int `json:"createRole"`
+	AlterRole        int `json:"alterRole"`
+	DropRole         int `json:"dropRole"`
+	GrantPrivileges  int `json:"grantPrivileges"`
+	RevokePrivileges int `json:"revokePrivileges"`
+	GrantDefaults    int `json:"grantDefaults"`
+	RevokeDefaults   int `json:"revokeDefaults"`
+	InSync           int `json:"inSync"`
+	WithChanges      int `json:"withChanges"`
+	Applied          int `json:"applied"`
+	Failed           int `json:"failed"`
 }
 
 // Build reports results, in their order.
@@ -147,6 +202,8 @@ func Build(results []Result) Report {
 			Principals: res.Principals,
 			Blockers:   blockers(res),
 			Failed:     failedStatement(res.Err),
+			Managed:    managed(res.Server),
+			Committed:  committed(res.Err),
 		}
 		if res.Err != nil {
 			s.Error = res.Err.Error()
@@ -191,15 +248,41 @@ func (s *Summary) count(a diff.Action) {
 		s.Grant++
 	case diff.Revoke:
 		s.Revoke++
+	case diff.Rename:
+		s.Rename++
+	case diff.CreateRole:
+		s.CreateRole++
+	case diff.AlterRole:
+		s.AlterRole++
+	case diff.DropRole:
+		s.DropRole++
+	case diff.GrantPrivileges:
+		s.GrantPrivileges++
+	case diff.RevokePrivileges:
+		s.RevokePrivileges++
+	case diff.GrantDefaults:
+		s.GrantDefaults++
+	case diff.RevokeDefaults:
+		s.RevokeDefaults++
 	}
 }
 
 // Changes is how many changes the summary counts.
-func (s Summary) Changes() int { return s.Create + s.Replace + s.Drop + s.Grant + s.Revoke }
+func (s Summary) Changes() int {
+	return s.Create + s.Replace + s.Drop + s.Grant + s.Revoke + s.Rename + s.roleChanges() + s.privilegeChanges()
+}
+
+func (s Summary) roleChanges() int { return s.CreateRole + s.AlterRole + s.DropRole }
+
+func (s Summary) privilegeChanges() int {
+	return s.GrantPrivileges + s.RevokePrivileges + s.GrantDefaults + s.RevokeDefaults
+}
 
 func change(c diff.Change) Change {
 	return Change{Action: c.Action, Principal: c.Principal, Type: c.Type, ObjectID: c.ObjectID,
-		Admin: c.Admin, MFA: c.MFA, Role: c.Role, Reason: c.Reason, SQL: display(c.Statements)}
+		Admin: c.Admin, MFA: c.MFA, Role: c.Role, From: c.From, Comment: c.Comment,
+		Grantee: c.Grantee, Database: c.Database, On: c.On, Schema: c.Schema, Owner: c.Owner,
+		Privileges: c.Privileges, GrantOption: c.GrantOption, Reason: c.Reason, SQL: display(c.Statements)}
 }
 
 func display(ss []diff.Statement) []string {
@@ -235,6 +318,48 @@ func failedStatement(err error) *Failed {
 	var ce *apply.CleanupError
 	if errors.As(err, &ce) {
 		return &Failed{Database: ce.Database, SQL: ce.Statement.Display(), Error: ce.Err.Error()}
+	}
+	return nil
+}
+
+// managed are the cells of s's grants, by grantee and database.
+func managed(s spec.Server) []Managed {
+	cells, defaults := diff.Cells(s, 0)
+	var out []Managed
+	at := func(grantee, db string) *Managed {
+		if n := len(out); n > 0 && out[n-1].Grantee == grantee && out[n-1].Database == db {
+			return &out[n-1]
+		}
+		out = append(out, Managed{Grantee: grantee, Database: db})
+		return &out[len(out)-1]
+	}
+	for _, c := range cells {
+		m := at(c.Grantee, c.Database)
+		if n := len(m.On); n > 0 && m.On[n-1].Kind == c.On {
+			m.On[n-1].Schemas = append(m.On[n-1].Schemas, c.Schema)
+			continue
+		}
+		mk := ManagedKind{Kind: c.On}
+		if c.Schema != "" {
+			mk.Schemas = []string{c.Schema}
+		}
+		m.On = append(m.On, mk)
+	}
+	for _, d := range defaults {
+		for i := range out {
+			if out[i].Grantee == d.Grantee && out[i].Database == d.Database && !slices.Contains(out[i].DefaultsFor, d.Owner) {
+				out[i].DefaultsFor = append(out[i].DefaultsFor, d.Owner)
+			}
+		}
+	}
+	return out
+}
+
+// committed says what a failed plan of several transactions committed.
+func committed(err error) []string {
+	var pe *apply.PartialError
+	if errors.As(err, &pe) {
+		return pe.Committed
 	}
 	return nil
 }

@@ -79,7 +79,7 @@ func TestBlockersJSONGolden(t *testing.T) {
 
 func TestCleanupSQLGolden(t *testing.T) {
 	var b bytes.Buffer
-	SQL(&b, Build(changeResults(t)[3:4]))
+	SQL(&b, changeResults(t)[3:4])
 	golden(t, "dry-run-cleanup.sql.golden", b.Bytes())
 }
 

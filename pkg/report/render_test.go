@@ -85,7 +85,7 @@ func TestJSONPlanGolden(t *testing.T) {
 
 func TestDryRunSQLGolden(t *testing.T) {
 	var b bytes.Buffer
-	SQL(&b, Build(fleetResults(t)))
+	SQL(&b, fleetResults(t))
 	golden(t, "dry-run.sql.golden", b.Bytes())
 }
 
@@ -119,7 +119,7 @@ func TestDryRunSQLKeepsNamesInsideComments(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	SQL(&b, Build([]Result{{Server: s, Plan: plan, Status: Changes}}))
+	SQL(&b, []Result{{Server: s, Plan: plan, Status: Changes}})
 	for _, line := range strings.FieldsFunc(b.String(), func(r rune) bool { return r == '\n' || r == '\r' }) {
 		for _, payload := range []string{"DROP DATABASE prod;", "DROP DATABASE prod2;", "DROP DATABASE prod3;"} {
 			if i := strings.Index(line, payload); i >= 0 && !strings.Contains(line[:i], "--") && !strings.HasPrefix(line, "DROP DATABASE prod3; --\"") {

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 // Text renders a plan for people: a block per server in the order of the
@@ -27,6 +29,7 @@ func serverText(w *bufio.Writer, s Server) {
 	switch s.Status {
 	case InSync:
 		fmt.Fprintf(w, ": in sync, %d Entra principal(s)\n", s.Principals)
+		writeManaged(w, s.Managed)
 	case Error:
 		fmt.Fprintln(w, ": error")
 		fmt.Fprintf(w, "  ! %s\n", indent(EscapeLines(s.Error), "    "))
@@ -69,6 +72,17 @@ func serverText(w *bufio.Writer, s Server) {
 			fmt.Fprintf(w, "      %s: %s\n", Escape(k.Principal), Escape(k.Why))
 		}
 	}
+	writeManaged(w, s.Managed)
+}
+
+func writeManaged(w *bufio.Writer, ms []Managed) {
+	if len(ms) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "  privileges made exact (every other privilege is left alone):")
+	for _, line := range managedLines(ms) {
+		fmt.Fprintf(w, "      %s\n", line)
+	}
 }
 
 // appendChange appends what a change does to b: "create name (service,
@@ -79,6 +93,37 @@ func appendChange(b []byte, c Change) []byte {
 		return fmt.Appendf(b, "grant %s to %s", Escape(c.Role), Escape(c.Principal))
 	case diff.Revoke:
 		return fmt.Appendf(b, "revoke %s from %s", Escape(c.Role), Escape(c.Principal))
+	case diff.CreateRole:
+		b = fmt.Appendf(b, "create role %s", Escape(c.Role))
+		if c.Comment != "" {
+			b = fmt.Appendf(b, " (comment %s)", Escape(strconv.Quote(c.Comment)))
+		}
+		return b
+	case diff.AlterRole:
+		return fmt.Appendf(b, "alter role %s: comment %s", Escape(c.Role), Escape(strconv.Quote(c.Comment)))
+	case diff.DropRole:
+		return fmt.Appendf(b, "drop role %s", Escape(c.Role))
+	case diff.Rename:
+		return fmt.Appendf(b, "rename %s to %s (%s, objectId %s)", Escape(c.From), Escape(c.Principal), Escape(c.Type), Escape(c.ObjectID))
+	case diff.GrantPrivileges, diff.RevokePrivileges:
+		verb, to := "grant ", " to "
+		if c.Action == diff.RevokePrivileges {
+			verb, to = "revoke ", " from "
+			if c.GrantOption {
+				verb = "revoke grant option for "
+			}
+		}
+		return fmt.Appendf(b, "%s%s on %s%s%s", verb, strings.Join(c.Privileges, ", "), Escape(cellName(c)), to, Escape(c.Grantee))
+	case diff.GrantDefaults, diff.RevokeDefaults:
+		verb, to := "grant ", " to "
+		if c.Action == diff.RevokeDefaults {
+			verb, to = "revoke ", " from "
+			if c.GrantOption {
+				verb = "revoke grant option for "
+			}
+		}
+		return fmt.Appendf(b, "%s%s on %s created by %s in %s.%s%s%s", verb, strings.Join(c.Privileges, ", "), c.On,
+			Escape(c.Owner), Escape(c.Database), Escape(c.Schema), to, Escape(c.Grantee))
 	}
 	b = append(b, c.Action...)
 	b = append(b, ' ')
@@ -96,6 +141,40 @@ func appendChange(b []byte, c Change) []byte {
 		b = append(b, ", mfa"...)
 	}
 	return append(b, ')')
+}
+
+// cellName names what a privilege change is on: "database orders",
+// "schema orders.public", "all tables in orders.public".
+func cellName(c Change) string {
+	switch c.On {
+	case spec.KindDatabase:
+		return "database " + c.Database
+	case spec.KindSchema:
+		return "schema " + c.Database + "." + c.Schema
+	}
+	return "all " + string(c.On) + " in " + c.Database + "." + c.Schema
+}
+
+// managedLines say which cells a server's grants make exact, a line per
+// grantee and database.
+func managedLines(ms []Managed) []string {
+	var out []string
+	for _, m := range ms {
+		var parts []string
+		for _, k := range m.On {
+			if len(k.Schemas) == 0 {
+				parts = append(parts, string(k.Kind))
+				continue
+			}
+			parts = append(parts, string(k.Kind)+" in "+strings.Join(k.Schemas, ", "))
+		}
+		line := fmt.Sprintf("%s in %s: %s", m.Grantee, m.Database, strings.Join(parts, "; "))
+		if len(m.DefaultsFor) > 0 {
+			line += "; default privileges of " + strings.Join(m.DefaultsFor, ", ")
+		}
+		out = append(out, Escape(line))
+	}
+	return out
 }
 
 // blockerLines renders the blockers of principal (of every principal when
@@ -160,8 +239,18 @@ func PlanLine(s Summary) string {
 		return b.String()
 	}
 	if s.Changes() > 0 {
-		fmt.Fprintf(&b, "Plan: %d to create, %d to replace, %d to drop, %d to grant, %d to revoke.",
-			s.Create, s.Replace, s.Drop, s.Grant, s.Revoke)
+		fmt.Fprintf(&b, "Plan: %d to create, %d to replace, %d to drop, %d to grant, %d to revoke", s.Create, s.Replace, s.Drop, s.Grant, s.Revoke)
+		if s.Rename > 0 {
+			fmt.Fprintf(&b, ", %d to rename", s.Rename)
+		}
+		if s.roleChanges() > 0 {
+			fmt.Fprintf(&b, "; roles: %d to create, %d to alter, %d to drop", s.CreateRole, s.AlterRole, s.DropRole)
+		}
+		if s.privilegeChanges() > 0 {
+			fmt.Fprintf(&b, "; privileges: %d to grant, %d to revoke; default privileges: %d to grant, %d to revoke",
+				s.GrantPrivileges, s.RevokePrivileges, s.GrantDefaults, s.RevokeDefaults)
+		}
+		b.WriteString(".")
 	} else {
 		b.WriteString("No changes on the servers that could be read.")
 	}
@@ -182,6 +271,9 @@ func ApplyText(out io.Writer, r Report) error {
 		switch {
 		case s.Status == Error && rehearsal && s.Failed != nil:
 			fmt.Fprintf(w, "server %s: would fail, and was rolled back\n  ! %s\n", name, indent(describeFailure(*s.Failed), "    "))
+		case s.Status == Error && len(s.Committed) > 0:
+			fmt.Fprintf(w, "server %s: failed partway; committed: %s\n  ! %s\n", name, Escape(strings.Join(s.Committed, ", ")),
+				indent(EscapeLines(s.Error), "    "))
 		case s.Status == Error:
 			fmt.Fprintf(w, "server %s: failed, nothing changed there\n  ! %s\n", name, indent(EscapeLines(s.Error), "    "))
 		case s.Status == InSync:
@@ -199,6 +291,16 @@ func ApplyText(out io.Writer, r Report) error {
 	}
 	fmt.Fprintf(w, "%s: %d created, %d replaced, %d dropped, %d granted, %d revoked", verb,
 		sum.Create, sum.Replace, sum.Drop, sum.Grant, sum.Revoke)
+	if sum.Rename > 0 {
+		fmt.Fprintf(w, ", %d renamed", sum.Rename)
+	}
+	if sum.roleChanges() > 0 {
+		fmt.Fprintf(w, "; roles: %d created, %d altered, %d dropped", sum.CreateRole, sum.AlterRole, sum.DropRole)
+	}
+	if sum.privilegeChanges() > 0 {
+		fmt.Fprintf(w, "; privileges: %d granted, %d revoked; default privileges: %d granted, %d revoked",
+			sum.GrantPrivileges, sum.RevokePrivileges, sum.GrantDefaults, sum.RevokeDefaults)
+	}
 	if sum.Failed > 0 {
 		fmt.Fprintf(w, "; %d server(s) failed", sum.Failed)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -74,6 +75,10 @@ func planOne(ctx context.Context, t *Target, cfg Config, reads *Reads) {
 		t.fail(stopped(ctx, cfg.Timeout, "nothing was read", err))
 		return
 	}
+	if err := readDatabases(ctx, t, cfg); err != nil {
+		t.fail(stopped(ctx, cfg.Timeout, "nothing was changed", err))
+		return
+	}
 	log.Debug("inspected", "principals", len(t.Observed.Principals), "session_user", t.Observed.SessionUser)
 	t.Plan, err = diff.Compute(t.Server, t.Observed)
 	if err != nil {
@@ -131,4 +136,47 @@ func describeBlockers(ctx context.Context, t *Target, cfg Config) {
 	if named != nil {
 		*list = named
 	}
+}
+
+// readDatabases reads the objects of every database whose cells the
+// grants name, each on a connection of its own (the connected database on
+// t's), all at once: one round trip each.
+func readDatabases(ctx context.Context, t *Target, cfg Config) error {
+	type read struct {
+		db    diff.ObservedDatabase
+		facts []diff.RoleFact
+		err   error
+	}
+	var scopes []inspect.Scope
+	for _, sc := range t.Asked.Scopes {
+		if db, ok := t.Observed.DatabaseNamed(sc.Database); ok && db.Exists && sc.ReadsObjects() {
+			scopes = append(scopes, sc)
+		}
+	}
+	reads := make([]read, len(scopes))
+	var wg sync.WaitGroup
+	for i, sc := range scopes {
+		wg.Go(func() {
+			r := &reads[i]
+			if sc.Database == t.Observed.Database {
+				r.db, r.facts, r.err = inspect.ReadDatabase(ctx, t.conn, sc)
+				return
+			}
+			conn, err := opener(t.Server, cfg.Connect)(ctx, sc.Database)
+			if err != nil {
+				r.err = err
+				return
+			}
+			defer conn.Close(context.WithoutCancel(ctx))
+			r.db, r.facts, r.err = inspect.ReadDatabase(ctx, conn, sc)
+		})
+	}
+	wg.Wait()
+	for i, r := range reads {
+		if r.err != nil {
+			return fmt.Errorf("database %s: %w", scopes[i].Database, r.err)
+		}
+		inspect.Merge(&t.Observed, r.db, r.facts)
+	}
+	return nil
 }

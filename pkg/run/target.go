@@ -84,7 +84,8 @@ func Close(ctx context.Context, targets []*Target) {
 
 // Result is the target as the report shows it.
 func (t *Target) Result() report.Result {
-	return report.Result{Server: t.Server, Status: t.Status, Err: t.Err, Plan: t.Plan, Principals: len(t.Observed.Principals)}
+	return report.Result{Server: t.Server, Status: t.Status, Err: t.Err, Plan: t.Plan, Principals: len(t.Observed.Principals),
+		SessionUser: t.Observed.SessionUser}
 }
 
 // Results are the targets as the report shows them, in order.

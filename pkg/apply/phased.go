@@ -1,0 +1,269 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgusers/pgusers/pkg/diff"
+)
+
+// A plan that changes privileges of objects in other databases than the
+// one pgusers connects to cannot be one transaction: no transaction spans
+// two databases. It runs as a sequence, under an advisory lock held by the
+// session for the whole of it, so that no other pgusers interleaves:
+//
+//  1. the lock; the server read again (the connected database in the main
+//     transaction, and each other database in a transaction of its own,
+//     opened then and kept open): a server that changed since the plan is
+//     refused with nothing changed;
+//  2. the hand-overs of what dropped principals own in other databases
+//     (Cleanups), each committed in its own database, as single plans do;
+//  3. the main transaction: principals and roles created, renamed and
+//     replaced, comments, memberships, privileges on databases and on
+//     objects of the connected database; committed, so that the other
+//     databases see the roles it made;
+//  4. each other database's transaction: its privilege changes, with the
+//     owners it must act as lent to the signed-in user for that
+//     transaction only; committed one by one, in database order;
+//  5. a last transaction in the connected database: the drops.
+//
+// Each step is atomic; the sequence is not. A failure stops it: what was
+// committed before stays (PartialError names it), nothing after runs, and
+// since every step is part of the desired state, the next plan shows what
+// is left and the next apply finishes it. Drops come last, so a failure
+// never leaves a dropped role that another step still needed.
+//
+// A rehearsal runs every step and rolls each back. The other databases
+// cannot see the roles the rolled-back main transaction made, so each of
+// their transactions first creates those it grants to as plain NOLOGIN
+// roles, rolled back with it.
+
+// PartialError is a failure after some of a plan's transactions
+// committed: what they changed stays on the server.
+type PartialError struct {
+	// Committed names the transactions that committed, in order: "the
+	// main transaction" and "database NAME".
+	Committed []string
+	// Failed names the transaction that failed; NotRun those that did not
+	// run.
+	Failed string
+	NotRun []string
+	Err    error
+}
+
+func (e *PartialError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s failed and was rolled back: %v; ", e.Failed, e.Err)
+	fmt.Fprintf(&b, "already committed (each database commits on its own): %s", strings.Join(e.Committed, ", "))
+	if len(e.NotRun) > 0 {
+		fmt.Fprintf(&b, "; not run: %s", strings.Join(e.NotRun, ", "))
+	}
+	b.WriteString("; fix the cause, then plan and apply again to finish")
+	return b.String()
+}
+
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// elsewhere is the open transaction of another database.
+type elsewhere struct {
+	db   string
+	conn *pgx.Conn
+	tx   pgx.Tx
+}
+
+func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error) {
+	if job.Open == nil {
+		return fmt.Errorf("the plan changes privileges in database %s, and apply was given no way to connect there; nothing was changed",
+			job.Plan.Elsewhere()[0])
+	}
+	me := job.Observed.SessionUser
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	mainOpen := true
+	locked := false
+	var others []elsewhere
+	defer func() {
+		for _, o := range others {
+			_ = o.tx.Rollback(context.WithoutCancel(ctx))
+			_ = o.conn.Close(context.WithoutCancel(ctx))
+		}
+		if mainOpen {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+		if locked {
+			unlock(ctx, tx.Conn())
+		}
+	}()
+
+	// 1. Lock, and read everything again.
+	if err := lockAndCheck(ctx, tx, job, true); err != nil {
+		return err
+	}
+	locked = true
+	for _, db := range job.Plan.Elsewhere() {
+		o, err := begin(ctx, job, db)
+		if err != nil {
+			return err
+		}
+		others = append(others, o)
+		if sc, ok := job.Asked.Scope(db); ok {
+			if err := checkDatabase(ctx, o.tx, job, sc); err != nil {
+				return err
+			}
+		}
+	}
+
+	// 2. Hand-overs in other databases.
+	plan := job.Plan
+	var committed []string
+	if len(plan.Cleanups) > 0 {
+		handed, err := cleanUp(ctx, job, rehearse)
+		for _, db := range handed {
+			committed = append(committed, "hand-over in database "+db)
+		}
+		if err != nil {
+			return err
+		}
+		if rehearse {
+			plan = renameInsteadOfDrop(plan)
+		}
+	}
+	partial := func(failed string, err error) error {
+		if len(committed) == 0 {
+			return err
+		}
+		var notRun []string
+		for _, o := range others {
+			notRun = append(notRun, "database "+o.db)
+		}
+		if hasDrops(plan) {
+			notRun = append(notRun, "the drops")
+		}
+		return &PartialError{Committed: committed, Failed: failed, NotRun: notRun, Err: err}
+	}
+
+	// 3. The main transaction, all but the drops.
+	if err := execute(ctx, tx, transaction(plan, "", me, notDrops)); err != nil {
+		return partial("the main transaction", err)
+	}
+	mainOpen = false
+	if err := finish(ctx, tx, rehearse); err != nil {
+		return partial("the main transaction", err)
+	}
+	if !rehearse {
+		committed = append(committed, "the main transaction")
+	}
+
+	// 4. Each other database.
+	for i, o := range others {
+		changes := transaction(plan, o.db, me, all)
+		if rehearse {
+			changes = append(standIns(plan, o.db), changes...)
+		}
+		err := execute(ctx, o.tx, changes)
+		if err == nil {
+			err = finish(ctx, o.tx, rehearse)
+		}
+		_ = o.conn.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			others = others[i+1:]
+			return partial("database "+o.db, fmt.Errorf("in database %s: %w", o.db, err))
+		}
+		if !rehearse {
+			committed = append(committed, "database "+o.db)
+		}
+	}
+	others = nil
+
+	// 5. The drops.
+	if !hasDrops(plan) {
+		return nil
+	}
+	tx, err = conn.Begin(ctx)
+	if err != nil {
+		return partial("the drops", fmt.Errorf("begin: %w", err))
+	}
+	mainOpen = true
+	if err := execute(ctx, tx, transaction(plan, "", me, onlyDrops)); err != nil {
+		return partial("the drops", err)
+	}
+	mainOpen = false
+	if err := finish(ctx, tx, rehearse); err != nil {
+		return partial("the drops", err)
+	}
+	return nil
+}
+
+// begin opens a transaction in database db, on a connection of its own.
+func begin(ctx context.Context, job Job, db string) (elsewhere, error) {
+	c, err := job.Open(ctx, db)
+	if err != nil {
+		return elsewhere{}, fmt.Errorf("database %s: connect: %w; nothing was changed", db, err)
+	}
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		_ = c.Close(context.WithoutCancel(ctx))
+		return elsewhere{}, fmt.Errorf("database %s: begin: %w; nothing was changed", db, err)
+	}
+	return elsewhere{db: db, conn: c, tx: tx}, nil
+}
+
+// finish commits tx, or rolls it back in a rehearsal.
+func finish(ctx context.Context, tx pgx.Tx, rehearse bool) error {
+	var err error
+	if rehearse {
+		err = tx.Rollback(ctx)
+	} else {
+		err = tx.Commit(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// unlock releases the session's apply lock. Closing the connection would
+// too; a failure here leaves it to that.
+func unlock(ctx context.Context, conn *pgx.Conn) {
+	_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_catalog.pg_advisory_unlock($1)", LockKey)
+}
+
+func hasDrops(plan diff.Plan) bool {
+	return slices.ContainsFunc(plan.Changes, onlyDrops.keeps)
+}
+
+// standIns create, in a rehearsal of database db's transaction, the roles
+// the main transaction would have made and db's changes grant to: the
+// rolled-back main transaction's roles are not there for it to see.
+func standIns(plan diff.Plan, db string) []diff.Change {
+	made := map[string]bool{}
+	for _, c := range plan.Changes {
+		switch c.Action {
+		case diff.Create, diff.Rename:
+			made[c.Principal] = true
+		case diff.CreateRole:
+			made[c.Role] = true
+		}
+	}
+	var names []string
+	for _, c := range plan.Changes {
+		if c.In == db && made[c.Grantee] && !slices.Contains(names, c.Grantee) {
+			names = append(names, c.Grantee)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	var ss []diff.Statement
+	for _, n := range names {
+		ss = append(ss, diff.Statement{SQL: "CREATE ROLE " + pgx.Identifier{n}.Sanitize() + " NOLOGIN"})
+	}
+	return []diff.Change{{Action: "stand-in", Role: strings.Join(names, ", "), Statements: ss}}
+}
