@@ -487,7 +487,7 @@ func TestActionInstallsVerifiedRelease(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmp := t.TempDir()
-			rel := filepath.Join(tmp, "server", "pgusers", "pgusers", "releases", "download", version)
+			rel := filepath.Join(tmp, "server", "releases", version)
 			runnerTemp := filepath.Join(tmp, "runner")
 			for _, d := range []string{rel, runnerTemp} {
 				if err := os.MkdirAll(d, 0o755); err != nil {
@@ -502,9 +502,8 @@ func TestActionInstallsVerifiedRelease(t *testing.T) {
 			}
 			ghPath := filepath.Join(tmp, "github_path")
 			out, err := runScript(t, script, tmp, map[string]string{
-				"VERSION": version, "REPOSITORY": "pgusers/pgusers",
-				"GITHUB_SERVER_URL": "file://" + filepath.Join(tmp, "server"),
-				"RUNNER_OS":         "Linux", "RUNNER_ARCH": runnerArch,
+				"VERSION": version, "DOWNLOAD_URL": "file://" + filepath.Join(tmp, "server", "releases") + "/",
+				"RUNNER_OS": "Linux", "RUNNER_ARCH": runnerArch,
 				"RUNNER_TEMP": runnerTemp, "GITHUB_PATH": ghPath,
 			})
 			bin := filepath.Join(runnerTemp, "pgusers-"+version, "bin", "pgusers")
