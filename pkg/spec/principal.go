@@ -30,7 +30,7 @@ func (d *decoder) principal(n *yaml.Node, sc scope) (Principal, bool) {
 	if n == nil {
 		return Principal{}, false
 	}
-	pairs, ok := d.mapping(n, scope{sc.server, sc.set, peekName(n)}, "a principal")
+	pairs, ok := d.mapping(n, scope{server: sc.server, set: sc.set, principal: peekName(n)}, "a principal")
 	if !ok {
 		return Principal{}, false
 	}
