@@ -12,6 +12,7 @@ type rawFile struct {
 	defaults settings
 	sets     []rawSet
 	roleSets []rawRoleSet
+	profiles []rawProfile
 	servers  []rawServer
 }
 
@@ -32,6 +33,7 @@ type rawServer struct {
 	// server's own group roles.
 	includeRoles []includeRef
 	roles        []Role
+	grants       []rawGrant
 	pos          Position
 }
 
@@ -41,8 +43,8 @@ type includeRef struct {
 }
 
 var (
-	topKeys    = []string{"version", "defaults", "principalSets", "roleSets", "servers"}
-	serverOnly = []string{"name", "host", "include", "principals", "includeRoles", "roles"}
+	topKeys    = []string{"version", "defaults", "principalSets", "roleSets", "privilegeProfiles", "servers"}
+	serverOnly = []string{"name", "host", "include", "principals", "includeRoles", "roles", "grants"}
 	serverKeys = append(slices.Clone(serverOnly), settingKeys...)
 )
 
@@ -68,6 +70,10 @@ func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 		case "roleSets":
 			if !d.errs.connectionsOnly {
 				d.roleSets(kv.v, f)
+			}
+		case "privilegeProfiles":
+			if !d.errs.connectionsOnly {
+				d.profiles(kv.v, f)
 			}
 		case "servers":
 			items, _ := d.sequence(kv.v, scope{}, "servers")
@@ -194,6 +200,10 @@ func (d *decoder) server(n *yaml.Node) (rawServer, bool) {
 		case "roles":
 			if !d.errs.connectionsOnly {
 				s.roles = d.roles(kv.v, sc, "roles")
+			}
+		case "grants":
+			if !d.errs.connectionsOnly {
+				s.grants = d.grants(kv.v, sc)
 			}
 		default:
 			if !d.setting(s.settings, kv, sc) {

@@ -13,10 +13,12 @@ type globals struct {
 	defaults settings
 	sets     map[string]*rawSet
 	roleSets map[string]*rawRoleSet
+	profiles *profiles
 }
 
 // merge turns the files into one desired state: defaults from every file,
-// principal and role sets by name, and each server with its sets expanded.
+// principal and role sets and privilege profiles by name, and each server
+// with its sets expanded and its grants' profiles resolved.
 func (c *collector) merge(files []*rawFile) []Server {
 	defaults := settings{}
 	sets := map[string]*rawSet{}
@@ -52,6 +54,9 @@ func (c *collector) merge(files []*rawFile) []Server {
 		}
 	}
 	g := &globals{defaults: defaults, sets: sets, roleSets: roleSets}
+	if !c.connectionsOnly {
+		g.profiles = c.mergeProfiles(files)
+	}
 	// The defaults are checked once on their own, so that a contradiction
 	// inside them is one error, not one per server.
 	c.applySettings(&Server{}, defaults, nil, scope{})
@@ -122,6 +127,9 @@ func (c *collector) server(raw rawServer, g *globals) Server {
 	}
 	if rs := c.serverRoles(raw, g, s.Principals, sc); len(rs) > 0 {
 		s.Roles = rs
+	}
+	if gs := c.serverGrants(raw.grants, g.profiles, s.Roles, sc); len(gs) > 0 {
+		s.Grants = gs
 	}
 	return s
 }
