@@ -19,12 +19,14 @@ var defaultSchemas = []string{"public"}
 type rawGrant struct {
 	// g holds what the entry says: Kinds are its own, Schemas nil when it
 	// names none.
-	g         Grant
-	toPos     Position  // "" file when to is missing or refused
-	profile   Position  // of the profile's value
-	schemas   *Position // of the key; nil when the entry names none
-	defaults  *Position // of the key
+	g       Grant
+	toPos   Position // of to's value; no File when to is missing or refused
+	profile Position // of profile's value
+	// schemas and defaults are where those keys are written, nil when
+	// they are not; schemasOK is false when schemas' value was refused.
+	schemas   *Position
 	schemasOK bool
+	defaults  *Position
 	// ownerAt is where each defaultsFor role is first written.
 	ownerAt map[string]Position
 	// kindsBad: a kind's value was refused, so the rules that look at the
