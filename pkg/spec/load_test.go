@@ -286,10 +286,11 @@ func TestSSLRootCertAbsoluteStays(t *testing.T) {
 	}
 }
 
-// Connections gives what Decode gives, minus the principals, without
-// looking at them: a caller starts connecting on it while Decode runs.
+// Connections gives what Decode gives, minus the principals, group roles
+// and grants, without looking at them: a caller starts connecting on it
+// while Decode runs.
 func TestFilesConnections(t *testing.T) {
-	for _, paths := range [][]string{{"testdata/full.yaml"}, {"testdata/multi"}, {"testdata/inherit.yaml"}, {"testdata/anchors.yaml"}} {
+	for _, paths := range [][]string{{"testdata/full.yaml"}, {"testdata/multi"}, {"testdata/inherit.yaml"}, {"testdata/anchors.yaml"}, {"testdata/privileges.yaml"}} {
 		files := mustRead(t, paths)
 		conns, ok := files.Connections(context.Background())
 		if !ok {
@@ -301,7 +302,7 @@ func TestFilesConnections(t *testing.T) {
 		}
 		want := slices.Clone(d.Servers)
 		for i := range want {
-			want[i].Principals = nil
+			want[i].Principals, want[i].Roles, want[i].Grants = nil, nil, nil
 		}
 		if diff := cmp.Diff(want, conns); diff != "" {
 			t.Errorf("%v: Connections differs from Decode (-Decode +Connections):\n%s", paths, diff)
@@ -323,6 +324,23 @@ func TestFilesConnections(t *testing.T) {
 	}
 	if _, err := mustRead(t, []string{badPrincipal}).Decode(context.Background()); err == nil {
 		t.Error("Decode accepted a principal of type robot")
+	}
+	badPrivileges := write("privileges.yaml", `version: 1
+roleSets: {app: [{name: pg_x}]}
+privilegeProfiles: {a: {include: [a]}, b: {tables: [EXECUTE]}}
+servers:
+  - name: a
+    host: a.example.com
+    user: admin
+    includeRoles: [app, nope]
+    roles: [{name: r, absent: maybe}]
+    grants: [{to: r, profile: nope}]
+`)
+	if _, ok := mustRead(t, []string{badPrivileges}).Connections(context.Background()); !ok {
+		t.Error("Connections refused a file whose settings are fine because of its roles, profiles or grants")
+	}
+	if _, err := mustRead(t, []string{badPrivileges}).Decode(context.Background()); err == nil {
+		t.Error("Decode accepted bad roles, profiles and grants")
 	}
 	for name, text := range map[string]string{
 		"setting.yaml": server + "    sslmode: sometimes\n",
