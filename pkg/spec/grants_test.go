@@ -2,8 +2,11 @@ package spec
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -377,5 +380,52 @@ servers:
 			writeFiles(t, map[string]string{"a.yaml": head + tt.body})
 			checkErrors(t, []string{"a.yaml"}, tt.want)
 		})
+	}
+}
+
+// A long cycle's message names its ends, not every profile in it.
+func TestLoadProfileLongCycle(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(head + "privilegeProfiles:\n")
+	for i := range 10 {
+		fmt.Fprintf(&b, "  p%d: {include: [p%d]}\n", i, (i+1)%10)
+	}
+	writeFiles(t, map[string]string{"a.yaml": b.String()})
+	checkErrors(t, []string{"a.yaml"}, []wantErr{{Pos: "a.yaml:14:18", Profile: "p9",
+		Msg: "include closes a cycle: p0 → p1 → p2 → p3 → … (2 more) → p6 → p7 → p8 → p9 → p0; a profile cannot include itself"}})
+}
+
+// Profiles resolve without recursion and in time linear in their number,
+// and an unknown name costs a did-you-mean only so many times: a file of
+// many thousands of profiles loads quickly, whatever they include.
+func TestLoadManyProfiles(t *testing.T) {
+	const n = 10_000
+	var b strings.Builder
+	b.WriteString(head + "privilegeProfiles:\n")
+	for i := range n {
+		// A chain, each also closing a cycle back to the start and naming
+		// a profile of its own that does not exist.
+		fmt.Fprintf(&b, "  p%d: {include: [p%d, p0, q%d]}\n", i, i+1, i)
+	}
+	fmt.Fprintf(&b, "  p%d: {tables: [SELECT]}\n", n)
+	writeFiles(t, map[string]string{"a.yaml": b.String()})
+	start := time.Now()
+	_, err := Load(context.Background(), []string{"a.yaml"})
+	took := time.Since(start)
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 2*n {
+		t.Fatalf("Load: %d errors, want %d (a cycle and an unknown profile each)", len(errs), 2*n)
+	}
+	if took > 30*time.Second {
+		t.Errorf("Load took %v for %d profiles", took, n)
+	}
+	suggested, listed := 0, 0
+	for _, e := range errs {
+		suggested += strings.Count(e.Msg, "did you mean")
+		listed += strings.Count(e.Msg, "and 9981 more") // 10,001 profiles, 20 named
+	}
+	if suggested != maxSuggested || suggested+listed != n {
+		t.Errorf("%d unknown profiles got a did-you-mean and %d a bounded list; want %d and the other %d",
+			suggested, listed, maxSuggested, n-maxSuggested)
 	}
 }

@@ -170,11 +170,15 @@ func BuiltinProfile(name string) (Profile, bool) {
 	return Profile{}, false
 }
 
-// builtinNames are the built-in profiles' names, in BuiltinProfiles order.
-var builtinNames = func() []string {
+// builtinNames are the built-in profiles' names, in BuiltinProfiles order,
+// and builtins their kinds by name, for this package only: nothing may
+// change them.
+var builtinNames, builtins = func() ([]string, map[string][]KindGrant) {
 	var names []string
+	kinds := map[string][]KindGrant{}
 	for _, p := range BuiltinProfiles() {
 		names = append(names, p.Name)
+		kinds[p.Name] = p.Kinds
 	}
-	return names
+	return names, kinds
 }()

@@ -232,9 +232,10 @@ type profiles struct {
 	c        *collector
 	declared map[string]*rawProfile
 	resolved map[string][]KindGrant
-	// following are the profiles whose includes are being followed, in
-	// order: an include of one of them closes a cycle.
-	following []string
+	// names are the declared names, sorted, and unknowns the message of
+	// each unknown name, once: both are built when first needed.
+	names    []string
+	unknowns map[string]string
 }
 
 // mergeProfiles gathers the files' profiles by name and resolves every
@@ -263,8 +264,8 @@ func (c *collector) mergeProfiles(files []*rawFile) *profiles {
 // lookup returns what the profile named name grants, or false when no
 // such profile exists.
 func (ps *profiles) lookup(name string) ([]KindGrant, bool) {
-	if p, ok := BuiltinProfile(name); ok {
-		return p.Kinds, true
+	if kinds, ok := builtins[name]; ok {
+		return kinds, true
 	}
 	if kinds, ok := ps.resolved[name]; ok {
 		return kinds, true
@@ -273,44 +274,124 @@ func (ps *profiles) lookup(name string) ([]KindGrant, bool) {
 	if !ok {
 		return nil, false
 	}
-	ps.following = append(ps.following, name)
-	kinds := p.kinds
-	sc := scope{profile: name}
-	included := map[string]Position{}
-	for _, inc := range p.includes {
-		if first, dup := included[inc.name]; dup {
+	ps.resolve(p)
+	return ps.resolved[name], true
+}
+
+// following is a profile whose includes are being followed.
+type following struct {
+	p        *rawProfile
+	next     int         // the include to follow next
+	kinds    []KindGrant // its own and those of the includes followed
+	included map[string]Position
+}
+
+// resolve follows p's includes depth first and records what p and every
+// profile it reaches grant. It walks with a stack of its own, not by
+// recursion: a file may chain millions of profiles.
+func (ps *profiles) resolve(p *rawProfile) {
+	stack := []*following{{p: p, kinds: p.kinds, included: map[string]Position{}}}
+	onStack := map[string]int{p.name: 0} // an include of one of them closes a cycle
+	for len(stack) > 0 {
+		f := stack[len(stack)-1]
+		if f.next == len(f.p.includes) {
+			ps.resolved[f.p.name] = f.kinds
+			delete(onStack, f.p.name)
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 {
+				parent := stack[len(stack)-1]
+				parent.kinds = unionKinds(parent.kinds, f.kinds)
+			}
+			continue
+		}
+		inc := f.p.includes[f.next]
+		f.next++
+		sc := scope{profile: f.p.name}
+		if first, dup := f.included[inc.name]; dup {
 			ps.c.add(inc.pos, sc, fmt.Sprintf("profile %q is included twice (first at %s); include it once", inc.name, first))
 			continue
 		}
-		included[inc.name] = inc.pos
-		if i := slices.Index(ps.following, inc.name); i >= 0 {
-			cycle := append(slices.Clone(ps.following[i:]), inc.name)
+		f.included[inc.name] = inc.pos
+		if i, ok := onStack[inc.name]; ok {
 			ps.c.add(inc.pos, sc, fmt.Sprintf("include closes a cycle: %s; a profile cannot include itself, directly or through others",
-				strings.Join(cycle, " → ")))
+				cycle(stack[i:], inc.name)))
 			continue
 		}
-		more, ok := ps.lookup(inc.name)
+		if kinds, ok := builtins[inc.name]; ok {
+			f.kinds = unionKinds(f.kinds, kinds)
+			continue
+		}
+		if kinds, ok := ps.resolved[inc.name]; ok {
+			f.kinds = unionKinds(f.kinds, kinds)
+			continue
+		}
+		next, ok := ps.declared[inc.name]
 		if !ok {
 			ps.c.add(inc.pos, sc, ps.unknown(inc.name))
 			continue
 		}
-		kinds = unionKinds(kinds, more)
+		onStack[next.name] = len(stack)
+		stack = append(stack, &following{p: next, kinds: next.kinds, included: map[string]Position{}})
 	}
-	ps.following = ps.following[:len(ps.following)-1]
-	ps.resolved[name] = kinds
-	return kinds, true
 }
+
+// maxCycleNames bounds how many names a cycle's message spells out.
+const maxCycleNames = 8
+
+// cycle writes the profiles of a cycle in include order, back to the first.
+func cycle(path []*following, back string) string {
+	var names []string
+	add := func(fs []*following) {
+		for _, f := range fs {
+			names = append(names, f.p.name)
+		}
+	}
+	if len(path) <= maxCycleNames {
+		add(path)
+	} else {
+		add(path[:maxCycleNames/2])
+		names = append(names, fmt.Sprintf("… (%d more)", len(path)-maxCycleNames))
+		add(path[len(path)-maxCycleNames/2:])
+	}
+	return strings.Join(append(names, back), " → ")
+}
+
+// maxListed bounds how many profile names a message lists, and
+// maxSuggested how many unknown names get a did-you-mean: each costs an
+// edit distance to every profile, and a file may hold many thousands.
+const (
+	maxListed    = 20
+	maxSuggested = 100
+)
 
 // unknown says that no profile is named name, and which are.
 func (ps *profiles) unknown(name string) string {
-	declared := slices.Sorted(maps.Keys(ps.declared))
-	if s := suggest(name, append(slices.Clone(builtinNames), declared...)); s != "" {
-		return fmt.Sprintf("unknown privilege profile %q; did you mean %q?", name, s)
+	if msg, ok := ps.unknowns[name]; ok {
+		return msg
+	}
+	if ps.unknowns == nil {
+		ps.unknowns = map[string]string{}
+		ps.names = slices.Sorted(maps.Keys(ps.declared))
+	}
+	msg := ps.describeUnknown(name)
+	ps.unknowns[name] = msg
+	return msg
+}
+
+func (ps *profiles) describeUnknown(name string) string {
+	if len(ps.unknowns) < maxSuggested {
+		if s := suggest(name, append(slices.Clone(builtinNames), ps.names...)); s != "" {
+			return fmt.Sprintf("unknown privilege profile %q; did you mean %q?", name, s)
+		}
 	}
 	builtin := strings.Join(builtinNames, ", ")
-	if len(declared) == 0 {
+	if len(ps.names) == 0 {
 		return fmt.Sprintf("unknown privilege profile %q; the built-in ones are %s, and no file defines privilegeProfiles", name, builtin)
 	}
+	declared := strings.Join(ps.names[:min(len(ps.names), maxListed)], ", ")
+	if len(ps.names) > maxListed {
+		declared += fmt.Sprintf(" and %d more", len(ps.names)-maxListed)
+	}
 	return fmt.Sprintf("unknown privilege profile %q; the built-in ones are %s, and privilegeProfiles defines %s",
-		name, builtin, strings.Join(declared, ", "))
+		name, builtin, declared)
 }
