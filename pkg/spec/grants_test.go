@@ -184,6 +184,7 @@ func TestLoadProfileErrors(t *testing.T) {
     database: orders
     schema: sales
     functions: {EXECUTE: true}
+  r: {tables: [ſelect]}
 `},
 			want: []wantErr{
 				{Pos: "a.yaml:6:16", Profile: "p", Msg: `unknown privilege "CONECT" under database; database takes CONNECT, CREATE, TEMPORARY (or TEMP), ALL; did you mean "CONNECT"?`},
@@ -204,6 +205,8 @@ func TestLoadProfileErrors(t *testing.T) {
 				{Pos: "a.yaml:14:15", Profile: "q", Msg: `database must be a list of privileges, not the string "orders"; to name the database, write databases: [orders]`},
 				{Pos: "a.yaml:15:13", Profile: "q", Msg: `schema must be a list of privileges, not the string "sales"; to name the schema, write schemas: [sales]`},
 				{Pos: "a.yaml:16:16", Profile: "q", Msg: "functions must be a list, not a mapping"},
+				// Only ASCII letters fold: Unicode maps ſ to S.
+				{Pos: "a.yaml:17:16", Profile: "r", Msg: `unknown privilege "ſelect" under tables; tables takes SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, MAINTAIN, ALL; did you mean "SELECT"?`},
 			},
 		},
 		"profiles are unique across files": {

@@ -57,7 +57,8 @@ func (d *decoder) profiles(n *yaml.Node, f *rawFile) {
 					continue
 				}
 				grants = true
-				if kg, ok := d.kindGrant(Kinds[i], pv.v, sc); ok || kg.Kind != "" {
+				// A list with a refused item still counts its other items.
+				if kg, _ := d.kindGrant(Kinds[i], pv.v, sc); kg.Kind != "" {
 					p.kinds = unionKinds(p.kinds, []KindGrant{kg})
 				}
 			}
