@@ -242,3 +242,18 @@ servers:
 		})
 	}
 }
+
+func TestErrorNamesRoleAndProfile(t *testing.T) {
+	for _, tt := range []struct {
+		e    Error
+		want string
+	}{
+		{Error{Pos: at("a.yaml", 3, 7), Server: "s", Role: "r", Msg: "m"}, "a.yaml:3:7: server s: role r: m"},
+		{Error{Pos: at("a.yaml", 3, 7), Set: "app", Role: "r", Msg: "m"}, "a.yaml:3:7: set app: role r: m"},
+		{Error{Pos: at("a.yaml", 3, 7), Profile: "write", Msg: "m"}, "a.yaml:3:7: profile write: m"},
+	} {
+		if got := tt.e.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
