@@ -83,9 +83,12 @@ type KindGrant struct {
 // Grant is one entry of a server's grants, its profile expanded.
 type Grant struct {
 	// To is the grantee: a group role, an Entra principal, or Public.
-	To        string   `json:"to"`
+	To string `json:"to"`
+	// Databases are sorted, without duplicates, and never empty.
 	Databases []string `json:"databases"`
-	// Schemas are those of the schema-level kinds; [public] by default.
+	// Schemas are those of the schema-level kinds, sorted, without
+	// duplicates; [public] by default, nil when the entry manages only
+	// database.
 	Schemas []string `json:"schemas"`
 	// Kinds are the kinds the entry manages, in Kinds order: its profile's
 	// (and their includes') and its own, merged.
