@@ -8,13 +8,15 @@ import (
 
 // digestVersion changes whenever what Digest hashes changes, so that an old
 // saved plan is never mistaken for a current one.
-const digestVersion = "pgusers-desired-v2\n"
+const digestVersion = "pgusers-desired-v3\n"
 
 // Digest is a sha256, in hex, of what the files ask of the servers: the
-// servers in order with every setting and principal. Where things were
-// written (positions, and the set a principal came from) is left out, so
-// moving a principal between files or into a set keeps the digest, and a
-// saved plan can tell whether the desired state it was made from changed.
+// servers in order with every setting, principal, group role and grant.
+// Where things were written (positions, the set a principal or role came
+// from, the profile a grant names) is left out, so moving a principal
+// between files or into a set, or privileges into a profile, keeps the
+// digest, and a saved plan can tell whether the desired state it was made
+// from changed.
 func (d *Desired) Digest() string {
 	servers := make([]Server, len(d.Servers))
 	for i, s := range d.Servers {
@@ -27,6 +29,26 @@ func (d *Desired) Digest() string {
 			ps[j] = p
 		}
 		s.Principals = nilIfEmpty(ps)
+		rs := make([]Role, len(s.Roles))
+		for j, r := range s.Roles {
+			r.Pos, r.Set = Position{}, ""
+			r.MemberOf = nilIfEmpty(r.MemberOf)
+			rs[j] = r
+		}
+		s.Roles = nilIfEmpty(rs)
+		gs := make([]Grant, len(s.Grants))
+		for j, g := range s.Grants {
+			g.Pos, g.Profile = Position{}, ""
+			g.Databases, g.Schemas, g.DefaultsFor = nilIfEmpty(g.Databases), nilIfEmpty(g.Schemas), nilIfEmpty(g.DefaultsFor)
+			kinds := make([]KindGrant, len(g.Kinds))
+			for k, kg := range g.Kinds {
+				kg.Privileges = nilIfEmpty(kg.Privileges)
+				kinds[k] = kg
+			}
+			g.Kinds = nilIfEmpty(kinds)
+			gs[j] = g
+		}
+		s.Grants = nilIfEmpty(gs)
 		servers[i] = s
 	}
 	// encoding/json writes struct fields in declaration order and these

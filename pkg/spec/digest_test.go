@@ -79,6 +79,23 @@ servers:
 `},
 			paths: []string{"a.yaml"},
 		},
+		"a group role added": {
+			files: map[string]string{"a.yaml": head + `principalSets:
+  team: [{name: alice, type: user}]
+servers:
+  - {name: a, host: h, include: [team], principals: [{name: bob, type: user, memberOf: [x, y]}], roles: [{name: x}]}
+`},
+			paths: []string{"a.yaml"},
+		},
+		"a grant added": {
+			files: map[string]string{"a.yaml": head + `principalSets:
+  team: [{name: alice, type: user}]
+servers:
+  - {name: a, host: h, include: [team], principals: [{name: bob, type: user, memberOf: [x, y]}],
+     grants: [{to: bob, databases: [d], database: [CONNECT]}]}
+`},
+			paths: []string{"a.yaml"},
+		},
 		"a setting changed": {
 			files: map[string]string{"a.yaml": head + `  prune: true
 principalSets:
@@ -99,12 +116,126 @@ servers:
 	}
 }
 
+// Roles and grants written otherwise, from a set or through a profile,
+// keep the digest; what they ask changes it.
+func TestDigestRolesAndGrants(t *testing.T) {
+	load := func(t *testing.T, body string) string {
+		t.Helper()
+		writeFiles(t, map[string]string{"a.yaml": head + body})
+		d, err := Load(context.Background(), []string{"a.yaml"})
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		return d.Digest()
+	}
+	base := load(t, `servers:
+  - name: a
+    host: h
+    roles: [{name: ro, comment: reads}, {name: rw, memberOf: [ro]}]
+    grants:
+      - {to: ro, databases: [d], profile: readonly}
+      - {to: PUBLIC, databases: [d], database: []}
+`)
+	tests := map[string]struct {
+		body string
+		same bool
+	}{
+		"from a role set, through a profile of the same privileges": {
+			body: `roleSets:
+  app: [{name: rw, memberOf: [ro, ro]}, {name: ro, comment: reads}]
+privilegeProfiles:
+  mine: {database: [connect], schema: [usage], tables: [select], sequences: [select]}
+servers:
+  - name: a
+    host: h
+    includeRoles: [app]
+    grants:
+      - {to: ro, databases: [d], schemas: [public], profile: mine}
+      - {to: public, databases: [d, d], database: []}
+`,
+			same: true,
+		},
+		"a comment changed": {
+			body: `servers:
+  - name: a
+    host: h
+    roles: [{name: ro, comment: writes}, {name: rw, memberOf: [ro]}]
+    grants:
+      - {to: ro, databases: [d], profile: readonly}
+      - {to: PUBLIC, databases: [d], database: []}
+`,
+		},
+		"a role made absent": {
+			body: `servers:
+  - name: a
+    host: h
+    roles: [{name: ro, comment: reads}, {name: rw, absent: true}]
+    grants:
+      - {to: ro, databases: [d], profile: readonly}
+      - {to: PUBLIC, databases: [d], database: []}
+`,
+		},
+		"ALL instead of the privileges": {
+			body: `servers:
+  - name: a
+    host: h
+    roles: [{name: ro, comment: reads}, {name: rw, memberOf: [ro]}]
+    grants:
+      - {to: ro, databases: [d], profile: readonly}
+      - {to: PUBLIC, databases: [d], database: [ALL]}
+`,
+		},
+		"another schema": {
+			body: `servers:
+  - name: a
+    host: h
+    roles: [{name: ro, comment: reads}, {name: rw, memberOf: [ro]}]
+    grants:
+      - {to: ro, databases: [d], schemas: [sales], profile: readonly}
+      - {to: PUBLIC, databases: [d], database: []}
+`,
+		},
+		"default privileges": {
+			body: `servers:
+  - name: a
+    host: h
+    roles: [{name: ro, comment: reads}, {name: rw, memberOf: [ro]}]
+    grants:
+      - {to: ro, databases: [d], profile: readonly, defaultsFor: [owner]}
+      - {to: PUBLIC, databases: [d], database: []}
+`,
+		},
+		"a kind no longer managed": {
+			body: `servers:
+  - name: a
+    host: h
+    roles: [{name: ro, comment: reads}, {name: rw, memberOf: [ro]}]
+    grants:
+      - {to: ro, databases: [d], profile: readonly}
+      - {to: PUBLIC, databases: [d], tables: []}
+`,
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := load(t, tt.body)
+			if same := got == base; same != tt.same {
+				t.Errorf("Digest() = %s, base %s: equal = %v, want %v", got, base, same, tt.same)
+			}
+		})
+	}
+}
+
 // Empty and nil slices mean the same; a hand-built Desired must hash like
 // a loaded one.
 func TestDigestEmptyEqualsNil(t *testing.T) {
-	a := &Desired{Servers: []Server{{Name: "a", Protect: []string{}, Principals: []Principal{{Name: "p", MemberOf: []string{}, ManageMemberships: true}}}}}
-	b := &Desired{Servers: []Server{{Name: "a", Principals: []Principal{{Name: "p", ManageMemberships: true, Pos: Position{File: "x", Line: 1}}}}}}
+	a := &Desired{Servers: []Server{{Name: "a", Protect: []string{}, Principals: []Principal{{Name: "p", MemberOf: []string{}, ManageMemberships: true}},
+		Roles:  []Role{{Name: "r", MemberOf: []string{}, ManageMemberships: true}},
+		Grants: []Grant{{To: "r", Databases: []string{"d"}, Schemas: []string{}, DefaultsFor: []string{}, Kinds: []KindGrant{{Kind: KindTables, Privileges: []string{}}}}}}}}
+	b := &Desired{Servers: []Server{{Name: "a", Principals: []Principal{{Name: "p", ManageMemberships: true, Pos: Position{File: "x", Line: 1}}},
+		Roles:  []Role{{Name: "r", ManageMemberships: true, Set: "s", Pos: Position{File: "x", Line: 2}}},
+		Grants: []Grant{{To: "r", Databases: []string{"d"}, Kinds: []KindGrant{{Kind: KindTables}}, Profile: "p", Pos: Position{File: "x", Line: 3}}}}}}
 	if a.Digest() != b.Digest() {
-		t.Errorf("Digest differs between empty and nil slices or positions")
+		t.Errorf("Digest differs between empty and nil slices, positions, sets or profile names")
 	}
 }

@@ -5,11 +5,15 @@ import "strings"
 // Error is one problem in the desired-state files.
 type Error struct {
 	Pos Position
-	// Server, Set and Principal name what the problem is about, where
-	// known. Set is only given for a problem inside a principal set's own
-	// definition; on a server the position says where a principal came from.
+	// Server, Set, Profile, Role and Principal name what the problem is
+	// about, where known. Set is only given for a problem inside a
+	// principal or role set's own definition; on a server the position
+	// says where a principal or role came from. Profile names a privilege
+	// profile whose definition has the problem; Role a group role.
 	Server    string
 	Set       string
+	Profile   string
+	Role      string
 	Principal string
 	Msg       string
 }
@@ -28,6 +32,16 @@ func (e *Error) Error() string {
 	if e.Set != "" {
 		b.WriteString("set ")
 		b.WriteString(e.Set)
+		b.WriteString(": ")
+	}
+	if e.Profile != "" {
+		b.WriteString("profile ")
+		b.WriteString(e.Profile)
+		b.WriteString(": ")
+	}
+	if e.Role != "" {
+		b.WriteString("role ")
+		b.WriteString(e.Role)
 		b.WriteString(": ")
 	}
 	if e.Principal != "" {

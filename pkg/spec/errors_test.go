@@ -14,7 +14,7 @@ import (
 
 // wantErr is an expected problem: Msg need only be a part of the message.
 type wantErr struct {
-	Pos, Server, Set, Principal, Msg string
+	Pos, Server, Set, Profile, Role, Principal, Msg string
 }
 
 // writeFiles creates files (name → content) in a fresh directory and
@@ -49,7 +49,7 @@ func checkErrors(t *testing.T, paths []string, want []wantErr) {
 	}
 	got := make([]wantErr, len(errs))
 	for i, e := range errs {
-		got[i] = wantErr{e.Pos.String(), e.Server, e.Set, e.Principal, e.Msg}
+		got[i] = wantErr{e.Pos.String(), e.Server, e.Set, e.Profile, e.Role, e.Principal, e.Msg}
 		if i < len(want) && strings.Contains(e.Msg, want[i].Msg) {
 			got[i].Msg = want[i].Msg
 		}

@@ -11,6 +11,8 @@ import (
 type rawFile struct {
 	defaults settings
 	sets     []rawSet
+	roleSets []rawRoleSet
+	profiles []rawProfile
 	servers  []rawServer
 }
 
@@ -27,7 +29,12 @@ type rawServer struct {
 	settings   settings
 	include    []includeRef
 	principals []Principal
-	pos        Position
+	// includeRoles and roles are the role sets included and the
+	// server's own group roles.
+	includeRoles []includeRef
+	roles        []Role
+	grants       []rawGrant
+	pos          Position
 }
 
 type includeRef struct {
@@ -36,8 +43,8 @@ type includeRef struct {
 }
 
 var (
-	topKeys    = []string{"version", "defaults", "principalSets", "servers"}
-	serverOnly = []string{"name", "host", "include", "principals"}
+	topKeys    = []string{"version", "defaults", "principalSets", "roleSets", "privilegeProfiles", "servers"}
+	serverOnly = []string{"name", "host", "include", "principals", "includeRoles", "roles", "grants"}
 	serverKeys = append(slices.Clone(serverOnly), settingKeys...)
 )
 
@@ -59,6 +66,14 @@ func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 		case "principalSets":
 			if !d.errs.connectionsOnly {
 				d.sets(kv.v, f)
+			}
+		case "roleSets":
+			if !d.errs.connectionsOnly {
+				d.roleSets(kv.v, f)
+			}
+		case "privilegeProfiles":
+			if !d.errs.connectionsOnly {
+				d.profiles(kv.v, f)
 			}
 		case "servers":
 			items, _ := d.sequence(kv.v, scope{}, "servers")
@@ -173,15 +188,22 @@ func (d *decoder) server(n *yaml.Node) (rawServer, bool) {
 			hasHost = true
 			s.host, _ = d.host(kv.v, sc)
 		case "include":
-			items, _ := d.sequence(kv.v, sc, "include")
-			for _, item := range items {
-				if name, ok := d.str(item, sc, "an included set"); ok {
-					s.include = append(s.include, includeRef{name, d.pos(item)})
-				}
-			}
+			s.include = d.includes(kv.v, sc, "include", "an included set")
 		case "principals":
 			if !d.errs.connectionsOnly {
 				s.principals = d.principals(kv.v, sc, "principals")
+			}
+		case "includeRoles":
+			if !d.errs.connectionsOnly {
+				s.includeRoles = d.includes(kv.v, sc, "includeRoles", "an included role set")
+			}
+		case "roles":
+			if !d.errs.connectionsOnly {
+				s.roles = d.roles(kv.v, sc, "roles")
+			}
+		case "grants":
+			if !d.errs.connectionsOnly {
+				s.grants = d.grants(kv.v, sc)
 			}
 		default:
 			if !d.setting(s.settings, kv, sc) {
@@ -193,6 +215,19 @@ func (d *decoder) server(n *yaml.Node) (rawServer, bool) {
 		d.errorf(n, sc, "host is required: the server's DNS name, such as orders.postgres.database.azure.com")
 	}
 	return s, true
+}
+
+// includes reads a list of names of sets or profiles, with where each is
+// written.
+func (d *decoder) includes(n *yaml.Node, sc scope, key, what string) []includeRef {
+	items, _ := d.sequence(n, sc, key)
+	var out []includeRef
+	for _, item := range items {
+		if name, ok := d.str(item, sc, what); ok {
+			out = append(out, includeRef{name, d.pos(item)})
+		}
+	}
+	return out
 }
 
 func (d *decoder) host(n *yaml.Node, sc scope) (string, bool) {

@@ -12,7 +12,7 @@ import (
 // FuzzLoad feeds one file of arbitrary bytes to Load: it must return a
 // Desired or Errors that say where, and never panic or hang.
 func FuzzLoad(f *testing.F) {
-	for _, name := range []string{"full.yaml", "inherit.yaml", "anchors.yaml", "multi/30-servers.yaml"} {
+	for _, name := range []string{"full.yaml", "inherit.yaml", "anchors.yaml", "multi/30-servers.yaml", "privileges.yaml"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -24,6 +24,10 @@ func FuzzLoad(f *testing.F) {
 		"version: 1\nservers:\n  - &s {name: x, <<: *s}\n",
 		"version: 1\nprincipalSets: {s: &p [{name: a, type: user, memberOf: *p}]}\n",
 		"version: 1\n---\nversion: 1\n", "version: !!binary aGk=\n", "? [a]\n: b\n",
+		"version: 1\nprivilegeProfiles: {a: {include: [b]}, b: {include: [a], tables: [ALL]}}\n",
+		"version: 1\nprivilegeProfiles: {p: &p {include: [p], tables: *p}}\n",
+		"version: 1\nroleSets: {r: &r [{name: x, memberOf: *r}]}\nservers: [{name: a, host: h, user: u, includeRoles: [r], roles: *r}]\n",
+		"version: 1\nservers: [{name: a, host: h, user: u, roles: [{name: x, absent: true}], grants: [&g {to: x, databases: [d], defaultsFor: [x], <<: *g}]}]\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -317,7 +317,7 @@ func (c *collector) fileOrder(file string) {
 }
 
 func (c *collector) add(pos Position, sc scope, msg string) {
-	e := Error{Pos: pos, Server: sc.server, Set: sc.set, Principal: sc.principal, Msg: msg}
+	e := Error{Pos: pos, Server: sc.server, Set: sc.set, Profile: sc.profile, Role: sc.role, Principal: sc.principal, Msg: msg}
 	// An anchor used twice is walked twice; its problem is one problem.
 	if c.seen == nil {
 		c.seen = map[Error]bool{}

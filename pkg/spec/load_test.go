@@ -39,10 +39,75 @@ func TestLoadValid(t *testing.T) {
 	carol := Principal{Name: "carol@contoso.com", Type: User, ManageMemberships: true, MemberOf: []string{"reporting"},
 		Set: "ops", Pos: at(anchors, 5, 7)}
 
+	const privs = "testdata/privileges.yaml"
+	kg := func(k Kind, privileges ...string) KindGrant { return KindGrant{Kind: k, Privileges: privileges} }
+	ro := Role{Name: "orders_ro", Comment: "read-only on orders", ManageComment: true, Set: "app-roles", Pos: at(privs, 10, 7)}
+	rw := Role{Name: "orders_rw", ManageMemberships: true, MemberOf: []string{"orders_ro"}, Set: "app-roles", Pos: at(privs, 12, 7)}
+
 	tests := map[string]struct {
 		paths []string
 		want  *Desired
 	}{
+		"group roles, profiles and grants": {
+			paths: []string{privs},
+			want: &Desired{Files: []string{privs}, Servers: []Server{
+				func() Server {
+					s := entra("orders-prod", "orders-prod.postgres.database.azure.com", at(privs, 22, 5))
+					s.User = "pg-admins"
+					s.Principals = []Principal{{Name: "aad_orders_conn", Type: Service, Pos: at(privs, 26, 9)}}
+					s.Roles = []Role{
+						{Name: "auditors", Pos: at(privs, 29, 9)},
+						{Name: "legacy_rw", Absent: true, Pos: at(privs, 30, 9)},
+						ro, rw,
+					}
+					s.Grants = []Grant{
+						{To: "orders_ro", Databases: []string{"orders"}, Schemas: []string{"public", "sales"},
+							Kinds: []KindGrant{
+								kg(KindDatabase, "CONNECT"), kg(KindSchema, "USAGE"), kg(KindTables, "SELECT"), kg(KindSequences, "SELECT"),
+							},
+							DefaultsFor: []string{"orders_owner"}, Profile: "readonly", Pos: at(privs, 32, 9)},
+						// write: readonly's, and its own.
+						{To: "orders_rw", Databases: []string{"orders"}, Schemas: []string{"sales"},
+							Kinds: []KindGrant{
+								kg(KindDatabase, "CONNECT"), kg(KindSchema, "USAGE"),
+								kg(KindTables, "SELECT", "INSERT", "UPDATE", "DELETE"), kg(KindSequences, "USAGE", "SELECT", "UPDATE"),
+							},
+							DefaultsFor: []string{"orders_owner"}, Profile: "write", Pos: at(privs, 37, 9)},
+						{To: "aad_orders_conn", Databases: []string{"orders"}, Schemas: []string{"public"},
+							Kinds: []KindGrant{
+								{Kind: KindDatabase, All: true}, kg(KindSchema, "CREATE"), {Kind: KindTables, All: true}, {Kind: KindSequences, All: true},
+							},
+							Profile: "serviceConnector", Pos: at(privs, 42, 9)},
+						// Only database: no schemas.
+						{To: Public, Databases: []string{"orders"}, Kinds: []KindGrant{{Kind: KindDatabase}}, Pos: at(privs, 45, 9)},
+					}
+					return s
+				}(),
+				func() Server {
+					s := entra("orders-dev", "orders-dev.postgres.database.azure.com", at(privs, 49, 5))
+					s.User = "pg-admins"
+					s.Roles = []Role{ro, rw}
+					s.Grants = []Grant{
+						// Case, TEMP, ALL PRIVILEGES and duplicates.
+						{To: Public, Databases: []string{"orders", "orders_test"}, Schemas: []string{"public"},
+							Kinds: []KindGrant{
+								kg(KindDatabase, "CONNECT", "TEMPORARY"), kg(KindSchema, "USAGE", "CREATE"),
+								{Kind: KindTables, All: true, Privileges: []string{Maintain}}, kg(KindFunctions, "EXECUTE"),
+							},
+							Pos: at(privs, 53, 9)},
+						// readwrite and its own, kind by kind; sequences: [] adds nothing.
+						{To: "orders_rw", Databases: []string{"orders"}, Schemas: []string{"public", "sales"},
+							Kinds: []KindGrant{
+								kg(KindDatabase, "CONNECT", "TEMPORARY"), kg(KindSchema, "USAGE"),
+								{Kind: KindTables, All: true, Privileges: []string{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"}},
+								kg(KindSequences, "USAGE", "SELECT", "UPDATE"),
+							},
+							Profile: "readwrite", Pos: at(privs, 59, 9)},
+					}
+					return s
+				}(),
+			}},
+		},
 		"the contract's example": {
 			paths: []string{full},
 			want: &Desired{Files: []string{full}, Servers: []Server{
@@ -221,10 +286,11 @@ func TestSSLRootCertAbsoluteStays(t *testing.T) {
 	}
 }
 
-// Connections gives what Decode gives, minus the principals, without
-// looking at them: a caller starts connecting on it while Decode runs.
+// Connections gives what Decode gives, minus the principals, group roles
+// and grants, without looking at them: a caller starts connecting on it
+// while Decode runs.
 func TestFilesConnections(t *testing.T) {
-	for _, paths := range [][]string{{"testdata/full.yaml"}, {"testdata/multi"}, {"testdata/inherit.yaml"}, {"testdata/anchors.yaml"}} {
+	for _, paths := range [][]string{{"testdata/full.yaml"}, {"testdata/multi"}, {"testdata/inherit.yaml"}, {"testdata/anchors.yaml"}, {"testdata/privileges.yaml"}} {
 		files := mustRead(t, paths)
 		conns, ok := files.Connections(context.Background())
 		if !ok {
@@ -236,7 +302,7 @@ func TestFilesConnections(t *testing.T) {
 		}
 		want := slices.Clone(d.Servers)
 		for i := range want {
-			want[i].Principals = nil
+			want[i].Principals, want[i].Roles, want[i].Grants = nil, nil, nil
 		}
 		if diff := cmp.Diff(want, conns); diff != "" {
 			t.Errorf("%v: Connections differs from Decode (-Decode +Connections):\n%s", paths, diff)
@@ -258,6 +324,23 @@ func TestFilesConnections(t *testing.T) {
 	}
 	if _, err := mustRead(t, []string{badPrincipal}).Decode(context.Background()); err == nil {
 		t.Error("Decode accepted a principal of type robot")
+	}
+	badPrivileges := write("privileges.yaml", `version: 1
+roleSets: {app: [{name: pg_x}]}
+privilegeProfiles: {a: {include: [a]}, b: {tables: [EXECUTE]}}
+servers:
+  - name: a
+    host: a.example.com
+    user: admin
+    includeRoles: [app, nope]
+    roles: [{name: r, absent: maybe}]
+    grants: [{to: r, profile: nope}]
+`)
+	if _, ok := mustRead(t, []string{badPrivileges}).Connections(context.Background()); !ok {
+		t.Error("Connections refused a file whose settings are fine because of its roles, profiles or grants")
+	}
+	if _, err := mustRead(t, []string{badPrivileges}).Decode(context.Background()); err == nil {
+		t.Error("Decode accepted bad roles, profiles and grants")
 	}
 	for name, text := range map[string]string{
 		"setting.yaml": server + "    sslmode: sometimes\n",

@@ -2,15 +2,27 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
 
+// globals are what every file's servers share: the defaults, and the sets
+// by name.
+type globals struct {
+	defaults settings
+	sets     map[string]*rawSet
+	roleSets map[string]*rawRoleSet
+	profiles *profiles
+}
+
 // merge turns the files into one desired state: defaults from every file,
-// principal sets by name, and each server with its sets expanded.
+// principal and role sets and privilege profiles by name, and each server
+// with its sets expanded and its grants' profiles resolved.
 func (c *collector) merge(files []*rawFile) []Server {
 	defaults := settings{}
 	sets := map[string]*rawSet{}
+	roleSets := map[string]*rawRoleSet{}
 	serverAt := map[string]Position{}
 	for _, f := range files {
 		for _, key := range settingKeys {
@@ -32,6 +44,18 @@ func (c *collector) merge(files []*rawFile) []Server {
 			}
 			sets[s.name] = s
 		}
+		for i := range f.roleSets {
+			s := &f.roleSets[i]
+			if first, dup := roleSets[s.name]; dup {
+				c.add(s.pos, scope{set: s.name}, fmt.Sprintf("role set %q is defined twice: here and at %s; rename or merge one", s.name, first.pos))
+				continue
+			}
+			roleSets[s.name] = s
+		}
+	}
+	g := &globals{defaults: defaults, sets: sets, roleSets: roleSets}
+	if !c.connectionsOnly {
+		g.profiles = c.mergeProfiles(files)
 	}
 	// The defaults are checked once on their own, so that a contradiction
 	// inside them is one error, not one per server.
@@ -47,17 +71,17 @@ func (c *collector) merge(files []*rawFile) []Server {
 					serverAt[raw.name] = raw.namePos
 				}
 			}
-			servers = append(servers, c.server(raw, defaults, sets))
+			servers = append(servers, c.server(raw, g))
 		}
 	}
 	return servers
 }
 
-func (c *collector) server(raw rawServer, defaults settings, sets map[string]*rawSet) Server {
+func (c *collector) server(raw rawServer, g *globals) Server {
 	sc := scope{server: raw.name}
 	s := Server{Name: raw.name, Connection: Connection{Host: raw.host}, Pos: raw.pos}
-	c.applySettings(&s, raw.settings, defaults, sc)
-	if s.User == "" && !wasRefused(raw.settings, defaults, "user") {
+	c.applySettings(&s, raw.settings, g.defaults, sc)
+	if s.User == "" && !wasRefused(raw.settings, g.defaults, "user") {
 		c.add(raw.pos, sc, "no user to sign in as; set defaults.user or this server's user (the Entra administrator's role name)")
 	}
 	if c.connectionsOnly {
@@ -74,9 +98,9 @@ func (c *collector) server(raw rawServer, defaults settings, sets map[string]*ra
 			continue
 		}
 		included[inc.name] = inc.pos
-		set, ok := sets[inc.name]
+		set, ok := g.sets[inc.name]
 		if !ok {
-			c.add(inc.pos, sc, unknownSet(inc.name, sets))
+			c.add(inc.pos, sc, unknownSet(inc.name, g.sets))
 			continue
 		}
 		for _, p := range set.principals {
@@ -101,7 +125,93 @@ func (c *collector) server(raw rawServer, defaults settings, sets map[string]*ra
 	if len(ps) > 0 {
 		s.Principals = ps
 	}
+	if rs := c.serverRoles(raw, g, s.Principals, sc); len(rs) > 0 {
+		s.Roles = rs
+	}
+	if gs := c.serverGrants(raw.grants, g.profiles, s.Roles, sc); len(gs) > 0 {
+		s.Grants = gs
+	}
 	return s
+}
+
+// serverRoles are the server's own group roles and its included role
+// sets', sorted by name: each name once, and none a principal's.
+func (c *collector) serverRoles(raw rawServer, g *globals, ps []Principal, sc scope) []Role {
+	rs := raw.roles[:len(raw.roles):len(raw.roles)]
+	included := map[string]Position{}
+	for _, inc := range raw.includeRoles {
+		if first, dup := included[inc.name]; dup {
+			c.add(inc.pos, sc, fmt.Sprintf("role set %q is included twice (first at %s); include it once", inc.name, first))
+			continue
+		}
+		included[inc.name] = inc.pos
+		set, ok := g.roleSets[inc.name]
+		if !ok {
+			c.add(inc.pos, sc, unknownRoleSet(inc.name, g.roleSets))
+			continue
+		}
+		for _, r := range set.roles {
+			r.Set = set.name
+			r.MemberOf = slices.Clone(r.MemberOf)
+			rs = append(rs, r)
+		}
+	}
+	slices.SortStableFunc(rs, func(a, b Role) int { return c.comparePos(a.Pos, b.Pos) })
+	rs = c.uniqueRoles(rs, sc, true)
+	slices.SortStableFunc(rs, func(a, b Role) int { return strings.Compare(a.Name, b.Name) })
+
+	// A name is one role: a principal or a group role, not both. The
+	// later of the two is where the error goes.
+	for _, r := range rs {
+		i, found := slices.BinarySearchFunc(ps, r.Name, func(p Principal, name string) int { return strings.Compare(p.Name, name) })
+		if !found {
+			continue
+		}
+		p := ps[i]
+		roleAt := fmt.Sprintf("%s%s", r.Pos, roleOrigin(r, true))
+		principalAt := fmt.Sprintf("%s%s", p.Pos, principalOrigin(p))
+		if c.comparePos(r.Pos, p.Pos) > 0 {
+			c.add(r.Pos, scope{server: sc.server, role: r.Name}, fmt.Sprintf(
+				"declared as a group role here%s and as a principal at %s; a name is one role, keep one",
+				roleOrigin(r, true), principalAt))
+		} else {
+			c.add(p.Pos, scope{server: sc.server, principal: p.Name}, fmt.Sprintf(
+				"declared as a principal here%s and as a group role at %s; a name is one role, keep one",
+				principalOrigin(p), roleAt))
+		}
+	}
+
+	// A role the server drops cannot be one that others are members of.
+	absent := map[string]Role{}
+	for _, r := range rs {
+		if r.Absent {
+			absent[r.Name] = r
+		}
+	}
+	if len(absent) == 0 {
+		return rs
+	}
+	memberOfAbsent := func(memberOf []string, at Position, sc scope) {
+		for _, m := range memberOf {
+			if a, ok := absent[m]; ok {
+				c.add(at, sc, fmt.Sprintf("memberOf lists %q, which this server declares absent: true (at %s); remove one or the other", m, a.Pos))
+			}
+		}
+	}
+	for _, p := range ps {
+		memberOfAbsent(p.MemberOf, p.Pos, scope{server: sc.server, principal: p.Name})
+	}
+	for _, r := range rs {
+		memberOfAbsent(r.MemberOf, r.Pos, scope{server: sc.server, role: r.Name})
+	}
+	return rs
+}
+
+func principalOrigin(p Principal) string {
+	if p.Set != "" {
+		return fmt.Sprintf(" (principal set %q)", p.Set)
+	}
+	return " (the server's principals)"
 }
 
 // wasRefused says whether key was written but refused, which has its error.
@@ -126,6 +236,17 @@ func unknownSet(name string, sets map[string]*rawSet) string {
 		return fmt.Sprintf("unknown principal set %q; no file defines principalSets", name)
 	}
 	return fmt.Sprintf("unknown principal set %q; define it under principalSets (defined: %s)", name, strings.Join(names, ", "))
+}
+
+func unknownRoleSet(name string, sets map[string]*rawRoleSet) string {
+	names := slices.Sorted(maps.Keys(sets))
+	if s := suggest(name, names); s != "" {
+		return fmt.Sprintf("unknown role set %q; did you mean %q?", name, s)
+	}
+	if len(names) == 0 {
+		return fmt.Sprintf("unknown role set %q; no file defines roleSets", name)
+	}
+	return fmt.Sprintf("unknown role set %q; define it under roleSets (defined: %s)", name, strings.Join(names, ", "))
 }
 
 // unique reports every principal whose name or object id an earlier one

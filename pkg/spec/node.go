@@ -11,7 +11,7 @@ import (
 // scope is what an error is about; every helper passes it on so that a
 // message deep inside a principal still names its server or set.
 type scope struct {
-	server, set, principal string
+	server, set, profile, role, principal string
 }
 
 // decoder walks the nodes of one file. It never stops at a problem: it

@@ -30,7 +30,7 @@ func (d *decoder) principal(n *yaml.Node, sc scope) (Principal, bool) {
 	if n == nil {
 		return Principal{}, false
 	}
-	pairs, ok := d.mapping(n, scope{sc.server, sc.set, peekName(n)}, "a principal")
+	pairs, ok := d.mapping(n, scope{server: sc.server, set: sc.set, principal: peekName(n)}, "a principal")
 	if !ok {
 		return Principal{}, false
 	}
@@ -74,7 +74,7 @@ func (d *decoder) principal(n *yaml.Node, sc scope) (Principal, bool) {
 			p.MFA, _ = d.boolean(kv.v, sc, "mfa")
 		case "memberOf":
 			p.ManageMemberships = true
-			p.MemberOf = d.memberOf(kv.v, sc, p.Name)
+			p.MemberOf = d.memberOf(kv.v, sc, p.Name, "principal")
 		default:
 			d.unknownKey(kv, sc, "a principal", principalKeys)
 		}
@@ -95,7 +95,7 @@ func (d *decoder) principalName(n *yaml.Node, sc scope) (string, bool) {
 	}
 	msg := checkRoleName("name", s)
 	if msg == "" {
-		msg = checkReserved(s)
+		msg = checkReserved("name", s)
 	}
 	if msg != "" {
 		d.errorf(n, sc, "%s", msg)
@@ -105,7 +105,8 @@ func (d *decoder) principalName(n *yaml.Node, sc scope) (string, bool) {
 }
 
 // memberOf returns the roles, sorted and without duplicates; nil for none.
-func (d *decoder) memberOf(n *yaml.Node, sc scope, self string) []string {
+// self is the name of the principal or role (owner) that says memberOf.
+func (d *decoder) memberOf(n *yaml.Node, sc scope, self, owner string) []string {
 	if r := d.resolve(n); r != nil && isNull(r) {
 		d.errorf(r, sc, "memberOf has no value; write memberOf: [] for no memberships, or remove the key to leave memberships alone")
 		return nil
@@ -120,10 +121,12 @@ func (d *decoder) memberOf(n *yaml.Node, sc scope, self string) []string {
 		switch {
 		case checkRoleName("a memberOf role", role) != "":
 			d.errorf(item, sc, "%s", checkRoleName("a memberOf role", role))
-		case role == AdminRole:
+		case role == AdminRole && owner == "principal":
 			d.errorf(item, sc, "memberOf cannot list azure_pg_admin: the admin flag owns that membership; set admin: true instead")
+		case role == AdminRole:
+			d.errorf(item, sc, "memberOf cannot list azure_pg_admin: only Entra administrators belong to it, through a principal's admin: true")
 		case self != "" && role == self:
-			d.errorf(item, sc, "memberOf lists the principal itself; a role cannot be a member of itself")
+			d.errorf(item, sc, "memberOf lists the %s itself; a role cannot be a member of itself", owner)
 		default:
 			out = append(out, role)
 		}
@@ -159,14 +162,18 @@ func checkRoleName(what, name string) string {
 	return ""
 }
 
-func checkReserved(name string) string {
+// checkReserved says why a role that what names (a principal's or group
+// role's name, or a grant's to) cannot be pgusers' to manage, or "".
+func checkReserved(what, name string) string {
 	switch {
 	case !Reserved(name):
 		return ""
 	case strings.HasPrefix(name, "pg_"):
-		return fmt.Sprintf("name %q is reserved: PostgreSQL keeps every pg_* role for itself", name)
+		return fmt.Sprintf("%s %q is reserved: PostgreSQL keeps every pg_* role for itself", what, name)
+	case what == "to":
+		return fmt.Sprintf("to %q is a reserved role that Azure manages; pgusers never changes its privileges", name)
 	}
-	return fmt.Sprintf("name %q is a reserved role that Azure manages; pgusers never creates or drops it", name)
+	return fmt.Sprintf("%s %q is a reserved role that Azure manages; pgusers never creates or drops it", what, name)
 }
 
 // checkUUID accepts only the 8-4-4-4-12 form that Entra and the Azure

@@ -83,9 +83,12 @@ type KindGrant struct {
 // Grant is one entry of a server's grants, its profile expanded.
 type Grant struct {
 	// To is the grantee: a group role, an Entra principal, or Public.
-	To        string   `json:"to"`
+	To string `json:"to"`
+	// Databases are sorted, without duplicates, and never empty.
 	Databases []string `json:"databases"`
-	// Schemas are those of the schema-level kinds; [public] by default.
+	// Schemas are those of the schema-level kinds, sorted, without
+	// duplicates; [public] by default, nil when the entry manages only
+	// database.
 	Schemas []string `json:"schemas"`
 	// Kinds are the kinds the entry manages, in Kinds order: its profile's
 	// (and their includes') and its own, merged.
@@ -106,3 +109,79 @@ func (g Grant) Kind(k Kind) (KindGrant, bool) {
 	}
 	return g.Kinds[i], true
 }
+
+// Profile is a privilege profile resolved: what it grants for each kind it
+// manages, its includes expanded.
+type Profile struct {
+	Name string `json:"name"`
+	// Kinds are the kinds the profile manages, in Kinds order.
+	Kinds []KindGrant `json:"kinds"`
+}
+
+// Kind returns what p grants for kind k, and whether p manages k.
+func (p Profile) Kind(k Kind) (KindGrant, bool) {
+	i := slices.IndexFunc(p.Kinds, func(kg KindGrant) bool { return kg.Kind == k })
+	if i < 0 {
+		return KindGrant{}, false
+	}
+	return p.Kinds[i], true
+}
+
+// BuiltinProfiles are the profiles every file may name without defining
+// them, in this order:
+//
+//   - readonly: database CONNECT; schema USAGE; tables and sequences SELECT.
+//   - readwrite: database CONNECT, TEMPORARY; schema USAGE; tables SELECT,
+//     INSERT, UPDATE, DELETE; sequences USAGE, SELECT, UPDATE.
+//   - serviceConnector: what Azure Service Connector grants in schema
+//     public: database ALL; schema CREATE; tables and sequences ALL.
+//
+// Each call returns new slices, which the caller may change.
+func BuiltinProfiles() []Profile {
+	kg := func(k Kind, privileges ...string) KindGrant { return KindGrant{Kind: k, Privileges: privileges} }
+	all := func(k Kind) KindGrant { return KindGrant{Kind: k, All: true} }
+	return []Profile{
+		{Name: "readonly", Kinds: []KindGrant{
+			kg(KindDatabase, "CONNECT"),
+			kg(KindSchema, "USAGE"),
+			kg(KindTables, "SELECT"),
+			kg(KindSequences, "SELECT"),
+		}},
+		{Name: "readwrite", Kinds: []KindGrant{
+			kg(KindDatabase, "CONNECT", "TEMPORARY"),
+			kg(KindSchema, "USAGE"),
+			kg(KindTables, "SELECT", "INSERT", "UPDATE", "DELETE"),
+			kg(KindSequences, "USAGE", "SELECT", "UPDATE"),
+		}},
+		{Name: "serviceConnector", Kinds: []KindGrant{
+			all(KindDatabase),
+			kg(KindSchema, "CREATE"),
+			all(KindTables),
+			all(KindSequences),
+		}},
+	}
+}
+
+// BuiltinProfile returns the built-in profile named name (case matters),
+// or false.
+func BuiltinProfile(name string) (Profile, bool) {
+	for _, p := range BuiltinProfiles() {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Profile{}, false
+}
+
+// builtinNames are the built-in profiles' names, in BuiltinProfiles order,
+// and builtins their kinds by name, for this package only: nothing may
+// change them.
+var builtinNames, builtins = func() ([]string, map[string][]KindGrant) {
+	var names []string
+	kinds := map[string][]KindGrant{}
+	for _, p := range BuiltinProfiles() {
+		names = append(names, p.Name)
+		kinds[p.Name] = p.Kinds
+	}
+	return names, kinds
+}()

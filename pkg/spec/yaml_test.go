@@ -22,18 +22,117 @@ type mirror struct {
 		Prune *bool  `yaml:"prune"`
 		Port  *int   `yaml:"port"`
 	} `yaml:"defaults"`
-	PrincipalSets map[string][]mirrorPrincipal `yaml:"principalSets"`
-	Servers       []struct {
-		Name       string            `yaml:"name"`
-		Host       string            `yaml:"host"`
-		Port       *int              `yaml:"port"`
-		User       string            `yaml:"user"`
-		Prune      *bool             `yaml:"prune"`
-		MaxDrops   *int              `yaml:"maxDrops"`
-		Protect    []string          `yaml:"protect"`
-		Include    []string          `yaml:"include"`
-		Principals []mirrorPrincipal `yaml:"principals"`
+	PrincipalSets     map[string][]mirrorPrincipal `yaml:"principalSets"`
+	RoleSets          map[string][]mirrorRole      `yaml:"roleSets"`
+	PrivilegeProfiles map[string]mirrorProfile     `yaml:"privilegeProfiles"`
+	Servers           []struct {
+		Name         string            `yaml:"name"`
+		Host         string            `yaml:"host"`
+		Port         *int              `yaml:"port"`
+		User         string            `yaml:"user"`
+		Prune        *bool             `yaml:"prune"`
+		MaxDrops     *int              `yaml:"maxDrops"`
+		Protect      []string          `yaml:"protect"`
+		Include      []string          `yaml:"include"`
+		Principals   []mirrorPrincipal `yaml:"principals"`
+		IncludeRoles []string          `yaml:"includeRoles"`
+		Roles        []mirrorRole      `yaml:"roles"`
+		Grants       []mirrorGrant     `yaml:"grants"`
 	} `yaml:"servers"`
+}
+
+type mirrorRole struct {
+	Name     string    `yaml:"name"`
+	Comment  *string   `yaml:"comment"`
+	MemberOf *[]string `yaml:"memberOf"`
+	Absent   *bool     `yaml:"absent"`
+}
+
+// mirrorKinds are the kinds' keys of a profile or a grant entry.
+type mirrorKinds struct {
+	Database  *[]string `yaml:"database"`
+	Schema    *[]string `yaml:"schema"`
+	Tables    *[]string `yaml:"tables"`
+	Sequences *[]string `yaml:"sequences"`
+	Functions *[]string `yaml:"functions"`
+}
+
+type mirrorProfile struct {
+	Include     []string `yaml:"include"`
+	mirrorKinds `yaml:",inline"`
+}
+
+type mirrorGrant struct {
+	To          string   `yaml:"to"`
+	Databases   []string `yaml:"databases"`
+	Schemas     []string `yaml:"schemas"`
+	Profile     string   `yaml:"profile"`
+	DefaultsFor []string `yaml:"defaultsFor"`
+	mirrorKinds `yaml:",inline"`
+}
+
+// kinds are the lists written under each kind's key, in Kinds order.
+func (k mirrorKinds) kinds() map[Kind][]string {
+	out := map[Kind][]string{}
+	for kind, l := range map[Kind]*[]string{
+		KindDatabase: k.Database, KindSchema: k.Schema, KindTables: k.Tables, KindSequences: k.Sequences, KindFunctions: k.Functions,
+	} {
+		if l != nil {
+			out[kind] = append([]string{}, *l...)
+		}
+	}
+	return out
+}
+
+// mirrorPrivileges resolves profile (built in or declared, "" for none)
+// and adds own, as the format says: privileges upper case, TEMP as
+// TEMPORARY, ALL as "ALL", kind by kind.
+func (m mirror) mirrorPrivileges(profile string, own map[Kind][]string) map[Kind][]string {
+	out := map[Kind][]string{}
+	add := func(k Kind, ps []string) {
+		if out[k] == nil {
+			out[k] = []string{}
+		}
+		for _, p := range ps {
+			p = strings.Join(strings.Fields(strings.ToUpper(p)), " ")
+			switch p {
+			case "ALL PRIVILEGES":
+				p = "ALL"
+			case "TEMP":
+				p = "TEMPORARY"
+			}
+			out[k] = append(out[k], p)
+		}
+	}
+	var resolve func(name string)
+	resolve = func(name string) {
+		if b, ok := BuiltinProfile(name); ok {
+			for _, kg := range b.Kinds {
+				add(kg.Kind, kg.Privileges)
+				if kg.All {
+					add(kg.Kind, []string{"ALL"})
+				}
+			}
+			return
+		}
+		p := m.PrivilegeProfiles[name]
+		for _, inc := range p.Include {
+			resolve(inc)
+		}
+		for k, ps := range p.kinds() {
+			add(k, ps)
+		}
+	}
+	if profile != "" {
+		resolve(profile)
+	}
+	for k, ps := range own {
+		add(k, ps)
+	}
+	for k := range out {
+		out[k] = sortedUnique(out[k])
+	}
+	return out
 }
 
 type mirrorPrincipal struct {
@@ -52,6 +151,31 @@ type flat struct {
 	Prune            bool
 	Protect          []string
 	Principals       []string // name type objectId admin mfa memberOf, one string each, sorted
+	Roles            []string // name comment memberOf absent, one string each, sorted
+	Grants           []string // to | databases | schemas | kind=privileges ... | defaultsFor, in file order
+}
+
+func roleLine(name string, manageComment bool, comment string, manage bool, memberOf []string, absent bool) string {
+	c, m := "-", "-"
+	if manageComment {
+		c = strconv.Quote(comment)
+	}
+	if manage {
+		m = "[" + strings.Join(memberOf, ",") + "]"
+	}
+	return strings.Join([]string{name, c, m, strconv.FormatBool(absent)}, " ")
+}
+
+// grantLine is a grant as text; privileges holds each managed kind's
+// privileges, sorted, with "ALL" for ALL.
+func grantLine(to string, databases, schemas []string, privileges map[Kind][]string, defaultsFor []string) string {
+	parts := []string{to, strings.Join(databases, ","), strings.Join(schemas, ",")}
+	for _, k := range Kinds {
+		if ps, ok := privileges[k]; ok {
+			parts = append(parts, string(k)+"="+strings.Join(ps, "+"))
+		}
+	}
+	return strings.Join(append(parts, strings.Join(defaultsFor, ",")), " | ")
 }
 
 func principalLine(name, typ, oid string, admin, mfa bool, manage bool, memberOf []string) string {
@@ -95,6 +219,39 @@ func fromMirror(m mirror) []flat {
 				p.Admin != nil && *p.Admin, p.MFA != nil && *p.MFA, p.MemberOf != nil, sortedUnique(memberOf)))
 		}
 		f.Principals = sortedUnique(f.Principals)
+		rs := append([]mirrorRole(nil), s.Roles...)
+		for _, inc := range s.IncludeRoles {
+			rs = append(rs, m.RoleSets[inc]...)
+		}
+		for _, r := range rs {
+			var memberOf []string
+			if r.MemberOf != nil {
+				memberOf = append(memberOf, *r.MemberOf...)
+			}
+			comment := ""
+			if r.Comment != nil {
+				comment = *r.Comment
+			}
+			f.Roles = append(f.Roles, roleLine(r.Name, r.Comment != nil, comment, r.MemberOf != nil, sortedUnique(memberOf), r.Absent != nil && *r.Absent))
+		}
+		f.Roles = sortedUnique(f.Roles)
+		for _, g := range s.Grants {
+			to := g.To
+			if strings.EqualFold(to, Public) {
+				to = Public
+			}
+			privileges := m.mirrorPrivileges(g.Profile, g.kinds())
+			var schemas []string
+			for k := range privileges {
+				if k.InSchema() {
+					schemas = sortedUnique(g.Schemas)
+					if schemas == nil {
+						schemas = []string{"public"}
+					}
+				}
+			}
+			f.Grants = append(f.Grants, grantLine(to, sortedUnique(g.Databases), schemas, privileges, sortedUnique(g.DefaultsFor)))
+		}
 		out = append(out, f)
 	}
 	return out
@@ -108,6 +265,24 @@ func fromDesired(d *Desired) []flat {
 			f.Principals = append(f.Principals, principalLine(p.Name, string(p.Type), p.ObjectID, p.Admin, p.MFA, p.ManageMemberships, p.MemberOf))
 		}
 		f.Principals = sortedUnique(f.Principals)
+		for _, r := range s.Roles {
+			f.Roles = append(f.Roles, roleLine(r.Name, r.ManageComment, r.Comment, r.ManageMemberships, r.MemberOf, r.Absent))
+		}
+		f.Roles = sortedUnique(f.Roles)
+		for _, g := range s.Grants {
+			privileges := map[Kind][]string{}
+			for _, kg := range g.Kinds {
+				ps := append([]string{}, kg.Privileges...)
+				if kg.All {
+					ps = append(ps, "ALL")
+				}
+				privileges[kg.Kind] = sortedUnique(ps)
+				if privileges[kg.Kind] == nil {
+					privileges[kg.Kind] = []string{}
+				}
+			}
+			f.Grants = append(f.Grants, grantLine(g.To, g.Databases, g.Schemas, privileges, g.DefaultsFor))
+		}
 		out = append(out, f)
 	}
 	return out
@@ -178,6 +353,67 @@ func TestReadsWhatYAMLReads(t *testing.T) {
 		{"duplicate keys", head + "servers:\n  - {name: a, host: h, host: i}\n", false},
 		{"an alias to a scalar", head + "x: &h shared.example\nservers:\n  - {name: a, host: *h}\n", false},
 		{"an alias to a scalar inside servers", head + "servers:\n  - {name: &n a, host: h}\n  - {name: b, host: h2, principals: [{name: *n, type: user}]}\n", true},
+		{"roles and grants, block style", head + `roleSets:
+  app:
+    - name: orders_ro
+      comment: read-only on orders
+    - name: orders_rw
+      memberOf: [orders_ro]
+privilegeProfiles:
+  write:
+    include: [readonly]
+    tables: [INSERT, UPDATE, DELETE]
+    sequences: [USAGE, UPDATE]
+servers:
+  - name: a
+    host: h
+    includeRoles: [app]
+    roles:
+      - name: auditors
+      - name: legacy
+        absent: true
+    grants:
+      - to: orders_rw
+        databases: [orders]
+        schemas: [sales, public]
+        profile: write
+        defaultsFor: [owner]
+      - to: PUBLIC
+        databases: [orders]
+        database: []
+`, true},
+		{"roles and grants, flow style", head + "servers: [{name: a, host: h, roles: [{name: r, comment: 'it''s', memberOf: []}], grants: [{to: public, databases: [b, a], database: [temp, Connect], tables: [all privileges, maintain]}]}]\n", true},
+		{"anchored privileges and grants", head + `privilegeProfiles:
+  rw: {tables: &rw [SELECT, INSERT]}
+servers:
+  - name: a
+    host: h
+    grants:
+      - &g {to: app, databases: [d], tables: *rw, defaultsFor: [o]}
+      - <<: *g
+        to: other
+        sequences: [USAGE]
+  - name: b
+    host: h2
+    grants: [*g, {to: x, databases: [d], profile: rw}]
+`, true},
+		{"merge keys in grant entries", head + `servers:
+  - name: a
+    host: h
+    grants:
+      - &g {to: app, databases: [d], profile: readwrite, schemas: [s]}
+      - <<: *g
+        to: "2024"
+        functions: [EXECUTE]
+      - <<: [*g]
+        profile: serviceConnector
+        schemas: [public]
+`, true},
+		{"a folded comment is one line", head + "servers:\n  - name: a\n    host: h\n    roles:\n      - name: r\n        comment: >-\n          one\n          line\n", true},
+		{"a literal comment keeps its line break", head + "servers:\n  - name: a\n    host: h\n    roles:\n      - name: r\n        comment: |-\n          two\n          lines\n", false},
+		{"YAML 1.1 booleans are strings in absent", head + "servers:\n  - {name: a, host: h, roles: [{name: r, absent: yes}]}\n", false},
+		{"a null privilege list", head + "servers:\n  - {name: a, host: h, grants: [{to: x, databases: [d], database: ~}]}\n", false},
+		{"a privilege that is a tagged string", head + "servers:\n  - {name: a, host: h, grants: [{to: x, databases: [!!str 2024], tables: [!!str SELECT]}]}\n", true},
 	}
 	for _, tt := range corpus {
 		t.Run(tt.name, func(t *testing.T) {
