@@ -10,6 +10,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -599,7 +600,7 @@ func TestDesiredStateFiles(t *testing.T) {
 		{"kubernetes configmap", []string{cm}, "pgusers-plan"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := spec.Load(tc.paths)
+			d, err := spec.Load(context.Background(), tc.paths)
 			if err != nil {
 				t.Fatalf("%v", err)
 			}

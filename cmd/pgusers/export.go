@@ -4,10 +4,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
+	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/export"
 	"github.com/pgusers/pgusers/pkg/inspect"
+	"github.com/pgusers/pgusers/pkg/run"
+	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 // runExport prints a desired-state file that declares what one server has:
@@ -18,6 +24,8 @@ func runExport(ctx context.Context, args []string, e env) (int, error) {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	var c common
 	c.register(fs)
+	var databases stringList
+	fs.Var(&databases, "database", "also export the grants in this database (repeatable)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return exitError, err
@@ -42,12 +50,53 @@ func runExport(ctx context.Context, args []string, e env) (int, error) {
 		return exitError, fmt.Errorf("server %s: %w; nothing was exported", s.Name, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	observed, err := inspect.Inspect(ctx, conn, inspect.Asked{})
+	observed, dbs, err := readForExport(ctx, s, conn, databases, cfg)
 	if err != nil {
 		return exitError, fmt.Errorf("server %s: %w; nothing was exported", s.Name, err)
 	}
-	if err := export.Write(e.stdout, s, observed, versionString()); err != nil {
+	if err := export.Write(e.stdout, s, observed, dbs, versionString()); err != nil {
 		return exitError, err
 	}
 	return exitOK, nil
+}
+
+// readForExport reads the server on conn, then each database of dbs:
+// what its principals and the group roles they belong to hold there.
+func readForExport(ctx context.Context, s spec.Server, conn *pgx.Conn, dbs []string, cfg run.Config) (diff.Observed, export.Databases, error) {
+	snap, err := inspect.Read(ctx, conn)
+	if err != nil {
+		return diff.Observed{}, nil, err
+	}
+	first := snap.Observed(inspect.Asked{})
+	asked := inspect.Asked{Names: export.GroupRoles(first)}
+	grantees := export.Grantees(first)
+	for _, db := range dbs {
+		asked.Scopes = append(asked.Scopes, inspect.Scope{Database: db, AllSchemas: true, Grantees: grantees})
+	}
+	slices.SortFunc(asked.Scopes, func(a, b inspect.Scope) int { return strings.Compare(a.Database, b.Database) })
+	o := snap.Observed(asked)
+	var out export.Databases
+	for _, sc := range asked.Scopes {
+		db, _ := o.DatabaseNamed(sc.Database)
+		if !db.Exists {
+			return diff.Observed{}, nil, fmt.Errorf("database %s does not exist", sc.Database)
+		}
+		other := s
+		other.Database = sc.Database
+		dconn := conn
+		if sc.Database != o.Database {
+			if dconn, err = connect.Open(ctx, other, cfg.Connect); err != nil {
+				return diff.Observed{}, nil, fmt.Errorf("database %s: %w", sc.Database, err)
+			}
+			defer dconn.Close(context.WithoutCancel(ctx))
+		}
+		read, facts, err := inspect.ReadDatabase(ctx, dconn, sc)
+		if err != nil {
+			return diff.Observed{}, nil, fmt.Errorf("database %s: %w", sc.Database, err)
+		}
+		inspect.Merge(&o, read, facts)
+		db, _ = o.DatabaseNamed(sc.Database)
+		out = append(out, db)
+	}
+	return o, out, nil
 }

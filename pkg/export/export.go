@@ -18,10 +18,12 @@ import (
 )
 
 // Write writes the desired-state file of server s holding observed:
-// s's connection settings and policy (they are not on the server) and
-// every Entra principal observed, with its memberships. by names the
-// pgusers that wrote it, in the file's head comment.
-func Write(w io.Writer, s spec.Server, o diff.Observed, by string) error {
+// s's connection settings and policy (they are not on the server), every
+// Entra principal observed with its memberships, the group roles they
+// belong to, and, in each of the databases dbs (read with inspect's
+// AllSchemas for Grantees(o)), the grants of those principals and roles.
+// by names the pgusers that wrote it, in the file's head comment.
+func Write(w io.Writer, s spec.Server, o diff.Observed, dbs Databases, by string) error {
 	server, err := serverNode(s)
 	if err != nil {
 		return err
@@ -43,12 +45,37 @@ func Write(w io.Writer, s spec.Server, o diff.Observed, by string) error {
 		principals.Content = append(principals.Content, n)
 	}
 	server.Content = append(server.Content, str("principals"), principals)
+	var notes []string
+	if roles := rolesOf(o); len(roles) > 0 {
+		list := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, name := range roles {
+			if r, ok := o.GroupRole(name); ok {
+				list.Content = append(list.Content, roleNode(r))
+			}
+		}
+		server.Content = append(server.Content, str("roles"), list)
+	}
+	if len(dbs) > 0 {
+		entries, ns := grants(Grantees(o), dbs, o.ServerVersion)
+		notes = ns
+		list := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, e := range entries {
+			list.Content = append(list.Content, grantNode(e, o.ServerVersion))
+		}
+		if len(list.Content) > 0 {
+			server.Content = append(server.Content, str("grants"), list)
+		}
+	}
 
 	doc := mapping("version", num(1), "servers", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{server}})
 	doc.HeadComment = fmt.Sprintf("Exported by %s from server %s (%s:%d), database %s, signed in as %s.\n"+
-		"It declares every Entra principal the server had, with its memberships: planning it against the\n"+
-		"server shows no change. Connection settings come from the files given to export.",
+		"It declares every Entra principal the server had, with its memberships, the group roles they belong to,\n"+
+		"and their privileges in the databases export was asked for: planning it against the server shows no\n"+
+		"change. Connection settings come from the files given to export.",
 		by, s.Name, s.Host, port(s.Port), o.Database, o.SessionUser)
+	if c := noteComment(notes); c != "" {
+		doc.HeadComment += "\n\n" + c
+	}
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
 	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{doc}}); err != nil {

@@ -143,8 +143,9 @@ FROM c
 JOIN s ON s.oid = c.ns`
 
 // dbDefaultsSQL ($1, $2, $3, $4 the owners): the default privileges the
-// owners asked about give the grantees asked about in the schemas asked
-// about, for tables, sequences and functions. Global defaults
+// owners asked about (every owner's, with AllSchemas: export) give the
+// grantees asked about in the schemas asked about, for tables, sequences
+// and functions. Global defaults
 // (defaclnamespace 0) are no schema's: they are not read.
 var dbDefaultsSQL = `WITH ` + schemasCTE + `, ` + granteesCTE + `
 SELECT r.rolname::text, s.nspname::text,
@@ -155,7 +156,7 @@ JOIN s ON s.oid = d.defaclnamespace
 JOIN pg_catalog.pg_roles r ON r.oid = d.defaclrole
 CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a
 JOIN g ON g.oid = a.grantee
-WHERE r.rolname = ANY($4::text[]) AND d.defaclobjtype IN ('r', 'S', 'f') AND a.grantee <> d.defaclrole
+WHERE (r.rolname = ANY($4::text[]) OR $2) AND d.defaclobjtype IN ('r', 'S', 'f') AND a.grantee <> d.defaclrole
 GROUP BY r.rolname, s.nspname, d.defaclobjtype, g.name, a.privilege_type`
 
 // dbOwnersSQL ($1 the owners): the facts of the owners named by

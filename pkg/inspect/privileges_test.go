@@ -367,7 +367,8 @@ func TestReadDatabase(t *testing.T) {
 		if _, err := super.Exec(ctx, `CREATE TEMPORARY TABLE scratch (a int)`); err != nil {
 			t.Fatal(err)
 		}
-		sc := inspect.Scope{Database: "shop", AllSchemas: true, Grantees: []string{"reader"}, Owners: []string{"app_owner"}}
+		// Every owner's default privileges too: export writes them all.
+		sc := inspect.Scope{Database: "shop", AllSchemas: true, Grantees: []string{"reader"}}
 		if !sc.ReadsObjects() {
 			t.Error("a scope of every schema does not read the database")
 		}
@@ -386,6 +387,7 @@ func TestReadDatabase(t *testing.T) {
 			{Owner: "app_owner", Schema: "other", Kind: spec.KindTables, Privilege: diff.Privilege{Grantee: "reader", Privilege: "SELECT"}},
 			{Owner: "app_owner", Schema: "sales", Kind: spec.KindSequences, Privilege: diff.Privilege{Grantee: "reader", Privilege: "USAGE"}},
 			{Owner: "app_owner", Schema: "sales", Kind: spec.KindTables, Privilege: diff.Privilege{Grantee: "reader", Privilege: "SELECT"}},
+			{Owner: "stranger_owner", Schema: "sales", Kind: spec.KindTables, Privilege: diff.Privilege{Grantee: "reader", Privilege: "SELECT"}},
 		}
 		if d := cmp.Diff(wantDefaults, got.Defaults); d != "" {
 			t.Errorf("defaults (-want +got):\n%s", d)

@@ -1,0 +1,302 @@
+package export
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/spec"
+)
+
+// Databases are what export reads of the databases it is asked for: for
+// each, what the grantees (the exported principals and the group roles they
+// belong to) hold there.
+type Databases []diff.ObservedDatabase
+
+// entry is one grant entry being built: a grantee's privileges in one
+// database, for the schemas that share them.
+type entry struct {
+	to, db      string
+	schemas     []string
+	kinds       map[spec.Kind][]string
+	defaultsFor []string
+}
+
+// grants turns what each grantee holds into grant entries that plan in
+// sync, and notes what cannot be written as such (privileges held on some
+// objects of a kind in a schema and not others, default privileges that
+// differ from the objects'). version is server_version_num, for ALL.
+func grants(grantees []string, dbs Databases, version int) (out []entry, notes []string) {
+	for _, g := range grantees {
+		for _, db := range dbs {
+			es, ns := grantsIn(g, db, version)
+			out = append(out, es...)
+			notes = append(notes, ns...)
+		}
+	}
+	return out, notes
+}
+
+func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, []string) {
+	var notes []string
+	var dbPrivs []string
+	for _, p := range db.ACL {
+		if p.Grantee == grantee && !slices.Contains(dbPrivs, p.Privilege) {
+			dbPrivs = append(dbPrivs, p.Privilege)
+		}
+	}
+	// What the grantee holds in each schema, kind by kind.
+	type schemaKinds struct {
+		schema string
+		kinds  map[spec.Kind][]string
+	}
+	var perSchema []schemaKinds
+	for _, s := range db.Schemas {
+		kinds := map[spec.Kind][]string{}
+		for _, p := range s.ACL {
+			if p.Grantee == grantee {
+				kinds[spec.KindSchema] = appendNew(kinds[spec.KindSchema], p.Privilege)
+			}
+		}
+		for _, k := range []spec.Kind{spec.KindTables, spec.KindSequences, spec.KindFunctions} {
+			objects := 0
+			for _, oc := range s.Objects {
+				if oc.Kind == k && oc.Owner != grantee {
+					objects += oc.Count
+				}
+			}
+			count := map[string]int{}
+			for _, h := range s.Holdings {
+				if h.Kind == k && h.Grantee == grantee {
+					count[h.Privilege] += h.Count
+				}
+			}
+			for _, p := range spec.Privileges(k) {
+				switch n := count[p]; {
+				case n == 0:
+				case n == objects:
+					kinds[k] = append(kinds[k], p)
+				default:
+					notes = append(notes, fmt.Sprintf("%s holds %s on %d of %d %s in %s.%s: a grant covers all of them or none, "+
+						"so it is not exported", grantee, p, n, objects, k, db.Name, s.Name))
+				}
+			}
+		}
+		if len(kinds) > 0 {
+			perSchema = append(perSchema, schemaKinds{s.Name, kinds})
+		}
+	}
+	// Schemas that hold the same are one entry.
+	var out []entry
+	for _, sk := range perSchema {
+		if i := slices.IndexFunc(out, func(e entry) bool { return sameKinds(e.kinds, sk.kinds) }); i >= 0 {
+			out[i].schemas = append(out[i].schemas, sk.schema)
+			continue
+		}
+		out = append(out, entry{to: grantee, db: db.Name, schemas: []string{sk.schema}, kinds: sk.kinds})
+	}
+	if len(dbPrivs) > 0 {
+		if len(out) == 0 {
+			out = append(out, entry{to: grantee, db: db.Name, kinds: map[spec.Kind][]string{}})
+		}
+		out[0].kinds[spec.KindDatabase] = order(spec.KindDatabase, dbPrivs)
+	}
+	for i := range out {
+		notes = append(notes, defaultsFor(&out[i], db)...)
+	}
+	return out, notes
+}
+
+// defaultsFor adds to e the owners whose default privileges for e's
+// grantee, in e's schemas, are exactly e's privileges of the kinds that
+// have defaults; it notes the owners whose are not.
+func defaultsFor(e *entry, db diff.ObservedDatabase) []string {
+	owners := map[string]bool{}
+	for _, d := range db.Defaults {
+		if d.Grantee == e.to && slices.Contains(e.schemas, d.Schema) {
+			owners[d.Owner] = true
+		}
+	}
+	var notes []string
+	for _, owner := range sortedKeys(owners) {
+		exact := true
+		for _, schema := range e.schemas {
+			for _, k := range []spec.Kind{spec.KindTables, spec.KindSequences, spec.KindFunctions} {
+				var have []string
+				for _, d := range db.Defaults {
+					if d.Owner == owner && d.Schema == schema && d.Kind == k && d.Grantee == e.to {
+						have = appendNew(have, d.Privilege.Privilege)
+					}
+				}
+				if !slices.Equal(order(k, have), e.kinds[k]) {
+					exact = false
+				}
+			}
+		}
+		if exact {
+			e.defaultsFor = append(e.defaultsFor, owner)
+		} else {
+			notes = append(notes, fmt.Sprintf("the default privileges of %s for %s in database %s differ from what %s holds on the "+
+				"objects there, so they are not exported", owner, e.to, e.db, e.to))
+		}
+	}
+	return notes
+}
+
+func sameKinds(a, b map[spec.Kind][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !slices.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// order sorts privileges of kind k in the kind's order.
+func order(k spec.Kind, privs []string) []string {
+	var out []string
+	for _, p := range spec.Privileges(k) {
+		if slices.Contains(privs, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func appendNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// all is every privilege of kind k on a server of this version: what ALL
+// means there.
+func all(k spec.Kind, version int) []string {
+	var out []string
+	for _, p := range spec.Privileges(k) {
+		if p != spec.Maintain || diff.HasMaintain(version) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// profileOf returns the built-in profile that grants exactly e's kinds on
+// a server of this version, or "".
+func profileOf(e entry, version int) string {
+	for _, p := range spec.BuiltinProfiles() {
+		if len(p.Kinds) != len(e.kinds) {
+			continue
+		}
+		match := true
+		for _, kg := range p.Kinds {
+			want := kg.Privileges
+			if kg.All {
+				want = all(kg.Kind, version)
+			}
+			if !slices.Equal(order(kg.Kind, want), e.kinds[kg.Kind]) {
+				match = false
+			}
+		}
+		if match {
+			return p.Name
+		}
+	}
+	return ""
+}
+
+// grantNode is e as a grant entry of the file.
+func grantNode(e entry, version int) *yaml.Node {
+	n := mapping("to", str(e.to), "databases", flowList([]string{e.db}))
+	hasSchemaKinds := false
+	for k := range e.kinds {
+		hasSchemaKinds = hasSchemaKinds || k.InSchema()
+	}
+	if hasSchemaKinds && !slices.Equal(e.schemas, []string{"public"}) {
+		n.Content = append(n.Content, str("schemas"), flowList(e.schemas))
+	}
+	if p := profileOf(e, version); p != "" {
+		n.Content = append(n.Content, str("profile"), str(p))
+	} else {
+		for _, k := range spec.Kinds {
+			privs, ok := e.kinds[k]
+			if !ok {
+				continue
+			}
+			if slices.Equal(privs, all(k, version)) && len(privs) > 1 {
+				privs = []string{"ALL"}
+			}
+			n.Content = append(n.Content, str(string(k)), flowList(privs))
+		}
+	}
+	if len(e.defaultsFor) > 0 {
+		n.Content = append(n.Content, str("defaultsFor"), flowList(e.defaultsFor))
+	}
+	return n
+}
+
+// rolesOf are the group roles the exported principals are members of:
+// roles on the server that are not Entra principals and not Azure's or
+// PostgreSQL's own.
+func rolesOf(o diff.Observed) []string {
+	var out []string
+	for _, p := range o.Principals {
+		for _, r := range p.MemberOf {
+			if _, entra := o.Principal(r); !entra && !spec.Reserved(r) && !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Grantees are whose privileges export writes: the principals that are not
+// administrators (Azure manages those), and the group roles the principals
+// belong to.
+func Grantees(o diff.Observed) []string {
+	var out []string
+	for _, p := range o.Principals {
+		if !p.Admin {
+			out = append(out, p.Name)
+		}
+	}
+	out = append(out, rolesOf(o)...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// GroupRoles are the names export asks the server about as group roles.
+func GroupRoles(o diff.Observed) []string { return rolesOf(o) }
+
+func roleNode(r diff.ObservedRole) *yaml.Node {
+	n := mapping("name", str(r.Name))
+	if r.Comment != "" {
+		n.Content = append(n.Content, str("comment"), str(r.Comment))
+	}
+	n.Content = append(n.Content, str("memberOf"), flowList(withoutAdminRole(r.MemberOf)))
+	return n
+}
+
+func noteComment(notes []string) string {
+	if len(notes) == 0 {
+		return ""
+	}
+	return "Not exported, and so left alone by plans of this file:\n- " + strings.Join(notes, "\n- ")
+}
