@@ -60,6 +60,9 @@ type computation struct {
 	lends map[string][]string
 	// checkedGrantees remembers which grantees were checked, and how.
 	checkedGrantees map[string]bool
+	// selfConnect holds the databases where the grants give the signed-in
+	// user CONNECT of its own.
+	selfConnect map[string]bool
 }
 
 // planLends are the lends, sorted.

@@ -90,6 +90,10 @@ type ObservedDatabase struct {
 	Name   string `json:"name"`
 	Exists bool   `json:"exists"`
 	Owner  string `json:"owner,omitempty"`
+	// SelfConnect: the signed-in user may connect to the database without
+	// PUBLIC's CONNECT (it owns it, or a role it has the privileges of
+	// holds CONNECT).
+	SelfConnect bool `json:"selfConnect,omitempty"`
 	// ACL holds the database's privileges of the grantees asked about,
 	// from the shared catalog.
 	ACL []Privilege `json:"acl,omitempty"`

@@ -256,6 +256,12 @@ func (c *computation) privileges() {
 		return
 	}
 	cells, defaults := Cells(c.desired, c.observed.ServerVersion)
+	c.selfConnect = map[string]bool{}
+	for _, cp := range cells {
+		if cp.On == spec.KindDatabase && cp.Grantee == c.observed.SessionUser && slices.Contains(cp.Privileges, "CONNECT") {
+			c.selfConnect[cp.Database] = true
+		}
+	}
 	for _, cp := range cells {
 		c.cell(cp)
 	}
@@ -290,6 +296,14 @@ func (c *computation) cell(cp CellPrivileges) {
 		}
 		if declared && h.option[p] > 0 {
 			option = append(option, p)
+		}
+	}
+	if cp.On == spec.KindDatabase && cp.Grantee == spec.Public && slices.Contains(extra, "CONNECT") {
+		if db, _ := c.observed.DatabaseNamed(cp.Database); !db.SelfConnect && !c.selfConnect[cp.Database] {
+			c.problem("", "revoking CONNECT on database %s from PUBLIC would lock out %s, the administrator pgusers signs in as, "+
+				"which connects through PUBLIC: grant it CONNECT first (a grant entry to: %s, database: [CONNECT]), "+
+				"or keep CONNECT for PUBLIC%s", cp.Database, c.observed.SessionUser, c.observed.SessionUser, where(cp.Pos[0]))
+			return
 		}
 	}
 	in := c.runsIn(cp.Cell)

@@ -139,8 +139,11 @@ func TestPrivileges(t *testing.T) {
 		},
 		"PUBLIC keeps no database privilege": {
 			grants: []spec.Grant{{To: spec.Public, Databases: []string{"orders"}, Schemas: []string{"public"}, Kinds: kinds(kg(spec.KindDatabase))}},
-			observed: privObserved(ordersDB([]Privilege{{Grantee: spec.Public, Privilege: "CONNECT"}, {Grantee: spec.Public, Privilege: "TEMPORARY"}},
-				nil, nil, nil)),
+			observed: func() Observed {
+				db := ordersDB([]Privilege{{Grantee: spec.Public, Privilege: "CONNECT"}, {Grantee: spec.Public, Privilege: "TEMPORARY"}}, nil, nil, nil)
+				db.SelfConnect = true // the administrator connects without PUBLIC
+				return privObserved(db)
+			}(),
 			want: []Change{{Action: RevokePrivileges, Grantee: spec.Public, Database: "orders", On: spec.KindDatabase,
 				Privileges: []string{"CONNECT", "TEMPORARY"}, Reason: "not declared, held",
 				Statements: []Statement{{SQL: `REVOKE CONNECT, TEMPORARY ON DATABASE "orders" FROM PUBLIC`}}}},
@@ -267,6 +270,12 @@ func TestPrivilegesRefuse(t *testing.T) {
 			server:   grantServer(nil, spec.Role{Name: "aad_orders", Pos: spec.Position{File: "f.yaml", Line: 2, Column: 5}}),
 			observed: privObserved(),
 			want:     "role aad_orders is an Entra principal on the server (pgaadauth_list_principals lists it): declare it under principals, or pick another name for the group role (declared at f.yaml:2:5)",
+		},
+		"PUBLIC's CONNECT revoked from under the administrator": {
+			server: grantServer([]spec.Grant{{To: spec.Public, Databases: []string{"orders"}, Kinds: kinds(kg(spec.KindDatabase, "TEMPORARY")),
+				Pos: spec.Position{File: "f.yaml", Line: 4, Column: 7}}}),
+			observed: privObserved(ordersDB([]Privilege{{Grantee: spec.Public, Privilege: "CONNECT"}, {Grantee: spec.Public, Privilege: "TEMPORARY"}}, nil, nil, nil)),
+			want:     "revoking CONNECT on database orders from PUBLIC would lock out pgadmin@contoso.com, the administrator pgusers signs in as",
 		},
 		"a grantee declared absent": {
 			server:   grantServer([]spec.Grant{tables}, spec.Role{Name: "readers", Absent: true}),

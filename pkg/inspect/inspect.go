@@ -77,6 +77,9 @@ WHERE d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass`
 const databasesSQL = `SELECT d.datname::text, o.rolname::text, o.rolsuper,
        pg_catalog.pg_has_role(session_user, d.datdba, 'MEMBER'),
        pg_catalog.pg_has_role(session_user, d.datdba, 'USAGE'),
+       EXISTS (SELECT FROM pg_catalog.aclexplode(coalesce(d.datacl, pg_catalog.acldefault('d', d.datdba))) c
+               WHERE c.privilege_type = 'CONNECT' AND c.grantee <> 0
+                 AND pg_catalog.pg_has_role(session_user, c.grantee, 'USAGE')),
        a.grantee, a.privilege, a.grantable
 FROM pg_catalog.pg_database d
 JOIN pg_catalog.pg_roles o ON o.oid = d.datdba
@@ -140,6 +143,8 @@ type Snapshot struct {
 type sharedDatabase struct {
 	name  string
 	owner diff.RoleFact
+	// connect: the signed-in user may connect without PUBLIC's CONNECT.
+	connect bool
 	// acl is every grantee's entries but the owner's, sorted.
 	acl []diff.Privilege
 }
@@ -234,7 +239,7 @@ func (s Snapshot) observedDatabases(scopes []Scope) ([]diff.ObservedDatabase, []
 		})
 		if ok {
 			d := s.databases[i]
-			db.Exists, db.Owner = true, d.owner.Name
+			db.Exists, db.Owner, db.SelfConnect = true, d.owner.Name, d.connect
 			db.ACL = aclOf(d.acl, sc.Grantees)
 			owners = append(owners, d.owner)
 		}
@@ -359,18 +364,19 @@ func readDatabases(br pgx.BatchResults) ([]sharedDatabase, error) {
 		dbs       []sharedDatabase
 		name      string
 		owner     diff.RoleFact
+		connect   bool
 		grantee   pgtype.Text
 		privilege pgtype.Text
 		grantable pgtype.Bool
 	)
-	dst := []any{&name, &owner.Name, &owner.Super, &owner.Member, &owner.Usage, &grantee, &privilege, &grantable}
+	dst := []any{&name, &owner.Name, &owner.Super, &owner.Member, &owner.Usage, &connect, &grantee, &privilege, &grantable}
 	index := map[string]int{} // no ORDER BY: a database's rows may come apart
 	_, err = pgx.ForEachRow(rows, dst, func() error {
 		i, seen := index[name]
 		if !seen {
 			i = len(dbs)
 			index[name] = i
-			dbs = append(dbs, sharedDatabase{name: name, owner: owner})
+			dbs = append(dbs, sharedDatabase{name: name, owner: owner, connect: connect})
 		}
 		if grantee.Valid {
 			dbs[i].acl = append(dbs[i].acl, diff.Privilege{Grantee: grantee.String, Privilege: privilege.String, Grantable: grantable.Bool})

@@ -177,7 +177,9 @@ func TestObservedSharedCatalog(t *testing.T) {
 			{Grantee: spec.Public, Privilege: "CONNECT"},
 			{Grantee: spec.Public, Privilege: "TEMPORARY"},
 		}},
-		{Name: "shop", Exists: true, Owner: "app_owner", ACL: []diff.Privilege{
+		// The administrator is a member of app_owner, which connects: it
+		// needs no PUBLIC to connect there (SelfConnect).
+		{Name: "shop", Exists: true, Owner: "app_owner", SelfConnect: true, ACL: []diff.Privilege{
 			// Not app_owner's own CREATE, CONNECT and TEMPORARY.
 			{Grantee: spec.Public, Privilege: "CONNECT"},
 			{Grantee: "reader", Privilege: "CONNECT"},
@@ -322,7 +324,7 @@ func TestReadDatabase(t *testing.T) {
 		}
 		inspect.Merge(&o, db, facts)
 		want := shopDatabase
-		want.Owner = "app_owner"
+		want.Owner, want.SelfConnect = "app_owner", true
 		want.ACL = []diff.Privilege{
 			{Grantee: spec.Public, Privilege: "CONNECT"},
 			{Grantee: "reader", Privilege: "CONNECT"},
