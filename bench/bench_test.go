@@ -75,13 +75,19 @@ type run struct {
 
 func runCommand(b *testing.B, c *pgtest.Cluster, bin string, args ...string) run {
 	b.Helper()
+	return runCommandTo(b, c, bin, filepath.Join(b.TempDir(), "out"), args...)
+}
+
+// runCommandTo is runCommand with the command's output in file out.
+func runCommandTo(b *testing.B, c *pgtest.Cluster, bin, outPath string, args ...string) run {
+	b.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+c.AdminPassword)
 	// Output goes to a file, as in a CI job that keeps the JSON
 	// (pgusers apply --output json > apply.json), and as psql's goes to
 	// /dev/null: not into this process's memory, whose growth would be
 	// timed too.
-	out, err := os.Create(filepath.Join(b.TempDir(), "out"))
+	out, err := os.Create(outPath)
 	if err != nil {
 		b.Fatal(err)
 	}

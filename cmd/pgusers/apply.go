@@ -63,10 +63,11 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 			run.Connect(ctx, targets, cfg)
 		}
 	} else {
-		_, servers, reads, err := c.loadAndRead(ctx, cfg)
+		d, servers, reads, err := c.loadAndRead(ctx, cfg)
 		if err != nil {
 			return exitError, err
 		}
+		printWarnings(e.stderr, d)
 		targets = run.Plan(ctx, servers, cfg, reads, dry != dryRunClient)
 		reads.Stop(ctx)
 	}

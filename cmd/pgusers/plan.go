@@ -32,6 +32,7 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
+	printWarnings(e.stderr, d)
 	targets := run.Plan(ctx, servers, cfg, reads, false)
 	reads.Stop(ctx)
 	r := report.Build(run.Results(targets))

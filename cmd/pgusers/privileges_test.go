@@ -367,3 +367,51 @@ func TestServiceConnectorFootprintExportsAndPlansInSync(t *testing.T) {
 	wantCode(t, r, exitOK)
 	mustContain(t, "plan", r.stdout, "aad_orders_conn in orders: database; schema in public; tables in public; sequences in public")
 }
+
+// Every kind is granted, then revoked by an entry that declares it empty.
+func TestPrivilegesEveryKindGrantedAndRevoked(t *testing.T) {
+	f := shopFixture(t)
+	const entry = `    roles: [{name: orders_ro}]
+    grants:
+      - to: orders_ro
+        databases: [orders]
+        schemas: [sales]
+        database: %[1]s
+        schema: %[1]s
+        tables: %[1]s
+        sequences: %[1]s
+        functions: %[1]s
+        defaultsFor: [app_owner]
+`
+	all := f.file(t, "all.yaml", fmt.Sprintf(entry, "[ALL]"))
+	wantCode(t, pgusers(t, f.env, "apply", "-f", all, "--auto-approve"), exitOK)
+	got := f.privileges(t, "orders")
+	for _, want := range []string{
+		"database orders_ro CONNECT,CREATE,TEMPORARY", "orders_ro schema sales CREATE,USAGE",
+		"orders_ro sales.s2 DELETE,INSERT,REFERENCES,SELECT,TRIGGER,TRUNCATE,UPDATE", "orders_ro sales.s1_id_seq SELECT,UPDATE,USAGE",
+		"orders_ro function sales.f(integer) EXECUTE",
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("after granting ALL the server lacks %q:\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+	none := f.file(t, "none.yaml", fmt.Sprintf(entry, "[]"))
+	r := pgusers(t, f.env, "plan", "-f", none, "--output", "json")
+	wantCode(t, r, exitOK)
+	var revokes []string
+	for _, a := range actions(jsonReport(t, r.stdout)) {
+		revokes = append(revokes, strings.Fields(a)[0]+" "+strings.Fields(a)[3])
+	}
+	if diff := cmp.Diff([]string{"revoke-privileges database", "revoke-privileges schema", "revoke-privileges tables",
+		"revoke-privileges sequences", "revoke-privileges functions", "revoke-defaults tables", "revoke-defaults sequences",
+		"revoke-defaults functions"}, revokes); diff != "" {
+		t.Errorf("revokes (-want +got):\n%s", diff)
+	}
+	wantCode(t, pgusers(t, f.env, "apply", "-f", none, "--auto-approve"), exitOK)
+	for _, line := range f.privileges(t, "orders") {
+		if strings.Contains(line, "orders_ro") {
+			t.Errorf("orders_ro still holds %s", line)
+		}
+	}
+	wantCode(t, pgusers(t, f.env, "plan", "-f", none, "--detailed-exitcode"), exitOK)
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/report"
 	"github.com/pgusers/pgusers/pkg/run"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
@@ -277,10 +278,19 @@ func runValidate(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	printWarnings(e.stderr, d)
 	n := 0
 	for _, s := range d.Servers {
 		n += len(s.Principals)
 	}
 	fmt.Fprintf(e.stdout, "The files are valid: %d file(s), %d server(s), %d principal declaration(s).\n", len(d.Files), len(d.Servers), n)
 	return nil
+}
+
+// printWarnings says on stderr what the files do that is allowed and
+// likely a mistake.
+func printWarnings(w io.Writer, d *spec.Desired) {
+	for _, warning := range d.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", report.EscapeLines(warning.Error()))
+	}
 }

@@ -248,6 +248,10 @@ func (c *collector) serverGrants(raws []rawGrant, ps *profiles, roles []Role, sc
 			if len(g.DefaultsFor) > 0 && !defaults {
 				c.add(*r.defaults, sc, "defaultsFor applies to tables, sequences and functions, and this entry manages none of them; add one or remove defaultsFor")
 			}
+			if _, tables := g.Kind(KindTables); tables && len(g.DefaultsFor) == 0 {
+				c.warn(g.Pos, sc, fmt.Sprintf("the entry grants on the tables of %s as they are now: tables created later will not be "+
+					"covered; add defaultsFor with the roles that create them", strings.Join(g.Databases, ", ")))
+			}
 		}
 		switch {
 		case !inSchema:

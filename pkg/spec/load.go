@@ -83,7 +83,9 @@ func (f *Files) Decode(ctx context.Context) (*Desired, error) {
 	if len(c.errs) > 0 {
 		return nil, c.sorted()
 	}
-	return &Desired{Servers: servers, Files: f.names}, nil
+	warnings := slices.Clone(c.warnings)
+	slices.SortStableFunc(warnings, func(a, b *Error) int { return c.comparePos(a.Pos, b.Pos) })
+	return &Desired{Servers: servers, Files: f.names, Warnings: warnings}, nil
 }
 
 // Connections returns the servers with what connecting to them takes (the
@@ -298,6 +300,8 @@ func yamlError(err error) (int, string) {
 type collector struct {
 	errs Errors
 	seen map[Error]bool
+	// warnings are what is not wrong, and still worth saying.
+	warnings Errors
 	// order ranks files as they were named, so errors sort in file order.
 	order map[string]int
 	// connectionsOnly decodes the servers' settings alone (Connections).
@@ -307,7 +311,7 @@ type collector struct {
 // clone is a collector that goes on from c's problems without adding to
 // them.
 func (c *collector) clone() *collector {
-	return &collector{errs: slices.Clone(c.errs), seen: maps.Clone(c.seen), order: c.order}
+	return &collector{errs: slices.Clone(c.errs), seen: maps.Clone(c.seen), order: c.order, warnings: slices.Clone(c.warnings)}
 }
 
 func (c *collector) fileOrder(file string) {
@@ -327,6 +331,17 @@ func (c *collector) add(pos Position, sc scope, msg string) {
 	}
 	c.seen[e] = true
 	c.errs = append(c.errs, &e)
+}
+
+// warn records something worth saying that is not an error.
+func (c *collector) warn(pos Position, sc scope, msg string) {
+	e := &Error{Pos: pos, Server: sc.server, Set: sc.set, Principal: sc.principal, Msg: msg}
+	for _, w := range c.warnings {
+		if *w == *e {
+			return
+		}
+	}
+	c.warnings = append(c.warnings, e)
 }
 
 func (c *collector) comparePos(a, b Position) int {

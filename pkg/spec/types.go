@@ -111,6 +111,9 @@ type Desired struct {
 	Servers []Server
 	// Files are the files read, in order.
 	Files []string
+	// Warnings are what the files do that is allowed and likely a mistake
+	// (a tables grant without defaultsFor), in file order.
+	Warnings Errors
 }
 
 // Server returns the server named name, or false.
