@@ -4,7 +4,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: build demo test lint bench
+.PHONY: build demo test lint bench release-check
 
 build:
 	$(GO) build -o bin/pgusers ./cmd/pgusers
@@ -27,3 +27,7 @@ bench:
 	$(GO) test -run '^$$' -bench FleetPlan50 -benchtime 3x -timeout 30m ./cmd/pgusers/
 	$(GO) test -run '^$$' -bench Compute10k -benchmem ./pkg/diff/
 	$(GO) test -run '^$$' -bench Render10k -benchmem ./pkg/report/
+
+# The release configuration: goreleaser check and a snapshot build.
+release-check:
+	.ci/release-check

@@ -16,7 +16,7 @@ import (
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
-// Exit codes, as CONTRACT.md defines them.
+// Exit codes, as docs/commands.md documents them.
 const (
 	exitOK      = 0
 	exitError   = 1
