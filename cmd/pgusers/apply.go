@@ -130,7 +130,7 @@ func finish(e env, show func(io.Writer, report.Report) error, r report.Report) (
 		return exitError, err
 	}
 	reportFailures(e.stderr, r)
-	if r.Summary.Failed > 0 {
+	if r.Summary.Failed > 0 || r.Summary.Unknown > 0 {
 		return exitError, nil
 	}
 	return exitOK, nil

@@ -88,13 +88,21 @@ func savePlan(path string, targets []*run.Target, files []string, digest string,
 // reportFailures ends a run with the servers that failed on stderr, so
 // that a CI log shows them even when stdout goes to a file.
 func reportFailures(w io.Writer, r report.Report) {
-	if r.Summary.Failed == 0 {
+	if r.Summary.Failed == 0 && r.Summary.Unknown == 0 {
 		return
 	}
 	for _, s := range r.Servers {
-		if s.Status == report.Error {
+		switch s.Status {
+		case report.Error:
 			fmt.Fprintf(w, "error: server %s: %s\n", report.Escape(s.Name), indent(report.EscapeLines(s.Error), "  "))
+		case report.Unknown:
+			fmt.Fprintf(w, "error: server %s: outcome unknown: %s\n", report.Escape(s.Name), indent(report.EscapeLines(s.Error), "  "))
 		}
 	}
-	fmt.Fprintf(w, "%d of %d server(s) failed\n", r.Summary.Failed, len(r.Servers))
+	if r.Summary.Failed > 0 {
+		fmt.Fprintf(w, "%d of %d server(s) failed\n", r.Summary.Failed, len(r.Servers))
+	}
+	if r.Summary.Unknown > 0 {
+		fmt.Fprintf(w, "%d of %d server(s) with an unknown outcome: plan again to see what they hold\n", r.Summary.Unknown, len(r.Servers))
+	}
 }

@@ -70,10 +70,11 @@ func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error)
 	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return lost("BEGIN", err)
 	}
+	committing := false
 	defer func() {
-		if err != nil {
+		if err != nil && !committing {
 			// The transaction is what guarantees nothing half-applied; a
 			// failed rollback means the connection is gone, which rolls
 			// back too.
@@ -82,7 +83,7 @@ func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error)
 	}()
 
 	if err := lockAndCheck(ctx, tx, job, false); err != nil {
-		return err
+		return lost("the lock and the read under it", err)
 	}
 	plan := job.Plan
 	var handedOver []string
@@ -101,15 +102,8 @@ func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error)
 		}
 		return err
 	}
-	if rehearse {
-		err = tx.Rollback(ctx)
-	} else {
-		err = tx.Commit(ctx)
-	}
-	if err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	committing = true
+	return commit(ctx, tx, rehearse, "the main transaction")
 }
 
 // which picks changes of one transaction.

@@ -83,7 +83,7 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 	me := job.Observed.SessionUser
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return lost("BEGIN", err)
 	}
 	mainOpen := true
 	locked := false
@@ -103,7 +103,7 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 
 	// 1. Lock, and read everything again.
 	if err := lockAndCheck(ctx, tx, job, true); err != nil {
-		return err
+		return lost("the lock and the read under it", err)
 	}
 	locked = true
 	for _, db := range job.Plan.Elsewhere() {
@@ -153,7 +153,7 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		return partial("the main transaction", err)
 	}
 	mainOpen = false
-	if err := finish(ctx, tx, rehearse); err != nil {
+	if err := commit(ctx, tx, rehearse, "the main transaction"); err != nil {
 		return partial("the main transaction", err)
 	}
 	if !rehearse {
@@ -168,7 +168,7 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		}
 		err := execute(ctx, o.tx, changes)
 		if err == nil {
-			err = finish(ctx, o.tx, rehearse)
+			err = commit(ctx, o.tx, rehearse, "database "+o.db)
 		}
 		_ = o.conn.Close(context.WithoutCancel(ctx))
 		if err != nil {
@@ -187,14 +187,14 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 	}
 	tx, err = conn.Begin(ctx)
 	if err != nil {
-		return partial("the drops", fmt.Errorf("begin: %w", err))
+		return partial("the drops", lost("BEGIN", err))
 	}
 	mainOpen = true
 	if err := execute(ctx, tx, transaction(plan, "", me, onlyDrops)); err != nil {
 		return partial("the drops", err)
 	}
 	mainOpen = false
-	if err := finish(ctx, tx, rehearse); err != nil {
+	if err := commit(ctx, tx, rehearse, "the drops"); err != nil {
 		return partial("the drops", err)
 	}
 	return nil
@@ -212,20 +212,6 @@ func begin(ctx context.Context, job Job, db string) (elsewhere, error) {
 		return elsewhere{}, fmt.Errorf("database %s: begin: %w; nothing was changed", db, err)
 	}
 	return elsewhere{db: db, conn: c, tx: tx}, nil
-}
-
-// finish commits tx, or rolls it back in a rehearsal.
-func finish(ctx context.Context, tx pgx.Tx, rehearse bool) error {
-	var err error
-	if rehearse {
-		err = tx.Rollback(ctx)
-	} else {
-		err = tx.Commit(ctx)
-	}
-	if err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
 
 // unlock releases the session's apply lock. Closing the connection would

@@ -51,14 +51,14 @@ func execute(ctx context.Context, tx pgx.Tx, changes []diff.Change) error {
 		if (i+1)%flushEvery == 0 {
 			if err := p.Flush(); err != nil {
 				p.Close()
-				return fmt.Errorf("apply: send the statements: %w", err)
+				return lost("the change set", err)
 			}
 		}
 	}
 	p.SendPipelineSync()
 	if err := p.Flush(); err != nil {
 		p.Close()
-		return fmt.Errorf("apply: send the statements: %w", err)
+		return lost("the change set", err)
 	}
 
 	var failure error
@@ -77,10 +77,10 @@ func execute(ctx context.Context, tx pgx.Tx, changes []diff.Change) error {
 	// After a failure the server skips to the sync, and so does the
 	// pipeline: the next result is the sync either way.
 	if _, err := p.GetResults(); err != nil && failure == nil {
-		failure = fmt.Errorf("apply: %w", err)
+		failure = lost("the change set", err)
 	}
 	if err := p.Close(); err != nil && failure == nil {
-		failure = fmt.Errorf("apply: %w", err)
+		failure = lost("the change set", err)
 	}
 	return failure
 }
@@ -115,7 +115,9 @@ func (r request) fail(err error) error {
 		return fmt.Errorf("apply: release the prepared statement %s: %w", r.name, err)
 	}
 	if !errors.As(err, &pgErr) {
-		return fmt.Errorf("apply: %s %s: %w", r.change.Action, r.change.Principal, err)
+		// Not the server's answer to this statement: the connection went,
+		// and the transaction with it. No statement is to blame.
+		return lost("the change set", err)
 	}
 	return &StatementError{Change: *r.change, Statement: *r.stmt, Err: describePgError(err)}
 }

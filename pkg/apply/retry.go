@@ -3,7 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,16 +21,16 @@ func Transient(err error) bool {
 		return false
 	}
 	switch pgErr.Code {
-	case "0LP01", "40001", "40P01":
+	case "40001", "40P01":
 		return true
+	case "0LP01":
+		// pgaadauth raises it when its directory look-up failed for a
+		// moment; PostgreSQL raises the same code for a membership cycle,
+		// which no retry mends.
+		var se *StatementError
+		return errors.As(err, &se) && strings.Contains(se.Statement.SQL, "pgaadauth_create_principal")
 	}
 	return false
-}
-
-// ConnectionLost reports a connection refused or reset: worth another try
-// of something that changes nothing, such as a read.
-func ConnectionLost(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // Runner is Apply or Rehearse.

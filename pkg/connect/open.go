@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -61,9 +63,51 @@ func connectFailure(sv server, en *entra, passwordSet bool, err error) error {
 		}
 	}
 	if msg := certificateProblem(sv, err); msg != "" {
-		return &connectError{msg: msg, err: err}
+		return &CertificateError{msg: msg, err: err}
+	}
+	if hint := networkHint(sv, err); hint != "" {
+		return &connectError{msg: err.Error() + "; " + hint, err: err}
 	}
 	return &connectError{msg: err.Error(), err: err}
+}
+
+// CertificateError is a server certificate that did not verify: pgusers
+// sent no credentials.
+type CertificateError struct {
+	msg string
+	err error
+}
+
+func (e *CertificateError) Error() string { return e.msg }
+func (e *CertificateError) Unwrap() error { return e.err }
+
+// Unreachable reports an error of a server that could not be reached at
+// all: its name did not resolve, or nothing answered or let the
+// connection in.
+func Unreachable(err error) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	return errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial") || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)
+}
+
+// networkHint says what usually stands between a client and a flexible
+// server that cannot be reached, or returns "".
+func networkHint(sv server, err error) string {
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &dns):
+		return fmt.Sprintf("the name %s did not resolve: check the host name; a server with a private endpoint resolves only "+
+			"where its private DNS zone (privatelink.postgres.database.azure.com) is linked, so run pgusers inside that network "+
+			"or link the zone to it", sv.Host)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("nothing accepted the connection on %s port %d: check the host and port, and that the server is started", sv.Host, sv.Port)
+	case Unreachable(err), errors.Is(err, context.DeadlineExceeded):
+		return "the server did not answer: check that a firewall rule of the server admits this machine's public IP " +
+			"(Networking in the Azure portal, or az postgres flexible-server firewall-rule create), or, for a server with " +
+			"private access, that this machine is in or peered with its virtual network (VPN, VNet peering)"
+	}
+	return ""
 }
 
 // certificateProblem describes a server certificate that did not verify,

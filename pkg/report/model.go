@@ -1,10 +1,12 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"slices"
 
 	"github.com/pgusers/pgusers/pkg/apply"
+	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
@@ -20,6 +22,9 @@ const (
 	Changes Status = "changes"
 	Applied Status = "applied"
 	Error   Status = "error"
+	// Unknown is a server whose COMMIT reply was lost and whose state,
+	// read again, tells neither that the plan applied nor that it did not.
+	Unknown Status = "unknown"
 )
 
 // Result is what became of one server in a run: what Build reports.
@@ -54,10 +59,14 @@ type Server struct {
 	Host string `json:"host"`
 	// Port is for the SQL view's header; the JSON has always named the
 	// host alone.
-	Port    int      `json:"-"`
-	Status  Status   `json:"status"`
-	Error   string   `json:"error"`
-	Changes []Change `json:"changes"`
+	Port   int    `json:"-"`
+	Status Status `json:"status"`
+	Error  string `json:"error"`
+	// ErrorKind says what kind of failure Error is, for machines: sign-in,
+	// unreachable, connection-lost, tls, timeout, interrupted, locked,
+	// stale, plan, blocked, statement, partial, unknown-outcome, other.
+	ErrorKind string   `json:"errorKind,omitempty"`
+	Changes   []Change `json:"changes"`
 	// Kept are undeclared principals prune leaves alone, and why.
 	Kept []Kept `json:"kept,omitempty"`
 	// Principals is how many Entra principals the server had when read.
@@ -187,6 +196,7 @@ type Summary struct {
 	WithChanges      int `json:"withChanges"`
 	Applied          int `json:"applied"`
 	Failed           int `json:"failed"`
+	Unknown          int `json:"unknown"`
 }
 
 // Build reports results, in their order.
@@ -207,10 +217,11 @@ func Build(results []Result) Report {
 		}
 		if res.Err != nil {
 			s.Error = res.Err.Error()
+			s.ErrorKind = Kind(res.Status, res.Err)
 		}
 		for _, c := range res.Plan.Changes {
 			s.Changes = append(s.Changes, change(c))
-			if res.Status != Error {
+			if res.Status != Error && res.Status != Unknown {
 				// What failed to apply is listed, not counted.
 				r.Summary.count(c.Action)
 			}
@@ -230,6 +241,8 @@ func Build(results []Result) Report {
 			r.Summary.Applied++
 		case Error:
 			r.Summary.Failed++
+		case Unknown:
+			r.Summary.Unknown++
 		}
 		r.Servers = append(r.Servers, s)
 	}
@@ -362,4 +375,47 @@ func committed(err error) []string {
 		return pe.Committed
 	}
 	return nil
+}
+
+// Kind classifies a server's failure for machines (errorKind).
+func Kind(status Status, err error) string {
+	var (
+		signIn  *connect.SignInError
+		stale   *apply.StaleError
+		lost    *apply.LostError
+		stmt    *apply.StatementError
+		cleanup *apply.CleanupError
+		partial *apply.PartialError
+		planErr *diff.Error
+		cert    *connect.CertificateError
+	)
+	switch {
+	case status == Unknown:
+		return "unknown-outcome"
+	case errors.As(err, &partial):
+		return "partial"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.As(err, &signIn):
+		return "sign-in"
+	case errors.As(err, &cert):
+		return "tls"
+	case errors.Is(err, apply.ErrLocked):
+		return "locked"
+	case errors.As(err, &stale):
+		return "stale"
+	case errors.As(err, &planErr) && len(planErr.Blocked) > 0:
+		return "blocked"
+	case errors.As(err, &planErr):
+		return "plan"
+	case errors.As(err, &stmt), errors.As(err, &cleanup):
+		return "statement"
+	case errors.As(err, &lost):
+		return "connection-lost"
+	case connect.Unreachable(err):
+		return "unreachable"
+	}
+	return "other"
 }

@@ -2,8 +2,12 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pgusers/pgusers/pkg/apply"
+	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
@@ -143,5 +149,35 @@ func TestAppendChange(t *testing.T) {
 		if got := string(appendChange([]byte("x "), tc.c)); got != "x "+tc.want {
 			t.Errorf("appendChange(%+v) = %q, want %q", tc.c, got, "x "+tc.want)
 		}
+	}
+}
+
+func TestErrorKind(t *testing.T) {
+	tests := map[string]struct {
+		status Status
+		err    error
+		want   string
+	}{
+		"a lost COMMIT reply":   {Unknown, errors.New("x"), "unknown-outcome"},
+		"the lock":              {Error, fmt.Errorf("apply: %w", apply.ErrLocked), "locked"},
+		"stale":                 {Error, &apply.StaleError{Changes: []string{"x"}}, "stale"},
+		"a timeout":             {Error, fmt.Errorf("timed out: %w", context.DeadlineExceeded), "timeout"},
+		"Ctrl-C":                {Error, fmt.Errorf("interrupted: %w", context.Canceled), "interrupted"},
+		"a statement":           {Error, &apply.StatementError{Err: errors.New("no")}, "statement"},
+		"a lost connection":     {Error, &apply.LostError{During: "the change set", Err: io.ErrUnexpectedEOF}, "connection-lost"},
+		"a partial commit":      {Error, &apply.PartialError{Err: errors.New("no")}, "partial"},
+		"a plan refused":        {Error, &diff.Error{Problems: []diff.Problem{{Msg: "x"}}}, "plan"},
+		"a blocked drop":        {Error, &diff.Error{Blocked: []diff.Blocker{{Principal: "p"}}}, "blocked"},
+		"a name that resolves":  {Error, &net.DNSError{Err: "no such host", Name: "x"}, "unreachable"},
+		"something else":        {Error, errors.New("x"), "other"},
+		"a refused sign-in":     {Error, &connect.SignInError{Server: "s", Refused: true}, "sign-in"},
+		"a timeout in a commit": {Unknown, context.DeadlineExceeded, "unknown-outcome"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := Kind(tc.status, tc.err); got != tc.want {
+				t.Errorf("Kind = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -41,6 +41,9 @@ func serverText(w *bufio.Writer, s Server) {
 		}
 	case Applied:
 		fmt.Fprintf(w, ": applied %d change(s)\n", len(s.Changes))
+	case Unknown:
+		fmt.Fprintln(w, ": outcome unknown")
+		fmt.Fprintf(w, "  ? %s\n", indent(EscapeLines(s.Error), "    "))
 	default:
 		fmt.Fprintf(w, ": %d change(s)\n", len(s.Changes))
 	}
@@ -276,6 +279,8 @@ func ApplyText(out io.Writer, r Report) error {
 				indent(EscapeLines(s.Error), "    "))
 		case s.Status == Error:
 			fmt.Fprintf(w, "server %s: failed, nothing changed there\n  ! %s\n", name, indent(EscapeLines(s.Error), "    "))
+		case s.Status == Unknown:
+			fmt.Fprintf(w, "server %s: outcome unknown, plan again to see what it holds\n  ? %s\n", name, indent(EscapeLines(s.Error), "    "))
 		case s.Status == InSync:
 			fmt.Fprintf(w, "server %s: in sync\n", name)
 		case rehearsal:
@@ -303,6 +308,9 @@ func ApplyText(out io.Writer, r Report) error {
 	}
 	if sum.Failed > 0 {
 		fmt.Fprintf(w, "; %d server(s) failed", sum.Failed)
+	}
+	if sum.Unknown > 0 {
+		fmt.Fprintf(w, "; %d server(s) with an unknown outcome", sum.Unknown)
 	}
 	fmt.Fprintln(w, ".")
 	return w.Flush()

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/fleet"
+	"github.com/pgusers/pgusers/pkg/inspect"
 	"github.com/pgusers/pgusers/pkg/report"
 )
 
@@ -25,12 +28,18 @@ func Connect(ctx context.Context, targets []*Target, cfg Config) {
 			t.fail(fmt.Errorf("not started: %w", context.Cause(ctx)))
 			return
 		}
-		conn, err := connect.Open(ctx, t.Server, cfg.Connect)
+		// Connecting changes nothing: a refused or reset connection is
+		// tried again.
+		_, err := fleet.Retry(ctx, fleet.DefaultBackoff, retryableRead, retryLogger(cfg.Log.With("server", t.Server.Name), "connect"),
+			func(ctx context.Context) error {
+				conn, err := connect.Open(ctx, t.Server, cfg.Connect)
+				t.conn = conn
+				return err
+			})
 		if err != nil {
 			t.fail(err)
 			return
 		}
-		t.conn = conn
 		cfg.Log.Debug("connected", "server", t.Server.Name, "host", t.Server.Host)
 	})
 }
@@ -38,8 +47,13 @@ func Connect(ctx context.Context, targets []*Target, cfg Config) {
 // Apply runs the plan of every target with changes on the pool, each on
 // its open connection, in a transaction of its own, with its own timeout:
 // with rehearse, each is run and rolled back (apply.Rehearse), and its
-// status stays "changes". Transient failures are retried in fresh
-// transactions (apply.Retry).
+// status stays "changes".
+//
+// What can be tried again is: a transient server error (apply.Transient),
+// in a fresh transaction; a connection lost before COMMIT was sent, on a
+// new connection (nothing of the transaction stayed). A COMMIT whose reply
+// never came is not tried again: the server is read again to find out
+// whether the plan applied (see verify).
 func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 	var pending []*Target
 	for _, t := range targets {
@@ -47,42 +61,136 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			pending = append(pending, t)
 		}
 	}
-	run := apply.Apply
+	runner := apply.Apply
 	if rehearse {
-		run = apply.Rehearse
+		runner = apply.Rehearse
 	}
 	bar := newProgress(cfg.Progress, "apply", len(pending))
 	defer bar.clear()
-	fleet.Each(ctx, len(pending), cfg.Parallel, func(ctx context.Context, i int) {
+	fleet.Each(ctx, len(pending), cfg.Parallel, func(parent context.Context, i int) {
 		t := pending[i]
-		defer func() { bar.step(t.Status == report.Error) }()
-		ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+		defer func() { bar.step(t.Status == report.Error || t.Status == report.Unknown) }()
+		ctx, cancel := context.WithTimeout(parent, cfg.Timeout)
 		defer cancel()
 		if ctx.Err() != nil {
 			t.fail(stopped(ctx, cfg.Timeout, "not started, nothing changed there", ctx.Err()))
 			return
 		}
+		log := cfg.Log.With("server", t.Server.Name)
 		job := apply.Job{Plan: t.Plan, Observed: t.Observed, Asked: t.Asked, Open: opener(t.Server, cfg.Connect)}
-		err := apply.Retry(ctx, t.conn, job, run, fleet.DefaultBackoff, retryLogger(cfg.Log.With("server", t.Server.Name), "apply"))
-		if err != nil {
+		_, err := fleet.Retry(ctx, fleet.DefaultBackoff, lostBeforeCommit(job), retryLogger(log, "apply"), func(ctx context.Context) error {
+			if t.conn == nil || t.conn.IsClosed() {
+				t.close(ctx)
+				conn, err := connect.Open(ctx, t.Server, cfg.Connect)
+				if err != nil {
+					return &apply.LostError{During: "signing in again", Err: err}
+				}
+				t.conn = conn
+			}
+			return apply.Retry(ctx, t.conn, job, runner, fleet.DefaultBackoff, retryLogger(log, "apply"))
+		})
+		var unknown *apply.UnknownOutcomeError
+		switch {
+		case err == nil:
+			if !rehearse {
+				t.Status = report.Applied
+			}
+			log.Info("applied", "changes", len(t.Plan.Changes), "rolled_back", rehearse)
+		case errors.As(err, &unknown):
+			verify(parent, t, cfg, err)
+		default:
 			t.fail(stopped(ctx, cfg.Timeout, outcome(err), err))
-			return
 		}
-		if !rehearse {
-			t.Status = report.Applied
-		}
-		cfg.Log.Info("applied", "server", t.Server.Name, "changes", len(t.Plan.Changes), "rolled_back", rehearse)
 	})
+}
+
+// lostBeforeCommit reports the failures worth another try on a new
+// connection: a connection lost before COMMIT was sent, when nothing of
+// the plan committed before (no partial commit, no hand-over in another
+// database, whose retry memory a new try would not have).
+func lostBeforeCommit(job apply.Job) func(error) bool {
+	return func(err error) bool {
+		var pe *apply.PartialError
+		var le *apply.LostError
+		return len(job.Plan.Cleanups) == 0 && !errors.As(err, &pe) && errors.As(err, &le) && !errors.Is(err, context.Canceled) &&
+			!errors.Is(err, context.DeadlineExceeded)
+	}
+}
+
+// VerifyTimeout bounds reading a server again after a COMMIT whose reply
+// never came, whatever is left of the server's --timeout: it is what tells
+// the truth about the server, even after Ctrl-C or the timeout.
+const VerifyTimeout = 20 * time.Second
+
+// verify finds out what a COMMIT whose reply never came did: it signs in
+// again, reads the server, and plans it. In sync means the plan applied;
+// the state the plan was made from means it did not; anything else cannot
+// be told apart from someone else's change, and is reported as unknown.
+func verify(parent context.Context, t *Target, cfg Config, cause error) {
+	log := cfg.Log.With("server", t.Server.Name)
+	log.Warn("the reply to COMMIT never came; reading the server again to find out whether the plan applied", "error", cause)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), min(cfg.Timeout, VerifyTimeout))
+	defer cancel()
+	t.close(ctx)
+	var pe *apply.PartialError
+	partial := errors.As(cause, &pe)
+	unknown := func(why string) {
+		t.Status = report.Unknown
+		t.Err = fmt.Errorf("%w; %s: outcome unknown: plan again to see what the server holds", cause, why)
+	}
+	now := NewTarget(t.Server)
+	now.Asked = t.Asked
+	conn, snap, err := readServer(ctx, t.Server, cfg.Connect, log)
+	if err != nil {
+		unknown(fmt.Sprintf("reading it again failed (%v)", err))
+		return
+	}
+	now.conn = conn
+	defer now.close(ctx)
+	now.Observed = snap.Observed(t.Asked)
+	if err := readDatabases(ctx, now, cfg); err != nil {
+		unknown(fmt.Sprintf("reading it again failed (%v)", err))
+		return
+	}
+	plan, err := diff.Compute(t.Server, now.Observed)
+	switch {
+	case err == nil && plan.InSync():
+		t.Status, t.Err = report.Applied, nil
+		log.Info("applied: read again after the lost COMMIT reply, the server holds the plan's result")
+	case !partial && sameState(t.Plan, t.Observed, now.Observed, t.Asked):
+		t.fail(fmt.Errorf("%w; read again, the server holds the state the plan was made from: nothing was applied", cause))
+	default:
+		unknown("read again, the server holds neither the plan's result nor the state it was made from")
+	}
+}
+
+// sameState reports whether now is, as far as plan rests on it, the state
+// before.
+func sameState(plan diff.Plan, before, now diff.Observed, asked inspect.Asked) bool {
+	b, n := plan.Basis(before), plan.Basis(now)
+	if b.MainPart().Fingerprint() != n.MainPart().Fingerprint() {
+		return false
+	}
+	for _, sc := range asked.Scopes {
+		bd, _ := before.DatabaseNamed(sc.Database)
+		nd, _ := now.DatabaseNamed(sc.Database)
+		if len(diff.DatabaseChanges(bd, nd)) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // outcome says what a failed apply left on its server, for an
 // interruption or a timeout: nothing, unless hand-overs to reassignOwnedTo
-// in other databases had committed, which the error itself details.
+// in other databases or steps of a plan of several transactions had
+// committed, which the error itself details.
 func outcome(err error) string {
 	var se *apply.StatementError
 	var ce *apply.CleanupError
-	if (errors.As(err, &se) && len(se.HandedOver) > 0) || (errors.As(err, &ce) && len(ce.Done) > 0) {
-		return "its transaction rolled back, every principal is still there"
+	var pe *apply.PartialError
+	if (errors.As(err, &se) && len(se.HandedOver) > 0) || (errors.As(err, &ce) && len(ce.Done) > 0) || errors.As(err, &pe) {
+		return "what committed before stays (see below)"
 	}
 	return "its transaction rolled back, nothing changed there"
 }

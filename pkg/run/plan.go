@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/fleet"
@@ -53,7 +57,7 @@ func planOne(ctx context.Context, t *Target, cfg Config, reads *Reads) {
 	// try again from the start. An early read, if one started, is the
 	// first attempt.
 	early := reads.take(t.Server)
-	_, err := fleet.Retry(ctx, fleet.DefaultBackoff, apply.ConnectionLost, retryLogger(log, "read"), func(ctx context.Context) error {
+	_, err := fleet.Retry(ctx, fleet.DefaultBackoff, retryableRead, retryLogger(log, "read"), func(ctx context.Context) error {
 		t.close(ctx)
 		var conn *pgx.Conn
 		var snap inspect.Snapshot
@@ -179,4 +183,21 @@ func readDatabases(ctx context.Context, t *Target, cfg Config) error {
 		inspect.Merge(&t.Observed, r.db, r.facts)
 	}
 	return nil
+}
+
+// retryableRead reports a failure to sign in or read that another try may
+// not meet: the connection refused, reset, closed or cut short, before or
+// after sign-in. Reading changes nothing, so it is always safe to try
+// again; the server's own answers (a refused sign-in, an SQL error) and
+// the run's end are not worth it.
+func retryableRead(err error) bool {
+	var pgErr *pgconn.PgError
+	var signIn *connect.SignInError
+	if errors.As(err, &pgErr) || errors.As(err, &signIn) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		strings.Contains(err.Error(), "conn closed")
 }
