@@ -159,6 +159,9 @@ func TestOpenRefusesWhatItCannotTrust(t *testing.T) {
 			plan["blockers"] = plan["blockers"].([]any)[:1]
 		}), `server "sales": what blocks its drops does not add up`},
 		"an unknown field": {reseal(func(p map[string]any) { p["extra"] = 1 }), `unknown field "extra"`},
+		"a connection weaker than the files allow": {reseal(func(p map[string]any) {
+			server(p, 0)["desired"].(map[string]any)["sslmode"] = "require"
+		}), `server "orders-prod": sslmode require does not verify the server's certificate`},
 		"a state that is not the fingerprinted one": {reseal(func(p map[string]any) {
 			server(p, 0)["observed"].(map[string]any)["sessionUser"] = "someone-else"
 		}), "the recorded state does not match its fingerprint"},

@@ -27,6 +27,9 @@ func (p *Plan) rebuild() string {
 			return fmt.Sprintf("server %q has no host or user", name)
 		case s.Observed.Fingerprint() != s.Fingerprint:
 			return fmt.Sprintf("server %q: the recorded state does not match its fingerprint", name)
+		case s.Desired.TLSProblem() != "":
+			// The files refuse it; a plan file is no way around them.
+			return fmt.Sprintf("server %q: %s", name, s.Desired.TLSProblem())
 		}
 		seen[name] = true
 		computed, err := diff.Compute(s.Desired, s.Observed)

@@ -196,7 +196,7 @@ defaults:
   sslMode: require
 servers:
   - name: a
-    host: h
+    host: i
     principal: []
     principals:
       - name: p
@@ -218,7 +218,7 @@ servers:
 			files: map[string]string{"a.yaml": `version: 1
 servers:
   - name: a
-    host: h
+    host: j
     user: u
     host: h2
 `},
@@ -227,7 +227,7 @@ servers:
 		"principal names": {
 			files: map[string]string{"a.yaml": head + `servers:
   - name: a
-    host: h
+    host: k
     principals:
       - type: user
       - {name: "", type: user}
@@ -257,7 +257,7 @@ servers:
 		"principal types, ids and flags": {
 			files: map[string]string{"a.yaml": head + `servers:
   - name: a
-    host: h
+    host: m
     principals:
       - name: p1
       - name: p2
@@ -283,7 +283,7 @@ servers:
 		"memberOf": {
 			files: map[string]string{"a.yaml": head + `servers:
   - name: a
-    host: h
+    host: n
     principals:
       - name: p1
         type: user
@@ -312,7 +312,7 @@ servers:
     - {name: alice, type: user}
 servers:
   - name: a
-    host: h
+    host: p
     include: [team, more, team]
     principals:
       - {name: alice, type: user}
@@ -339,8 +339,8 @@ servers:
     - {name: alice, type: user}
     - {name: alice, type: group}
 servers:
-  - {name: a, host: h, include: [team]}
-  - {name: b, host: h, include: [team]}
+  - {name: a, host: q, include: [team]}
+  - {name: b, host: r, include: [team]}
 `},
 			want: []wantErr{{Pos: "a.yaml:7:7", Set: "team", Principal: "alice", Msg: "declared twice in this set: here and at a.yaml:6:7; keep one"}},
 		},
@@ -349,7 +349,7 @@ servers:
   platform-team: []
 servers:
   - name: a
-    host: h
+    host: s
     include: [platfrom-team, nope]
 `},
 			want: []wantErr{
@@ -359,7 +359,7 @@ servers:
 		},
 		"server keys": {
 			files: map[string]string{"a.yaml": head + `servers:
-  - host: h
+  - host: u
   - name: a
   - name: b
     host: https://b.example.com/
@@ -368,15 +368,15 @@ servers:
     protect: ["[a-"]
     prune: "true"
   - name: c
-    host: h
+    host: v
     port: "5432"
   - name: d
-    host: h
+    host: w
     port: 65536
     cloud: azure
     database: ""
   - name: e
-    host: h
+    host: x
     protect:
     reassignOwnedTo: dba
 `},
@@ -405,7 +405,7 @@ principalSets:
   team: []
 servers:
   - name: a
-    host: h
+    host: y
 `,
 				"b.yaml": `version: 1
 defaults:
@@ -432,7 +432,7 @@ defaults:
   clientId: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
 servers:
   - name: a
-    host: h
+    host: z
     credential: azurecli
   - name: b
     host: h
@@ -441,11 +441,11 @@ servers:
     sslmode: prefer
     clientId: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
   - name: c
-    host: h
+    host: i
     auth: kerberos
     credential: managed
   - name: d
-    host: h
+    host: j
     auth: entra
     credential: workloadidentity
     clientId: nope
@@ -455,7 +455,7 @@ servers:
 				{Pos: "a.yaml:5:3", Msg: "clientId applies only to auth: entra"},
 				{Pos: "a.yaml:9:5", Server: "a", Msg: "credential applies only to auth: entra"},
 				{Pos: "a.yaml:13:5", Server: "b", Msg: "passwordEnv applies only to auth: password"},
-				{Pos: "a.yaml:14:5", Server: "b", Msg: `sslmode "prefer" could send the Entra token without TLS`},
+				{Pos: "a.yaml:14:5", Server: "b", Msg: "sslmode prefer does not verify the server's certificate, so the Entra token, a bearer credential, could be sent to whoever answers"},
 				{Pos: "a.yaml:15:5", Server: "b", Msg: `clientId applies only to credential managedidentity or workloadidentity, and the credential here is "default"`},
 				{Pos: "a.yaml:18:11", Server: "c", Msg: `auth "kerberos" is not one of entra, password`},
 				{Pos: "a.yaml:19:17", Server: "c", Msg: `credential "managed" is not one of default, azurecli, managedidentity, workloadidentity, environment`},
@@ -464,7 +464,7 @@ servers:
 			},
 		},
 		"no user": {
-			files: map[string]string{"a.yaml": "version: 1\nservers:\n  - name: a\n    host: h\n"},
+			files: map[string]string{"a.yaml": "version: 1\nservers:\n  - name: a\n    host: k\n"},
 			want: []wantErr{{Pos: "a.yaml:3:5", Server: "a",
 				Msg: "no user to sign in as; set defaults.user or this server's user"}},
 		},
@@ -473,7 +473,7 @@ servers:
 				"b.yaml": `version: 1
 servers:
   - name: x
-    host: h
+    host: m
     user: u
     include: [missing]
     principals:
@@ -481,7 +481,7 @@ servers:
 `,
 				"a.yaml": `servers:
   - name: y
-    host: h
+    host: n
     user: u
     principals:
       - {name: q, type: user, objectId: nope}
@@ -506,7 +506,7 @@ servers:
 			files: map[string]string{"a.yaml": head + `servers:
   - &a
     name: a
-    host: h
+    host: p
     <<: *a
 `},
 			want: []wantErr{{Pos: "a.yaml:8:9", Server: "a", Msg: `"<<" merges nest more than 16 deep`}},
@@ -538,10 +538,45 @@ func TestLoadAliasBomb(t *testing.T) {
 		}
 		b.WriteString("]}\n")
 	}
-	b.WriteString("servers:\n  - {<<: *a9, host: h, user: u}\n")
+	b.WriteString("servers:\n  - {<<: *a9, host: q, user: u}\n")
 	writeFiles(t, map[string]string{"a.yaml": b.String()})
 	_, err := Load(context.Background(), []string{"a.yaml"})
 	if err == nil || !strings.Contains(err.Error(), "aliases expand to far more nodes than the file holds") {
 		t.Errorf("Load(alias bomb) = %v; want the alias budget error", err)
 	}
+}
+
+func TestTheSameServerTwiceIsRefused(t *testing.T) {
+	writeFiles(t, map[string]string{
+		"a.yaml": "version: 1\ndefaults: {user: u}\nservers:\n  - {name: a, host: Orders.postgres.database.azure.com}\n",
+		"b.yaml": "version: 1\nservers:\n  - {name: b, host: orders.postgres.database.azure.com., port: 5432}\n  - {name: c, host: orders.postgres.database.azure.com, port: 6432}\n",
+	})
+	checkErrors(t, []string{"a.yaml", "b.yaml"}, []wantErr{
+		{Pos: "b.yaml:3:5", Server: "b", Msg: "host orders.postgres.database.azure.com. port 5432 is also the server at a.yaml:4:5: " +
+			"two entries for one server would fight over it (with prune, each drops the other's principals) and their applies " +
+			"would lock each other out; declare it once"},
+	})
+}
+
+func TestEntraTokensGoOnlyToVerifiedServers(t *testing.T) {
+	writeFiles(t, map[string]string{"a.yaml": `version: 1
+defaults: {user: u}
+servers:
+  - {name: a, host: a.example, sslmode: require}
+  - {name: b, host: b.example, sslmode: disable}
+  - {name: c, host: c.example, sslmode: prefer}
+  - {name: d, host: d.example, sslmode: require, insecureSkipTLSVerify: true}
+  - {name: e, host: e.example, sslmode: verify-ca}
+  - {name: f, host: f.example, auth: password, sslmode: disable, insecureSkipTLSVerify: true}
+`})
+	unverified := func(mode string) string {
+		return "sslmode " + mode + " does not verify the server's certificate, so the Entra token, a bearer credential, could be sent " +
+			"to whoever answers: use verify-full (the default) or verify-ca, or, accepting that risk, set insecureSkipTLSVerify: true"
+	}
+	checkErrors(t, []string{"a.yaml"}, []wantErr{
+		{Pos: "a.yaml:4:32", Server: "a", Msg: unverified("require")},
+		{Pos: "a.yaml:5:32", Server: "b", Msg: unverified("disable")},
+		{Pos: "a.yaml:6:32", Server: "c", Msg: unverified("prefer")},
+		{Pos: "a.yaml:9:66", Server: "f", Msg: "insecureSkipTLSVerify applies only to auth: entra"},
+	})
 }

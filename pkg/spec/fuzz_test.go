@@ -27,7 +27,7 @@ func FuzzLoad(f *testing.F) {
 		"version: 1\nprivilegeProfiles: {a: {include: [b]}, b: {include: [a], tables: [ALL]}}\n",
 		"version: 1\nprivilegeProfiles: {p: &p {include: [p], tables: *p}}\n",
 		"version: 1\nroleSets: {r: &r [{name: x, memberOf: *r}]}\nservers: [{name: a, host: h, user: u, includeRoles: [r], roles: *r}]\n",
-		"version: 1\nservers: [{name: a, host: h, user: u, roles: [{name: x, absent: true}], grants: [&g {to: x, databases: [d], defaultsFor: [x], <<: *g}]}]\n",
+		"version: 1\nservers: [{name: a, host: i, user: u, roles: [{name: x, absent: true}], grants: [&g {to: x, databases: [d], defaultsFor: [x], <<: *g}]}]\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -76,7 +76,7 @@ func TestLoadGrantsDoNotShareSlices(t *testing.T) {
   p: {tables: [SELECT]}
 servers:
   - name: a
-    host: h
+    host: i
     grants:
       - {to: x, databases: [d], profile: p}
       - {to: y, databases: [d], profile: p}
@@ -95,7 +95,7 @@ servers:
 func TestLoadGrantPrivileges(t *testing.T) {
 	got := grantsOf(t, `servers:
   - name: a
-    host: h
+    host: j
     grants:
       - to: Public
         databases: [b, a, b]
@@ -248,7 +248,7 @@ func TestLoadGrantErrors(t *testing.T) {
 		"required keys and the kinds managed": {
 			body: `servers:
   - name: a
-    host: h
+    host: k
     grants:
       - {}
       - {to: x, databases: [d]}
@@ -272,7 +272,7 @@ func TestLoadGrantErrors(t *testing.T) {
 		"to": {
 			body: `servers:
   - name: a
-    host: h
+    host: m
     grants:
       - {to: "", databases: [d], tables: []}
       - {to: azure_pg_admin, databases: [d], tables: []}
@@ -295,7 +295,7 @@ func TestLoadGrantErrors(t *testing.T) {
 		"databases and schemas": {
 			body: `servers:
   - name: a
-    host: h
+    host: n
     grants:
       - {to: x, databases: [], schemas: [], tables: []}
       - {to: x, databases: ~, schemas: ~, tables: []}
@@ -326,7 +326,7 @@ privilegeProfiles:
 		"defaultsFor": {
 			body: `servers:
   - name: a
-    host: h
+    host: p
     grants:
       - {to: x, databases: [d], schema: [USAGE], defaultsFor: [o]}
       - {to: x, databases: [d], profile: connect, defaultsFor: [o]}
@@ -353,12 +353,12 @@ privilegeProfiles:
   old: [{name: legacy_rw, absent: true}]
 servers:
   - name: a
-    host: h
+    host: q
     includeRoles: [old]
     grants:
       - {to: legacy_rw, databases: [d], tables: [], defaultsFor: [legacy_rw, owner]}
   - name: b
-    host: h
+    host: r
     grants:
       - {to: legacy_rw, databases: [d], tables: []}
 `,
@@ -370,7 +370,7 @@ servers:
 		"grants must be a list, and stay out of defaults": {
 			body: `  grants: []
 servers:
-  - {name: a, host: h, grants: {to: x}}
+  - {name: a, host: s, grants: {to: x}}
 `,
 			want: []wantErr{
 				{Pos: "a.yaml:4:3", Msg: "grants is set on each server, not in defaults"},

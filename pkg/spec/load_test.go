@@ -169,22 +169,22 @@ func TestLoadValid(t *testing.T) {
 			paths: []string{inherit},
 			want: &Desired{Files: []string{inherit}, Servers: []Server{
 				func() Server {
-					s := entra("azure", "x.postgres.database.usgovcloudapi.net", at(inherit, 10, 5))
-					s.User, s.Cloud, s.SSLMode = "admin", "usgovernment", "require"
+					s := entra("azure", "x.postgres.database.usgovcloudapi.net", at(inherit, 11, 5))
+					s.User, s.Cloud, s.SSLMode, s.InsecureSkipTLSVerify = "admin", "usgovernment", "require", true
 					s.Credential, s.ClientID = "managedidentity", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 					return s
 				}(),
 				func() Server {
-					s := entra("azure-cli", "y.postgres.database.azure.com", at(inherit, 13, 5))
-					s.User, s.SSLMode, s.Credential = "admin", "require", "azurecli"
+					s := entra("azure-cli", "y.postgres.database.azure.com", at(inherit, 14, 5))
+					s.User, s.SSLMode, s.Credential, s.InsecureSkipTLSVerify = "admin", "require", "azurecli", true
 					return s
 				}(),
 				{
 					Name: "local", Connection: Connection{Host: "127.0.0.1", Port: 5432, Database: "postgres", User: "admin", Auth: AuthPassword, PasswordEnv: "PGPASSWORD", SSLMode: "require"},
-					MaxDrops: DefaultMaxDrops, Pos: at(inherit, 16, 5)},
+					MaxDrops: DefaultMaxDrops, Pos: at(inherit, 17, 5)},
 				{
 					Name: "local-env", Connection: Connection{Host: "127.0.0.1", Port: 5433, Database: "postgres", User: "postgres", Auth: AuthPassword, PasswordEnv: "LOCAL_PG_PASSWORD", SSLMode: "disable"},
-					MaxDrops: DefaultMaxDrops, Pos: at(inherit, 19, 5)},
+					MaxDrops: DefaultMaxDrops, Pos: at(inherit, 20, 5)},
 			}},
 		},
 		"password defaults do not leak into an entra server": {
@@ -274,7 +274,7 @@ func TestSSLRootCertAbsoluteStays(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	body := "version: 1\nservers:\n  - {name: a, host: h, user: u, sslrootcert: " + ca + "}\n  - {name: b, host: h, user: u, sslrootcert: ../ca.pem}\n"
+	body := "version: 1\nservers:\n  - {name: a, host: h, user: u, sslrootcert: " + ca + "}\n  - {name: b, host: i, user: u, sslrootcert: ../ca.pem}\n"
 	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func TestLoadWarnsOfTablesGrantsWithoutDefaults(t *testing.T) {
 defaults: {user: u}
 servers:
   - name: s
-    host: h
+    host: j
     roles: [{name: readers}]
     grants:
       - {to: readers, databases: [app], profile: readonly}

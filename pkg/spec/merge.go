@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"strconv"
 	"maps"
 	"slices"
 	"strings"
@@ -62,6 +63,7 @@ func (c *collector) merge(files []*rawFile) []Server {
 	c.applySettings(&Server{}, defaults, nil, scope{})
 
 	var servers []Server
+	clusters := map[string]Position{} // host:port → the first server's position
 	for _, f := range files {
 		for _, raw := range f.servers {
 			if raw.name != "" {
@@ -71,7 +73,18 @@ func (c *collector) merge(files []*rawFile) []Server {
 					serverAt[raw.name] = raw.namePos
 				}
 			}
-			servers = append(servers, c.server(raw, g))
+			s := c.server(raw, g)
+			if s.Host != "" {
+				key := strings.ToLower(strings.TrimSuffix(s.Host, ".")) + ":" + strconv.Itoa(s.Port)
+				if first, dup := clusters[key]; dup {
+					c.add(raw.pos, scope{server: raw.name}, fmt.Sprintf("host %s port %d is also the server at %s: two entries for one "+
+						"server would fight over it (with prune, each drops the other's principals) and their applies would "+
+						"lock each other out; declare it once", s.Host, s.Port, first))
+				} else {
+					clusters[key] = raw.pos
+				}
+			}
+			servers = append(servers, s)
 		}
 	}
 	return servers

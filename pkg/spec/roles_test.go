@@ -27,7 +27,7 @@ servers:
       - {name: legacy_rw, absent: true}
       - {name: 2024, absent: false}
   - name: b
-    host: h
+    host: i
     includeRoles: [app-roles]
 `})
 	d, err := Load(context.Background(), []string{"a.yaml"})
@@ -98,7 +98,7 @@ func TestLoadRoleErrors(t *testing.T) {
 		"memberOf of a role": {
 			files: map[string]string{"a.yaml": head + `servers:
   - name: a
-    host: h
+    host: j
     roles:
       - {name: r1, memberOf: [azure_pg_admin, r1, "", b]}
       - {name: r2, memberOf: }
@@ -115,7 +115,7 @@ func TestLoadRoleErrors(t *testing.T) {
 		"an absent role takes nothing else": {
 			files: map[string]string{"a.yaml": head + `servers:
   - name: a
-    host: h
+    host: k
     roles:
       - name: old
         comment: gone
@@ -137,13 +137,13 @@ func TestLoadRoleErrors(t *testing.T) {
     - {name: rw}
 servers:
   - name: a
-    host: h
+    host: m
     includeRoles: [app, more, app]
     roles:
       - {name: ro}
       - {name: audit}
       - {name: audit}
-  - {name: b, host: h, includeRoles: [app]}
+  - {name: b, host: n, includeRoles: [app]}
 `},
 			want: []wantErr{
 				{Pos: "a.yaml:8:7", Set: "app", Role: "ro", Msg: "declared twice in this set: here and at a.yaml:6:7; keep one"},
@@ -163,7 +163,7 @@ roleSets:
   app: [{name: bob}]
 servers:
   - name: a
-    host: h
+    host: p
     include: [team]
     includeRoles: [app]
     principals: [{name: bob, type: user}]
@@ -179,7 +179,7 @@ servers:
 		"a member of an absent role": {
 			files: map[string]string{"a.yaml": head + `servers:
   - name: a
-    host: h
+    host: q
     principals: [{name: alice, type: user, memberOf: [old, ro]}]
     roles:
       - {name: old, absent: true}
@@ -194,9 +194,9 @@ servers:
 			files: map[string]string{"a.yaml": head + `roleSets:
   app-roles: []
 servers:
-  - {name: a, host: h, includeRoles: [app-role, nope, app-roles]}
-  - {name: b, host: h, includeRoles: ~, roles: ~}
-  - {name: c, host: h, includeRoles: app-roles, roles: {name: x}}
+  - {name: a, host: r, includeRoles: [app-role, nope, app-roles]}
+  - {name: b, host: s, includeRoles: ~, roles: ~}
+  - {name: c, host: u, includeRoles: app-roles, roles: {name: x}}
 `},
 			want: []wantErr{
 				{Pos: "a.yaml:7:39", Server: "a", Msg: `unknown role set "app-role"; did you mean "app-roles"?`},
@@ -206,7 +206,7 @@ servers:
 			},
 		},
 		"no role sets at all": {
-			files: map[string]string{"a.yaml": head + "servers:\n  - {name: a, host: h, includeRoles: [app]}\n"},
+			files: map[string]string{"a.yaml": head + "servers:\n  - {name: a, host: v, includeRoles: [app]}\n"},
 			want:  []wantErr{{Pos: "a.yaml:5:39", Server: "a", Msg: `unknown role set "app"; no file defines roleSets`}},
 		},
 		"role sets are unique across files, and server-only keys stay out of defaults": {

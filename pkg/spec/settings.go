@@ -13,7 +13,7 @@ import (
 // the contract lists them.
 var settingKeys = []string{
 	"database", "user", "auth", "credential", "clientId", "passwordEnv", "sslmode", "sslrootcert",
-	"cloud", "port", "prune", "protect", "maxDrops", "reassignOwnedTo",
+	"cloud", "port", "prune", "protect", "maxDrops", "reassignOwnedTo", "insecureSkipTLSVerify",
 }
 
 var (
@@ -106,7 +106,7 @@ func (d *decoder) setting(s settings, kv pair, sc scope) bool {
 			d.errorf(kv.v, sc, "maxDrops %d is negative; use 0 to refuse every drop", v.num)
 			ok = false
 		}
-	case "prune":
+	case "prune", "insecureSkipTLSVerify":
 		v.flag, ok = d.boolean(kv.v, sc, kv.key)
 	case "protect":
 		v.list, ok = d.patterns(kv.v, sc)
@@ -241,15 +241,19 @@ func (c *collector) applySettings(s *Server, own, def settings, sc scope) {
 				"clientId applies only to credential managedidentity or workloadidentity, and the credential here is %q", s.Credential))
 		}
 		refused("passwordEnv", "passwordEnv applies only to auth: password; with auth: entra the password is an Entra token")
-		if s.SSLMode == "allow" || s.SSLMode == "prefer" {
-			refused("sslmode", fmt.Sprintf(
-				"sslmode %q could send the Entra token without TLS; use require, verify-ca or verify-full (the default)", s.SSLMode))
+		if v, _ := get("insecureSkipTLSVerify"); v != nil && !v.bad {
+			s.InsecureSkipTLSVerify = v.flag
+		}
+		if msg := s.Connection.TLSProblem(); msg != "" {
+			refused("sslmode", msg)
 			s.SSLMode = "verify-full"
 		}
 	case AuthPassword:
 		s.PasswordEnv = str("passwordEnv", "PGPASSWORD")
 		s.SSLMode = str("sslmode", "prefer")
 		refused("credential", "credential applies only to auth: entra; auth: password reads the variable named by passwordEnv")
+		refused("insecureSkipTLSVerify", "insecureSkipTLSVerify applies only to auth: entra, whose token it is about; "+
+			"with auth: password, sslmode alone says how the server is checked")
 		refused("clientId", "clientId applies only to auth: entra with credential managedidentity or workloadidentity")
 	}
 }

@@ -1,6 +1,9 @@
 package spec
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Position is where something was written in a desired-state file.
 type Position struct {
@@ -81,6 +84,26 @@ type Connection struct {
 	// file that names it; "" means the system roots.
 	SSLRootCert string `json:"sslrootcert,omitempty" yaml:"sslrootcert,omitempty"`
 	Cloud       string `json:"cloud,omitempty" yaml:"cloud,omitempty"` // public | usgovernment | china, or "" to derive it from Host
+	// InsecureSkipTLSVerify lets an Entra server use an sslmode that does
+	// not verify its certificate (disable, allow, prefer, require): the
+	// token, a bearer credential, then goes to whoever answers. Every run
+	// warns of it.
+	InsecureSkipTLSVerify bool `json:"insecureSkipTLSVerify,omitempty" yaml:"insecureSkipTLSVerify,omitempty"`
+}
+
+// unverifiedModes are the sslmodes that can send a password to a server
+// whose certificate was not checked.
+var unverifiedModes = []string{"disable", "allow", "prefer", "require"}
+
+// TLSProblem says why c must not sign in as it says, or returns "": an
+// Entra token is sent only to a server whose certificate verified, unless
+// InsecureSkipTLSVerify says otherwise.
+func (c Connection) TLSProblem() string {
+	if c.Auth != AuthEntra || c.InsecureSkipTLSVerify || !slices.Contains(unverifiedModes, c.SSLMode) {
+		return ""
+	}
+	return fmt.Sprintf("sslmode %s does not verify the server's certificate, so the Entra token, a bearer credential, could be "+
+		"sent to whoever answers: use verify-full (the default) or verify-ca, or, accepting that risk, set insecureSkipTLSVerify: true", c.SSLMode)
 }
 
 // Server is one server entry with its defaults applied and its principal

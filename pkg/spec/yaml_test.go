@@ -324,35 +324,35 @@ func TestReadsWhatYAMLReads(t *testing.T) {
 		{"flow style", head + "servers: [{name: a, host: a.example, principals: [{name: 'x y', type: group, memberOf: []}]}]\n", true},
 		{"flow mapping over lines", head + "servers:\n  - {name: a,\n     host: a.example,\n     principals: [{name: b, type: service}]}\n", true},
 		{"question mark inside a flow name", head + "servers: [{name: a, host: h, principals: [{name: app?, type: user}]}]\n", false},
-		{"question mark inside a block name", head + "servers:\n  - name: a\n    host: h\n    principals:\n      - {name: 'app?', type: user}\n      - name: why?\n        type: user\n", true},
-		{"single quotes with an escaped quote", head + "servers:\n  - name: 'o''brien'\n    host: h\n    principals: [{name: 'it''s', type: user}]\n", true},
+		{"question mark inside a block name", head + "servers:\n  - name: a\n    host: i\n    principals:\n      - {name: 'app?', type: user}\n      - name: why?\n        type: user\n", true},
+		{"single quotes with an escaped quote", head + "servers:\n  - name: 'o''brien'\n    host: j\n    principals: [{name: 'it''s', type: user}]\n", true},
 		{"double quotes with escapes", head + "servers:\n  - name: \"caf\\u00e9\"\n    host: \"h\\x2eexample\"\n    principals: [{name: \"\\x41\\u00e9\", type: user}]\n", true},
-		{"a tab escape in a name", head + "servers:\n  - name: a\n    host: h\n    principals: [{name: \"a\\tb\", type: user}]\n", false},
-		{"anchors and aliases", head + "principalSets:\n  s: &team\n    - {name: bob, type: user}\nservers:\n  - name: a\n    host: h\n    principals: *team\n  - name: b\n    host: h2\n    principals: *team\n", true},
+		{"a tab escape in a name", head + "servers:\n  - name: a\n    host: k\n    principals: [{name: \"a\\tb\", type: user}]\n", false},
+		{"anchors and aliases", head + "principalSets:\n  s: &team\n    - {name: bob, type: user}\nservers:\n  - name: a\n    host: m\n    principals: *team\n  - name: b\n    host: h2\n    principals: *team\n", true},
 		{"merge keys", head + "x-base: &base\n  host: base.example\n  prune: true\nservers:\n  - <<: *base\n    name: a\n  - <<: *base\n    name: b\n    host: own.example\n", false},
-		{"merge keys in servers", head + "servers:\n  - &a {name: a, host: base.example, prune: true, port: 6432}\n  - <<: *a\n    name: b\n", true},
-		{"merge of a list of mappings", head + "servers:\n  - &x {name: a, host: h1}\n  - &y {name: b, host: h2, port: 7000}\n  - <<: [*y, *x]\n    name: c\n", true},
-		{"YAML 1.1 booleans are strings", head + "servers:\n  - name: a\n    host: h\n    prune: yes\n", false},
-		{"on and off are strings", head + "servers:\n  - {name: a, host: h, principals: [{name: b, type: user, admin: on}]}\n", false},
-		{"booleans in other cases", head + "servers:\n  - {name: a, host: h, prune: True, principals: [{name: b, type: user, mfa: FALSE}]}\n", true},
-		{"numbers with prefixes", head + "servers:\n  - {name: a, host: h, port: 0x1538, maxDrops: 0o7}\n  - {name: b, host: h2, port: 5_432, maxDrops: 0b11}\n", true},
-		{"names that look like numbers", head + "servers:\n  - name: 2024\n    host: h\n    principals: [{name: 0o-0, type: user}, {name: 1e_-5, type: user}, {name: 0b-1, type: user}, {name: 1_000, type: user}, {name: .5, type: user}, {name: 0x_1F, type: user}]\n", true},
-		{"names that are dates", head + "servers:\n  - name: 2001-12-14\n    host: h\n", true},
-		{"explicit tags", head + "servers:\n  - name: !!str 123\n    host: h\n    port: !!int \"6000\"\n", true},
-		{"a tab in the indentation", head + "servers:\n\t- name: a\n\t  host: h\n", false},
-		{"a tab inside a value", head + "servers:\n  - name: a\tb\n    host: h\n", true},
-		{"CRLF line endings", strings.ReplaceAll(head+"servers:\n  - name: a\n    host: h\n    principals:\n      - {name: b, type: user}\n", "\n", "\r\n"), true},
-		{"a byte order mark", "\ufeff" + head + "servers:\n  - name: a\n    host: h\n", true},
+		{"merge keys in servers", head + "servers:\n  - &a {name: a, host: base.example, prune: true, port: 6432}\n  - <<: *a\n    name: b\n    port: 6433\n", true},
+		{"merge of a list of mappings", head + "servers:\n  - &x {name: a, host: h1}\n  - &y {name: b, host: h2, port: 7000}\n  - <<: [*y, *x]\n    name: c\n    host: h3\n", true},
+		{"YAML 1.1 booleans are strings", head + "servers:\n  - name: a\n    host: n\n    prune: yes\n", false},
+		{"on and off are strings", head + "servers:\n  - {name: a, host: p, principals: [{name: b, type: user, admin: on}]}\n", false},
+		{"booleans in other cases", head + "servers:\n  - {name: a, host: q, prune: True, principals: [{name: b, type: user, mfa: FALSE}]}\n", true},
+		{"numbers with prefixes", head + "servers:\n  - {name: a, host: r, port: 0x1538, maxDrops: 0o7}\n  - {name: b, host: h2, port: 5_432, maxDrops: 0b11}\n", true},
+		{"names that look like numbers", head + "servers:\n  - name: 2024\n    host: s\n    principals: [{name: 0o-0, type: user}, {name: 1e_-5, type: user}, {name: 0b-1, type: user}, {name: 1_000, type: user}, {name: .5, type: user}, {name: 0x_1F, type: user}]\n", true},
+		{"names that are dates", head + "servers:\n  - name: 2001-12-14\n    host: u\n", true},
+		{"explicit tags", head + "servers:\n  - name: !!str 123\n    host: v\n    port: !!int \"6000\"\n", true},
+		{"a tab in the indentation", head + "servers:\n\t- name: a\n\t  host: w\n", false},
+		{"a tab inside a value", head + "servers:\n  - name: a\tb\n    host: x\n", true},
+		{"CRLF line endings", strings.ReplaceAll(head+"servers:\n  - name: a\n    host: y\n    principals:\n      - {name: b, type: user}\n", "\n", "\r\n"), true},
+		{"a byte order mark", "\ufeff" + head + "servers:\n  - name: a\n    host: z\n", true},
 		{"folded block scalar", head + "servers:\n  - name: >-\n      folded\n      name\n    host: h\n", true},
-		{"literal block scalar with a line break", head + "servers:\n  - name: a\n    host: h\n    principals:\n      - name: |-\n          two\n          lines\n        type: user\n", false},
-		{"multi-line plain scalar", head + "servers:\n  - name: a\n    host: h\n    principals:\n      - name: a\n          b\n        type: user\n", true},
-		{"document markers", "---\n" + head + "servers:\n  - name: a\n    host: h\n...\n", true},
-		{"comments everywhere", "# top\nversion: 1 # v\ndefaults: {user: u} # d\nservers: # s\n  # between\n  - name: a # n\n    host: h #h\n", true},
-		{"null memberOf", head + "servers:\n  - {name: a, host: h, principals: [{name: b, type: user, memberOf: ~}]}\n", false},
-		{"uppercase object id", head + "servers:\n  - {name: a, host: h, principals: [{name: b, type: user, objectId: 2B7C1D0E-5F4A-4B3C-8D2E-1F0A9B8C7D6E}]}\n", true},
-		{"duplicate keys", head + "servers:\n  - {name: a, host: h, host: i}\n", false},
+		{"literal block scalar with a line break", head + "servers:\n  - name: a\n    host: i\n    principals:\n      - name: |-\n          two\n          lines\n        type: user\n", false},
+		{"multi-line plain scalar", head + "servers:\n  - name: a\n    host: j\n    principals:\n      - name: a\n          b\n        type: user\n", true},
+		{"document markers", "---\n" + head + "servers:\n  - name: a\n    host: k\n...\n", true},
+		{"comments everywhere", "# top\nversion: 1 # v\ndefaults: {user: u} # d\nservers: # s\n  # between\n  - name: a # n\n    host: m #h\n", true},
+		{"null memberOf", head + "servers:\n  - {name: a, host: n, principals: [{name: b, type: user, memberOf: ~}]}\n", false},
+		{"uppercase object id", head + "servers:\n  - {name: a, host: p, principals: [{name: b, type: user, objectId: 2B7C1D0E-5F4A-4B3C-8D2E-1F0A9B8C7D6E}]}\n", true},
+		{"duplicate keys", head + "servers:\n  - {name: a, host: q, host: i}\n", false},
 		{"an alias to a scalar", head + "x: &h shared.example\nservers:\n  - {name: a, host: *h}\n", false},
-		{"an alias to a scalar inside servers", head + "servers:\n  - {name: &n a, host: h}\n  - {name: b, host: h2, principals: [{name: *n, type: user}]}\n", true},
+		{"an alias to a scalar inside servers", head + "servers:\n  - {name: &n a, host: r}\n  - {name: b, host: h2, principals: [{name: *n, type: user}]}\n", true},
 		{"roles and grants, block style", head + `roleSets:
   app:
     - name: orders_ro
@@ -366,7 +366,7 @@ privilegeProfiles:
     sequences: [USAGE, UPDATE]
 servers:
   - name: a
-    host: h
+    host: s
     includeRoles: [app]
     roles:
       - name: auditors
@@ -382,12 +382,12 @@ servers:
         databases: [orders]
         database: []
 `, true},
-		{"roles and grants, flow style", head + "servers: [{name: a, host: h, roles: [{name: r, comment: 'it''s', memberOf: []}], grants: [{to: public, databases: [b, a], database: [temp, Connect], tables: [all privileges, maintain]}]}]\n", true},
+		{"roles and grants, flow style", head + "servers: [{name: a, host: u, roles: [{name: r, comment: 'it''s', memberOf: []}], grants: [{to: public, databases: [b, a], database: [temp, Connect], tables: [all privileges, maintain]}]}]\n", true},
 		{"anchored privileges and grants", head + `privilegeProfiles:
   rw: {tables: &rw [SELECT, INSERT]}
 servers:
   - name: a
-    host: h
+    host: v
     grants:
       - &g {to: app, databases: [d], tables: *rw, defaultsFor: [o]}
       - <<: *g
@@ -399,7 +399,7 @@ servers:
 `, true},
 		{"merge keys in grant entries", head + `servers:
   - name: a
-    host: h
+    host: w
     grants:
       - &g {to: app, databases: [d], profile: readwrite, schemas: [s]}
       - <<: *g
@@ -409,11 +409,11 @@ servers:
         profile: serviceConnector
         schemas: [public]
 `, true},
-		{"a folded comment is one line", head + "servers:\n  - name: a\n    host: h\n    roles:\n      - name: r\n        comment: >-\n          one\n          line\n", true},
-		{"a literal comment keeps its line break", head + "servers:\n  - name: a\n    host: h\n    roles:\n      - name: r\n        comment: |-\n          two\n          lines\n", false},
-		{"YAML 1.1 booleans are strings in absent", head + "servers:\n  - {name: a, host: h, roles: [{name: r, absent: yes}]}\n", false},
+		{"a folded comment is one line", head + "servers:\n  - name: a\n    host: x\n    roles:\n      - name: r\n        comment: >-\n          one\n          line\n", true},
+		{"a literal comment keeps its line break", head + "servers:\n  - name: a\n    host: y\n    roles:\n      - name: r\n        comment: |-\n          two\n          lines\n", false},
+		{"YAML 1.1 booleans are strings in absent", head + "servers:\n  - {name: a, host: z, roles: [{name: r, absent: yes}]}\n", false},
 		{"a null privilege list", head + "servers:\n  - {name: a, host: h, grants: [{to: x, databases: [d], database: ~}]}\n", false},
-		{"a privilege that is a tagged string", head + "servers:\n  - {name: a, host: h, grants: [{to: x, databases: [!!str 2024], tables: [!!str SELECT]}]}\n", true},
+		{"a privilege that is a tagged string", head + "servers:\n  - {name: a, host: i, grants: [{to: x, databases: [!!str 2024], tables: [!!str SELECT]}]}\n", true},
 	}
 	for _, tt := range corpus {
 		t.Run(tt.name, func(t *testing.T) {
