@@ -254,10 +254,10 @@ func (e *StatementError) Error() string {
 		return fmt.Sprintf("%s %s failed, the main transaction was rolled back, and every principal is still present: %s: %v; "+
 			"what the dropped principals owned in database %s was handed over before (each database commits on its own): "+
 			"fix the cause, then plan and apply again to finish",
-			e.Change.Action, e.Change.Principal, e.Statement.Display(), e.Err, strings.Join(e.HandedOver, ", "))
+			e.Change.Action, diff.SafeName(e.Change.Principal), e.Statement.Display(), e.Err, strings.Join(e.HandedOver, ", "))
 	}
 	return fmt.Sprintf("%s %s failed, the whole server was rolled back: %s: %v",
-		e.Change.Action, e.Change.Principal, e.Statement.Display(), e.Err)
+		e.Change.Action, diff.SafeName(e.Change.Principal), e.Statement.Display(), e.Err)
 }
 
 func (e *StatementError) Unwrap() error { return e.Err }

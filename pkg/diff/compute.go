@@ -26,6 +26,7 @@ func Compute(desired spec.Server, observed Observed) (Plan, error) {
 	c.checkReassignTarget()
 	c.handOver()
 	c.checkMemberOfRoles()
+	c.checkCycles()
 	c.privileges()
 	c.checkDropBudget()
 	if len(c.problems) > 0 {
@@ -63,6 +64,10 @@ type computation struct {
 	// selfConnect holds the databases where the grants give the signed-in
 	// user CONNECT of its own.
 	selfConnect map[string]bool
+	// byObjectID indexes the observed principals by object id, built when
+	// first asked; renamedFrom holds the names the plan renames away.
+	byObjectID  map[string]int
+	renamedFrom map[string]bool
 }
 
 // planLends are the lends, sorted.
@@ -91,7 +96,15 @@ func (c *computation) add(ch Change) {
 	c.byAction[ch.Action] = append(list, ch)
 }
 
+// problem records why the plan cannot be made. Names from the server or
+// the files are quoted when they hold a character that could forge a line
+// or rewrite a terminal (see SafeName).
 func (c *computation) problem(principal, format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = SafeName(s)
+		}
+	}
 	c.problems = append(c.problems, Problem{Principal: principal, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -99,6 +112,12 @@ func (c *computation) problem(principal, format string, args ...any) {
 // by name, so changes of one action come out sorted too.
 func (c *computation) principal(p spec.Principal) {
 	obs, isEntra := c.observed.Principal(p.Name)
+	if !isEntra && p.ObjectID != "" {
+		if holder, ok := c.principalByObjectID(p.ObjectID); ok {
+			c.renamed(p, holder)
+			return
+		}
+	}
 	switch {
 	case !isEntra && c.observed.HasRole(p.Name):
 		c.problem(p.Name, "a role of this name exists but is not an Entra principal (pgaadauth_list_principals does not list it); "+
@@ -117,6 +136,66 @@ func (c *computation) principal(p spec.Principal) {
 		}
 		c.memberships(p, obs.MemberOf)
 	}
+}
+
+// principalByObjectID returns the observed principal whose object id is
+// oid (declared object ids are lower case).
+func (c *computation) principalByObjectID(oid string) (ObservedPrincipal, bool) {
+	if c.byObjectID == nil {
+		c.byObjectID = make(map[string]int, len(c.observed.Principals))
+		for i, o := range c.observed.Principals {
+			if o.ObjectID != "" {
+				c.byObjectID[strings.ToLower(o.ObjectID)] = i
+			}
+		}
+	}
+	i, ok := c.byObjectID[oid]
+	if !ok {
+		return ObservedPrincipal{}, false
+	}
+	return c.observed.Principals[i], true
+}
+
+// renamed plans a declared principal whose object id a principal of
+// another name holds: a rename when the file says renamedFrom that name (a
+// UPN changed in Entra: the role keeps its memberships, grants and
+// objects), else a problem, for creating a second role for one object (or
+// failing to) and pruning the first would lose everything it had.
+func (c *computation) renamed(p spec.Principal, holder ObservedPrincipal) {
+	switch {
+	case p.RenamedFrom != holder.Name:
+		c.problem(p.Name, "objectId %s is held on the server by principal %s: one Entra object backs one role. If %s was renamed "+
+			"in Entra (its UPN changed), add renamedFrom: %s to rename the role and keep its memberships and grants; otherwise "+
+			"fix the objectId%s", p.ObjectID, holder.Name, holder.Name, holder.Name, where(p.Pos))
+		return
+	case holder.Name == c.observed.SessionUser:
+		c.problem(p.Name, "renamedFrom names %s, the signed-in user, whose role PostgreSQL cannot rename while signed in%s", holder.Name, where(p.Pos))
+		return
+	case c.declared(holder.Name):
+		c.problem(p.Name, "renamedFrom names %s, which the files also declare: a role has one name%s", holder.Name, where(p.Pos))
+		return
+	}
+	if why := differences(p, holder); why != "" {
+		c.problem(p.Name, "renamedFrom %s: it also differs from the declaration (%s); rename it first as it is, then change it%s",
+			holder.Name, why, where(p.Pos))
+		return
+	}
+	c.add(Change{
+		Action: Rename, Principal: p.Name, From: holder.Name, Type: string(p.Type), ObjectID: p.ObjectID, Admin: p.Admin, MFA: p.MFA,
+		Reason:     "renamedFrom: its name changed in Entra; the role keeps its object id, memberships, grants and objects",
+		Statements: []Statement{renameStatement(holder.Name, p.Name)},
+	})
+	if c.renamedFrom == nil {
+		c.renamedFrom = map[string]bool{}
+	}
+	c.renamedFrom[holder.Name] = true
+	c.memberships(p, holder.MemberOf)
+}
+
+// declared reports whether the files declare a principal called name.
+func (c *computation) declared(name string) bool {
+	_, ok := slices.BinarySearchFunc(c.desired.Principals, name, func(p spec.Principal, n string) int { return strings.Compare(p.Name, n) })
+	return ok
 }
 
 // differences names what of the declared principal's identity differs from
@@ -216,7 +295,7 @@ func (c *computation) prune() {
 		declared[p.Name] = true
 	}
 	for _, obs := range c.observed.Principals {
-		if declared[obs.Name] {
+		if declared[obs.Name] || c.renamedFrom[obs.Name] {
 			continue
 		}
 		if reason := c.undroppable(obs); reason != "" {

@@ -157,24 +157,24 @@ func Changes(before, after Observed) []string {
 		b, ok := before.Principal(a.Name)
 		switch {
 		case !ok:
-			out = append(out, fmt.Sprintf("%s: created since the plan", a.Name))
+			out = append(out, fmt.Sprintf("%s: created since the plan", SafeName(a.Name)))
 		case !principalEqual(a, b):
-			out = append(out, fmt.Sprintf("%s: changed since the plan (%s)", a.Name, describeDifference(b, a)))
+			out = append(out, fmt.Sprintf("%s: changed since the plan (%s)", SafeName(a.Name), describeDifference(b, a)))
 		}
 	}
 	for _, b := range before.Principals {
 		if _, ok := after.Principal(b.Name); !ok {
-			out = append(out, fmt.Sprintf("%s: dropped since the plan", b.Name))
+			out = append(out, fmt.Sprintf("%s: dropped since the plan", SafeName(b.Name)))
 		}
 	}
 	for _, r := range after.Roles {
 		if !before.HasRole(r) {
-			out = append(out, fmt.Sprintf("role %s: created since the plan", r))
+			out = append(out, fmt.Sprintf("role %s: created since the plan", SafeName(r)))
 		}
 	}
 	for _, r := range before.Roles {
 		if !after.HasRole(r) {
-			out = append(out, fmt.Sprintf("role %s: dropped since the plan", r))
+			out = append(out, fmt.Sprintf("role %s: dropped since the plan", SafeName(r)))
 		}
 	}
 	if before.SessionUser != after.SessionUser {

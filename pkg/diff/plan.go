@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pgusers/pgusers/pkg/spec"
 )
@@ -283,10 +285,30 @@ func (e *Error) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
 		if p.Principal != "" {
-			lines[i] = fmt.Sprintf("principal %s: %s", p.Principal, p.Msg)
+			lines[i] = fmt.Sprintf("principal %s: %s", SafeName(p.Principal), p.Msg)
 		} else {
 			lines[i] = p.Msg
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// SafeName is name as it can be shown: as it is, unless it holds a control
+// character (a line break, an escape code) or one that reorders text, when
+// it is quoted with Go's escapes. Role names come from servers as well as
+// files: one must not forge a line of a message or rewrite a terminal.
+func SafeName(name string) string {
+	if strings.ContainsFunc(name, Unsafe) || !utf8.ValidString(name) {
+		return strconv.Quote(name)
+	}
+	return name
+}
+
+// Unsafe reports a character no name should reach a terminal or a log
+// with as it is: a control character, a line or paragraph separator, a
+// bidirectional embedding, override, isolate or mark, or the replacement
+// character that stands for invalid UTF-8.
+func Unsafe(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (r >= '\u202a' && r <= '\u202e') ||
+		(r >= '\u2066' && r <= '\u2069') || r == '\u200e' || r == '\u200f' || r == '\u061c' || r == utf8.RuneError
 }

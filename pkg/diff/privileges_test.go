@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -352,5 +353,57 @@ func TestRoles(t *testing.T) {
 				t.Errorf("changes (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestRenamedFrom(t *testing.T) {
+	old := ObservedPrincipal{Name: "carol.old@contoso.com", Type: "user", ObjectID: oidA, MemberOf: []string{"readers"}}
+	carol := spec.Principal{Name: "carol.new@contoso.com", Type: spec.User, ObjectID: oidA, ManageMemberships: true,
+		MemberOf: []string{"writers"}, RenamedFrom: "carol.old@contoso.com", Pos: spec.Position{File: "f.yaml", Line: 5, Column: 7}}
+	o := observed(old)
+	o.Roles = []string{"readers", "writers"}
+	got, err := Compute(server(true, carol), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Change{
+		{Action: Rename, Principal: "carol.new@contoso.com", From: "carol.old@contoso.com", Type: "user", ObjectID: oidA,
+			Reason:     "renamedFrom: its name changed in Entra; the role keeps its object id, memberships, grants and objects",
+			Statements: []Statement{{SQL: `ALTER ROLE "carol.old@contoso.com" RENAME TO "carol.new@contoso.com"`}}},
+		{Action: Grant, Principal: "carol.new@contoso.com", Role: "writers", Reason: "declared in memberOf, not a member on the server",
+			Statements: []Statement{{SQL: `GRANT "writers" TO "carol.new@contoso.com"`}}},
+		{Action: Revoke, Principal: "carol.new@contoso.com", Role: "readers", Reason: "a member on the server, not in memberOf",
+			Statements: []Statement{{SQL: `REVOKE "readers" FROM "carol.new@contoso.com"`}}},
+	}
+	if diff := cmp.Diff(want, got.Changes); diff != "" {
+		t.Errorf("changes (-want +got), with prune on and the old name undeclared:\n%s", diff)
+	}
+
+	carol.RenamedFrom = ""
+	_, err = Compute(server(true, carol), o)
+	if err == nil || !strings.Contains(err.Error(), "objectId "+oidA+" is held on the server by principal carol.old@contoso.com: "+
+		"one Entra object backs one role. If carol.old@contoso.com was renamed in Entra (its UPN changed), add renamedFrom: carol.old@contoso.com") {
+		t.Errorf("without renamedFrom: %v", err)
+	}
+}
+
+func TestMembershipCycles(t *testing.T) {
+	o := privObserved()
+	o.GroupRoles = append(o.GroupRoles, ObservedRole{Name: "m3", MemberOf: []string{"m4"}}, ObservedRole{Name: "m4"})
+	o.Roles = append(o.Roles, "m3", "m4")
+	slices.SortFunc(o.GroupRoles, func(a, b ObservedRole) int { return strings.Compare(a.Name, b.Name) })
+	slices.Sort(o.Roles)
+	// m4 declared a member of m3, which the server has a member of m4.
+	s := grantServer(nil, spec.Role{Name: "m4", ManageMemberships: true, MemberOf: []string{"m3"}})
+	_, err := Compute(s, o)
+	if err == nil || !strings.Contains(err.Error(), "memberOf makes a cycle of memberships, m4 → m3 → m4") {
+		t.Errorf("a cycle through a membership on the server: %v", err)
+	}
+	// Two declared principals' memberOf make a cycle between them.
+	a := spec.Principal{Name: "a", Type: spec.Group, ManageMemberships: true, MemberOf: []string{"b"}}
+	b := spec.Principal{Name: "b", Type: spec.Group, ManageMemberships: true, MemberOf: []string{"a"}}
+	_, err = Compute(server(false, a, b), observed())
+	if err == nil || !strings.Contains(err.Error(), "a → b → a") || strings.Count(err.Error(), "cycle") != 1 {
+		t.Errorf("a cycle between declared principals, reported once: %v", err)
 	}
 }

@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/pgusers/pgusers/pkg/diff"
 )
 
 // Escape returns s fit for one line of a terminal, a log or a SQL comment:
@@ -49,18 +50,5 @@ func EscapeLines(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-func unsafe(r rune) bool {
-	switch {
-	case unicode.IsControl(r):
-		return true
-	case r == '\u2028' || r == '\u2029': // line and paragraph separators
-		return true
-	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069', r == '\u200e', r == '\u200f', r == '\u061c':
-		return true // bidirectional embeddings, overrides, isolates and marks
-	case r == utf8.RuneError:
-		// Invalid UTF-8: its bytes are shown, not sent to a terminal
-		// that might take them for part of a sequence.
-		return true
-	}
-	return false
-}
+// unsafe is diff.Unsafe: one list of what no name shows as it is.
+func unsafe(r rune) bool { return diff.Unsafe(r) }

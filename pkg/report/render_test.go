@@ -181,3 +181,50 @@ func TestErrorKind(t *testing.T) {
 		})
 	}
 }
+
+// A name read from a server cannot forge a line or rewrite a terminal, in
+// any view: its control characters are shown escaped.
+func TestViewsEscapeNamesFromTheServer(t *testing.T) {
+	const evil = "evil\x1b[2J\x1b[H\nserver other (other.example): in sync\u202e"
+	s := spec.Server{Name: "orders", Connection: spec.Connection{Host: "orders.example"}, Prune: true, MaxDrops: 5}
+	observed := diff.Observed{SessionUser: "admin", Principals: []diff.ObservedPrincipal{{Name: evil, Type: "user"}}}
+	plan, err := diff.Compute(s, observed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same name in a refused plan's message.
+	blocked := s
+	blocked.MaxDrops = 0
+	_, planErr := diff.Compute(blocked, observed)
+	if planErr == nil {
+		t.Fatal("a drop over maxDrops was planned")
+	}
+	stale := &apply.StaleError{Changes: diff.Changes(diff.Observed{}, observed)}
+	results := []Result{
+		{Server: s, Status: Changes, Plan: plan, SessionUser: "admin"},
+		{Server: spec.Server{Name: "b\x1b[31m", Connection: spec.Connection{Host: "b.example"}}, Status: Error, Err: planErr},
+		{Server: spec.Server{Name: "c", Connection: spec.Connection{Host: "c.example"}}, Status: Error, Err: stale},
+	}
+	r := Build(results)
+	views := map[string]func(*bytes.Buffer) error{
+		"text":     func(b *bytes.Buffer) error { return Text(b, r) },
+		"markdown": func(b *bytes.Buffer) error { return Markdown(b, r) },
+		"apply":    func(b *bytes.Buffer) error { return ApplyText(b, r) },
+		"sql":      func(b *bytes.Buffer) error { return SQL(b, results) },
+	}
+	for name, view := range views {
+		var b bytes.Buffer
+		if err := view(&b); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if strings.ContainsAny(out, "\x1b\u202e") {
+			t.Errorf("%s: a raw escape or bidi character reached the output:\n%q", name, out)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(strings.TrimLeft(line, " -#>|"), "server other") {
+				t.Errorf("%s: a name forged a line: %q", name, line)
+			}
+		}
+	}
+}

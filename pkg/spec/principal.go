@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var principalKeys = []string{"name", "type", "objectId", "admin", "mfa", "memberOf"}
+var principalKeys = []string{"name", "type", "objectId", "admin", "mfa", "memberOf", "renamedFrom"}
 
 // principals decodes a list of principals. Each one that has a usable name
 // is returned, even when other keys are wrong, so that duplicates are still
@@ -75,9 +75,23 @@ func (d *decoder) principal(n *yaml.Node, sc scope) (Principal, bool) {
 		case "memberOf":
 			p.ManageMemberships = true
 			p.MemberOf = d.memberOf(kv.v, sc, p.Name, "principal")
+		case "renamedFrom":
+			if s, ok := d.str(kv.v, sc, "renamedFrom"); ok {
+				switch msg := checkRoleName("renamedFrom", s); {
+				case msg != "":
+					d.errorf(kv.v, sc, "%s", msg)
+				case s == p.Name:
+					d.errorf(kv.v, sc, "renamedFrom is the principal's own name; remove it, or name the role as it was called before")
+				default:
+					p.RenamedFrom = s
+				}
+			}
 		default:
 			d.unknownKey(kv, sc, "a principal", principalKeys)
 		}
+	}
+	if p.RenamedFrom != "" && p.ObjectID == "" && !hasKey(pairs, "objectId") {
+		d.errorf(n, sc, "renamedFrom needs objectId: the object id is what proves that %s and %s are one Entra principal", p.RenamedFrom, p.Name)
 	}
 	if !named && !hasKey(pairs, "name") {
 		d.errorf(n, sc, "name is required: the role name of the principal")

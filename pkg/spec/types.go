@@ -59,6 +59,11 @@ type Principal struct {
 	ManageMemberships bool `json:"manageMemberships"`
 	// MemberOf is sorted and without duplicates.
 	MemberOf []string `json:"memberOf"`
+	// RenamedFrom is the principal's role name before its name changed in
+	// Entra (a UPN that changed): the plan renames that role, which keeps
+	// its memberships, privileges and objects, instead of creating a new
+	// one. Only with ObjectID, which proves the two are one principal.
+	RenamedFrom string `json:"renamedFrom,omitempty"`
 	// Set is the principal set this came from, "" for a server's own list.
 	Set string   `json:"set"`
 	Pos Position `json:"pos"`
