@@ -415,3 +415,33 @@ func TestPrivilegesEveryKindGrantedAndRevoked(t *testing.T) {
 	}
 	wantCode(t, pgusers(t, f.env, "plan", "-f", none, "--detailed-exitcode"), exitOK)
 }
+
+// A UPN changed in Entra: renamedFrom renames the role, which keeps its
+// object id, memberships and privileges; without it the plan refuses to
+// make a second role for one object.
+func TestRenamedFromKeepsTheRole(t *testing.T) {
+	f := newFixture(t)
+	f.createPrincipal(t, "carol.old@contoso.com", "user", false)
+	f.c.SuperExec(t, `GRANT reporting TO "carol.old@contoso.com"`)
+	f.c.SuperExec(t, `GRANT SELECT ON pg_catalog.pg_class TO "carol.old@contoso.com"`)
+	oid := pgtest.ObjectID("carol.old@contoso.com")
+	without := f.file(t, "without.yaml", fmt.Sprintf("    prune: true\n    principals:\n      - {name: carol.new@contoso.com, type: user, objectId: %s, memberOf: [reporting]}\n", oid))
+	r := pgusers(t, f.env, "plan", "-f", without)
+	wantCode(t, r, exitError)
+	mustContain(t, "stdout", r.stdout, "is held on the server by principal carol.old@contoso.com", "add renamedFrom: carol.old@contoso.com")
+
+	with := f.file(t, "with.yaml", fmt.Sprintf("    prune: true\n    principals:\n      - {name: carol.new@contoso.com, type: user, objectId: %s, memberOf: [reporting], renamedFrom: carol.old@contoso.com}\n", oid))
+	r = pgusers(t, f.env, "apply", "-f", with, "--auto-approve")
+	wantCode(t, r, exitOK)
+	mustContain(t, "stdout", r.stdout, "rename carol.old@contoso.com to carol.new@contoso.com")
+	if diff := cmp.Diff([]string{"carol.new@contoso.com user admin=0 mfa=0 [reporting]", "pgadmin@contoso.com user admin=1 mfa=0 []"}, f.state(t)); diff != "" {
+		t.Errorf("principals (-want +got):\n%s", diff)
+	}
+	if got := f.c.SuperStrings(t, "postgres", `SELECT objectid FROM pg_catalog.pgaadauth_list_principals(false) WHERE rolname = 'carol.new@contoso.com'`); !slices.Equal(got, []string{oid}) {
+		t.Errorf("the renamed principal's object id is %v, want %s", got, oid)
+	}
+	if got := f.c.SuperStrings(t, "postgres", `SELECT has_table_privilege('carol.new@contoso.com', 'pg_catalog.pg_class', 'SELECT')::text`); !slices.Equal(got, []string{"true"}) {
+		t.Error("the renamed role lost its privileges")
+	}
+	wantCode(t, pgusers(t, f.env, "plan", "-f", with, "--detailed-exitcode"), exitOK)
+}
