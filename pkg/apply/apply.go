@@ -68,6 +68,9 @@ func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error)
 	if len(job.Plan.Elsewhere()) > 0 {
 		return phased(ctx, conn, job, rehearse)
 	}
+	if c, ok := conn.(*pgx.Conn); ok && len(job.Plan.Cleanups) == 0 && !readsObjectsHere(job) {
+		return onePipeline(ctx, c, job, rehearse)
+	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return lost("BEGIN", err)
@@ -286,3 +289,10 @@ type serverError struct {
 
 func (e *serverError) Error() string { return e.msg }
 func (e *serverError) Unwrap() error { return e.err }
+
+// readsObjectsHere reports whether the plan's grants name objects of the
+// connected database, which the check under the lock must read too.
+func readsObjectsHere(job Job) bool {
+	sc, ok := job.Asked.Scope(job.Observed.Database)
+	return ok && sc.ReadsObjects()
+}

@@ -32,6 +32,14 @@ func execute(ctx context.Context, tx pgx.Tx, changes []diff.Change) error {
 		return err
 	}
 	p := tx.Conn().PgConn().StartPipeline(ctx)
+	if err := send(p, reqs); err != nil {
+		return err
+	}
+	return receive(p, reqs)
+}
+
+// send queues reqs on p, then the sync, and flushes.
+func send(p *pgconn.Pipeline, reqs []request) error {
 	var args argEncoder
 	for i, r := range reqs {
 		switch r.kind {
@@ -60,20 +68,13 @@ func execute(ctx context.Context, tx pgx.Tx, changes []diff.Change) error {
 		p.Close()
 		return lost("the change set", err)
 	}
+	return nil
+}
 
-	var failure error
-	for _, r := range reqs {
-		res, err := p.GetResults()
-		if err == nil {
-			if rr, ok := res.(*pgconn.ResultReader); ok {
-				_, err = rr.Close()
-			}
-		}
-		if err != nil {
-			failure = r.fail(err)
-			break
-		}
-	}
+// receive reads the results of reqs, then the sync, and closes p; the
+// first failure names its statement.
+func receive(p *pgconn.Pipeline, reqs []request) error {
+	failure := receiveRequests(p, reqs)
 	// After a failure the server skips to the sync, and so does the
 	// pipeline: the next result is the sync either way.
 	if _, err := p.GetResults(); err != nil && failure == nil {
@@ -83,6 +84,22 @@ func execute(ctx context.Context, tx pgx.Tx, changes []diff.Change) error {
 		failure = lost("the change set", err)
 	}
 	return failure
+}
+
+// receiveRequests reads the results of reqs up to the first failure.
+func receiveRequests(p *pgconn.Pipeline, reqs []request) error {
+	for _, r := range reqs {
+		res, err := p.GetResults()
+		if err == nil {
+			if rr, ok := res.(*pgconn.ResultReader); ok {
+				_, err = rr.Close()
+			}
+		}
+		if err != nil {
+			return r.fail(err)
+		}
+	}
+	return nil
 }
 
 // flushEvery is how many pipeline messages are queued before they are sent:

@@ -111,14 +111,17 @@ GROUP BY r.rolname, d.datname, s.deptype`
 // in the same order. Split so that apply can put them in the batch that
 // takes its lock.
 func Queue(b *pgx.Batch) {
-	b.Queue(sessionSQL)
-	b.Queue(principalsSQL)
-	b.Queue(roleNamesSQL)
-	b.Queue(membershipsSQL)
-	b.Queue(sessionRolesSQL)
-	b.Queue(dependenciesSQL)
-	b.Queue(roleCommentsSQL)
-	b.Queue(databasesSQL)
+	for _, sql := range Statements() {
+		b.Queue(sql)
+	}
+}
+
+// Statements are the inspection queries, in the order ReadQueued reads
+// their results: for a caller that sends them in a pipeline of its own.
+// None takes arguments.
+func Statements() []string {
+	return []string{sessionSQL, principalsSQL, roleNamesSQL, membershipsSQL, sessionRolesSQL, dependenciesSQL,
+		roleCommentsSQL, databasesSQL}
 }
 
 // Snapshot is one read of a server: what Inspect returns before it is
