@@ -445,3 +445,38 @@ func TestRenamedFromKeepsTheRole(t *testing.T) {
 	}
 	wantCode(t, pgusers(t, f.env, "plan", "-f", with, "--detailed-exitcode"), exitOK)
 }
+
+// On a server whose group sync is on, the server makes roles for the
+// members of synced groups: prune keeps undeclared users and says why,
+// unless the server entry opts in with pruneSyncedUsers.
+func TestGroupSyncKeepsUsersFromPrune(t *testing.T) {
+	c := pgtest.New(t, pgtest.Options{GroupSync: true})
+	f := &fixture{c: c, dir: t.TempDir(), env: env{getenv: func(k string) string {
+		if k == "PGUSERS_TEST_PASSWORD" {
+			return c.AdminPassword
+		}
+		return ""
+	}}}
+	f.createPrincipal(t, "member@contoso.com", "user", false)
+	f.createPrincipal(t, "old-bot", "service", false)
+	file := f.file(t, "p.yaml", "    prune: true\n")
+	r := pgusers(t, f.env, "plan", "-f", file, "--output", "json")
+	wantCode(t, r, exitOK)
+	rep := jsonReport(t, r.stdout)
+	if diff := cmp.Diff([]string{"drop old-bot"}, actions(rep)); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+	var kept []string
+	for _, k := range rep.Servers[0].Kept {
+		kept = append(kept, k.Principal)
+	}
+	if !slices.Contains(kept, "member@contoso.com") || !strings.Contains(r.stdout, "pgaadauth.enable_group_sync") {
+		t.Errorf("prune does not keep the synced user, saying why: %v\n%s", kept, r.stdout)
+	}
+	optIn := f.file(t, "opt-in.yaml", "    prune: true\n    pruneSyncedUsers: true\n")
+	r = pgusers(t, f.env, "plan", "-f", optIn, "--output", "json")
+	wantCode(t, r, exitOK)
+	if diff := cmp.Diff([]string{"drop member@contoso.com", "drop old-bot"}, actions(jsonReport(t, r.stdout))); diff != "" {
+		t.Errorf("with pruneSyncedUsers, changes (-want +got):\n%s", diff)
+	}
+}

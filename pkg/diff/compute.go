@@ -302,6 +302,12 @@ func (c *computation) prune() {
 			c.kept = append(c.kept, Kept{Principal: obs.Name, Why: reason})
 			continue
 		}
+		if c.observed.GroupSync && obs.Type == string(spec.User) && !c.desired.PruneSyncedUsers {
+			c.kept = append(c.kept, Kept{Principal: obs.Name, Why: "a user on a server with group sync on " +
+				"(pgaadauth.enable_group_sync): the server makes roles for the members of synced groups itself, " +
+				"and would make this one again; set pruneSyncedUsers: true to prune undeclared users anyway"})
+			continue
+		}
 		c.add(Change{
 			Action: Drop, Principal: obs.Name, Type: obs.Type, ObjectID: obs.ObjectID, Admin: obs.Admin, MFA: obs.MFA,
 			Reason:     "on the server, not declared; prune is on",

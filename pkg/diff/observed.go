@@ -43,6 +43,9 @@ type Observed struct {
 	SessionRoles []string `json:"sessionRoles"`
 	// ServerVersion is server_version_num (150004 for 15.4).
 	ServerVersion int `json:"serverVersion,omitempty"`
+	// GroupSync is the server parameter pgaadauth.enable_group_sync: the
+	// server creates roles for the members of Entra groups on its own.
+	GroupSync bool `json:"groupSync,omitempty"`
 	// GroupRoles are the roles among the names asked about that exist and
 	// are not Entra principals, sorted by name, with their comments and
 	// memberships.

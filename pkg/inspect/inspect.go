@@ -58,7 +58,8 @@ const sessionRolesSQL = `SELECT r.rolname::text FROM pg_catalog.pg_roles r
 WHERE pg_catalog.pg_has_role(session_user, r.oid, 'USAGE')`
 
 const sessionSQL = `SELECT session_user::text, pg_catalog.current_database()::text,
-       pg_catalog.current_setting('server_version_num')::int`
+       pg_catalog.current_setting('server_version_num')::int,
+       lower(coalesce(pg_catalog.current_setting('pgaadauth.enable_group_sync', true), '')) IN ('on', 'true', 'yes', '1')`
 
 // roleCommentsSQL reads the comments of the roles that have one (few):
 // readSnapshot keeps those of the roles that are not principals.
@@ -130,6 +131,7 @@ func Statements() []string {
 type Snapshot struct {
 	sessionUser, database string
 	serverVersion         int
+	groupSync             bool
 	// principals are sorted by name, their memberships too; deps are
 	// sorted and only the principals'.
 	principals []diff.ObservedPrincipal
@@ -155,7 +157,7 @@ type sharedDatabase struct {
 // readSnapshot reads what Queue queued.
 func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 	var s Snapshot
-	if err := br.QueryRow().Scan(&s.sessionUser, &s.database, &s.serverVersion); err != nil {
+	if err := br.QueryRow().Scan(&s.sessionUser, &s.database, &s.serverVersion, &s.groupSync); err != nil {
 		return s, fmt.Errorf("read the signed-in user: %w", err)
 	}
 	var err error
@@ -208,7 +210,7 @@ func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 // databases' owners.
 func (s Snapshot) Observed(a Asked) diff.Observed {
 	names := a.Names
-	o := diff.Observed{SessionUser: s.sessionUser, Database: s.database, ServerVersion: s.serverVersion,
+	o := diff.Observed{SessionUser: s.sessionUser, Database: s.database, ServerVersion: s.serverVersion, GroupSync: s.groupSync,
 		Principals: s.principals, Dependencies: slices.Clone(s.deps)}
 	if !slices.IsSorted(names) {
 		names = slices.Sorted(slices.Values(names))

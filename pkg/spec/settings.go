@@ -13,7 +13,7 @@ import (
 // the contract lists them.
 var settingKeys = []string{
 	"database", "user", "auth", "credential", "clientId", "passwordEnv", "sslmode", "sslrootcert",
-	"cloud", "port", "prune", "protect", "maxDrops", "reassignOwnedTo", "insecureSkipTLSVerify",
+	"cloud", "port", "prune", "protect", "maxDrops", "reassignOwnedTo", "insecureSkipTLSVerify", "pruneSyncedUsers",
 }
 
 var (
@@ -106,7 +106,7 @@ func (d *decoder) setting(s settings, kv pair, sc scope) bool {
 			d.errorf(kv.v, sc, "maxDrops %d is negative; use 0 to refuse every drop", v.num)
 			ok = false
 		}
-	case "prune", "insecureSkipTLSVerify":
+	case "prune", "insecureSkipTLSVerify", "pruneSyncedUsers":
 		v.flag, ok = d.boolean(kv.v, sc, kv.key)
 	case "protect":
 		v.list, ok = d.patterns(kv.v, sc)
@@ -222,6 +222,9 @@ func (c *collector) applySettings(s *Server, own, def settings, sc scope) {
 	}
 	if v, _ := get("prune"); v != nil && !v.bad {
 		s.Prune = v.flag
+	}
+	if v, _ := get("pruneSyncedUsers"); v != nil && !v.bad {
+		s.PruneSyncedUsers = v.flag
 	}
 	if v, _ := get("protect"); v != nil && len(v.list) > 0 {
 		s.Protect = append([]string(nil), v.list...)

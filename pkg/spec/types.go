@@ -117,10 +117,13 @@ type Server struct {
 	Name string `json:"name"`
 	Connection
 
-	Prune           bool     `json:"prune"`
-	Protect         []string `json:"protect"`  // path.Match patterns never dropped
-	MaxDrops        int      `json:"maxDrops"` // refuse a plan that drops or replaces more
-	ReassignOwnedTo string   `json:"reassignOwnedTo"`
+	Prune    bool     `json:"prune"`
+	Protect  []string `json:"protect"`  // path.Match patterns never dropped
+	MaxDrops int      `json:"maxDrops"` // refuse a plan that drops or replaces more
+	// PruneSyncedUsers lets prune drop undeclared user principals on a
+	// server whose group sync is on, where the server makes them itself.
+	PruneSyncedUsers bool   `json:"pruneSyncedUsers,omitempty"`
+	ReassignOwnedTo  string `json:"reassignOwnedTo"`
 
 	// Principals are the server's own and its included sets', sorted by name.
 	Principals []Principal `json:"principals"`
