@@ -84,6 +84,7 @@ type fakeARM struct {
 	t        testing.TB
 	srv      *httptest.Server
 	servers  []fakeServer
+	byPath   map[string]int  // "sub/rg/name" in lower case: index in servers
 	rgs      map[string]bool // extra empty resource groups ("sub/rg")
 	pageSize int             // servers per page; 0: all on one
 	// adminDelay holds each administrator list call, to see how many run
@@ -105,7 +106,10 @@ func newFakeARM(t testing.TB, servers ...fakeServer) *fakeARM {
 }
 
 func startFakeARM(t testing.TB, http2 bool, servers ...fakeServer) *fakeARM {
-	f := &fakeARM{t: t, servers: servers, rgs: map[string]bool{}, replies: map[string][]reply{}, hits: map[string][]time.Time{}}
+	f := &fakeARM{t: t, servers: servers, byPath: map[string]int{}, rgs: map[string]bool{}, replies: map[string][]reply{}, hits: map[string][]time.Time{}}
+	for i, s := range servers {
+		f.byPath[strings.ToLower(s.sub+"/"+s.rg+"/"+s.name)] = i
+	}
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	f.srv.EnableHTTP2 = http2
 	// Discover cancels the calls in flight when one fails, some during
@@ -357,10 +361,8 @@ func (f *fakeARM) serveAdmins(w http.ResponseWriter, r *http.Request, sub, rg, n
 	if f.adminDelay > 0 {
 		time.Sleep(f.adminDelay)
 	}
-	for _, s := range f.servers {
-		if !strings.EqualFold(s.sub, sub) || !strings.EqualFold(s.rg, rg) || s.name != name {
-			continue
-		}
+	if i, ok := f.byPath[strings.ToLower(sub+"/"+rg+"/"+name)]; ok {
+		s := f.servers[i]
 		page := wireList[wireAdmin]{Value: []wireAdmin{}}
 		for _, a := range s.admins {
 			page.Value = append(page.Value, wireAdmin{
