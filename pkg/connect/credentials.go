@@ -214,3 +214,49 @@ func credentialKey(kind, clientID string, cl azureCloud) (sourceKey, error) {
 	}
 	return sourceKey{kind: kind, clientID: clientID, cloud: cl.name}, nil
 }
+
+// ForResourceManager returns the credential of kind and clientID (as a
+// server entry names them) for Azure Resource Manager in cloud (public,
+// usgovernment, china): the same credential that signs in to servers, so
+// that a run asks for one sign-in, and azidentity caches its tokens per
+// scope. Every token it gives counts in TokenFetches.
+func (c *Credentials) ForResourceManager(kind, clientID, cloud string) (azcore.TokenCredential, error) {
+	cl, err := cloudOf("", cloud)
+	if err != nil {
+		return nil, err
+	}
+	key, err := credentialKey(kind, clientID, cl)
+	if err != nil {
+		return nil, err
+	}
+	return armCredential{c: c, key: key, cloud: cl}, nil
+}
+
+// armCredential is a source's credential asked for other scopes than the
+// PostgreSQL servers'.
+type armCredential struct {
+	c     *Credentials
+	key   sourceKey
+	cloud azureCloud
+}
+
+func (a armCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	src := a.c.source(a.key)
+	select {
+	case src.lock <- struct{}{}:
+	case <-ctx.Done():
+		return azcore.AccessToken{}, ctx.Err()
+	}
+	if src.cred == nil {
+		cred, err := a.c.newCredential(a.key, a.cloud)
+		if err != nil {
+			<-src.lock
+			return azcore.AccessToken{}, err
+		}
+		src.cred = cred
+	}
+	cred := src.cred
+	<-src.lock
+	a.c.fetches.Add(1)
+	return cred.GetToken(ctx, opts)
+}

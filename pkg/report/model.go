@@ -380,14 +380,15 @@ func committed(err error) []string {
 // Kind classifies a server's failure for machines (errorKind).
 func Kind(status Status, err error) string {
 	var (
-		signIn  *connect.SignInError
-		stale   *apply.StaleError
-		lost    *apply.LostError
-		stmt    *apply.StatementError
-		cleanup *apply.CleanupError
-		partial *apply.PartialError
-		planErr *diff.Error
-		cert    *connect.CertificateError
+		signIn   *connect.SignInError
+		stale    *apply.StaleError
+		lost     *apply.LostError
+		stmt     *apply.StatementError
+		cleanup  *apply.CleanupError
+		partial  *apply.PartialError
+		planErr  *diff.Error
+		cert     *connect.CertificateError
+		unusable interface{ Unusable() }
 	)
 	switch {
 	case status == Unknown:
@@ -398,7 +399,7 @@ func Kind(status Status, err error) string {
 		return "timeout"
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
-	case errors.As(err, &signIn):
+	case errors.As(err, &signIn), errors.As(err, &unusable):
 		return "sign-in"
 	case errors.As(err, &cert):
 		return "tls"

@@ -53,6 +53,10 @@ func planOne(ctx context.Context, t *Target, cfg Config, reads *Reads) {
 		t.fail(stopped(ctx, cfg.Timeout, "not started", ctx.Err()))
 		return
 	}
+	if err := cfg.Unusable[t.Server.Name]; err != nil {
+		t.fail(err)
+		return
+	}
 	// Reading changes nothing, so a refused or reset connection is safe to
 	// try again from the start. An early read, if one started, is the
 	// first attempt.

@@ -29,6 +29,9 @@ type Config struct {
 	Log     *slog.Logger
 	// Progress, when set, shows on a terminal how far the run is.
 	Progress io.Writer
+	// Unusable are servers known not to sign in (discovery says why):
+	// reported failed, never connected to.
+	Unusable map[string]error
 }
 
 // Target is one server through a run: what it has, its plan, and how it

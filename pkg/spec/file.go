@@ -14,6 +14,7 @@ type rawFile struct {
 	roleSets []rawRoleSet
 	profiles []rawProfile
 	servers  []rawServer
+	discover []rawDiscover
 }
 
 type rawSet struct {
@@ -35,6 +36,9 @@ type rawServer struct {
 	roles        []Role
 	grants       []rawGrant
 	pos          Position
+	// discovered: Azure gives the host (a discover entry finds it).
+	discovered    bool
+	discoveredPos Position
 }
 
 type includeRef struct {
@@ -43,8 +47,8 @@ type includeRef struct {
 }
 
 var (
-	topKeys    = []string{"version", "defaults", "principalSets", "roleSets", "privilegeProfiles", "servers"}
-	serverOnly = []string{"name", "host", "include", "principals", "includeRoles", "roles", "grants"}
+	topKeys    = []string{"version", "defaults", "principalSets", "roleSets", "privilegeProfiles", "servers", "discover"}
+	serverOnly = []string{"name", "host", "discovered", "include", "principals", "includeRoles", "roles", "grants"}
 	serverKeys = append(slices.Clone(serverOnly), settingKeys...)
 )
 
@@ -75,6 +79,8 @@ func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 			if !d.errs.connectionsOnly {
 				d.profiles(kv.v, f)
 			}
+		case "discover":
+			f.discover = d.discoverEntries(kv.v)
 		case "servers":
 			items, _ := d.sequence(kv.v, scope{}, "servers")
 			for _, item := range items {
@@ -157,36 +163,59 @@ func (d *decoder) sets(n *yaml.Node, f *rawFile) {
 }
 
 func (d *decoder) server(n *yaml.Node) (rawServer, bool) {
+	return d.serverEntry(n, false, scope{})
+}
+
+// serverEntry decodes a server entry, or (template) the server: mapping of
+// a discover entry, which takes every key of a server's but its name and
+// host: Azure gives those.
+func (d *decoder) serverEntry(n *yaml.Node, template bool, sc scope) (rawServer, bool) {
 	n = d.resolve(n)
 	if n == nil {
 		return rawServer{}, false
 	}
-	sc := scope{server: peekName(n)}
-	pairs, ok := d.mapping(n, sc, "a server")
+	what := "a server"
+	if template {
+		what = "a discover entry's server"
+	} else {
+		sc = scope{server: peekName(n)}
+	}
+	pairs, ok := d.mapping(n, sc, what)
 	if !ok {
 		return rawServer{}, false
 	}
 	s := rawServer{pos: d.pos(n), settings: settings{}}
-	sc = scope{}
-	if i := slices.IndexFunc(pairs, func(p pair) bool { return p.key == "name" }); i >= 0 {
-		if name, ok := d.str(pairs[i].v, sc, "name"); ok {
-			if strings.TrimSpace(name) == "" {
-				d.errorf(pairs[i].v, sc, "name is empty; give the server a unique label")
-			} else {
-				s.name, s.namePos, sc.server = name, d.pos(pairs[i].v), name
+	if !template {
+		sc = scope{}
+		if i := slices.IndexFunc(pairs, func(p pair) bool { return p.key == "name" }); i >= 0 {
+			if name, ok := d.str(pairs[i].v, sc, "name"); ok {
+				if strings.TrimSpace(name) == "" {
+					d.errorf(pairs[i].v, sc, "name is empty; give the server a unique label")
+				} else {
+					s.name, s.namePos, sc.server = name, d.pos(pairs[i].v), name
+				}
 			}
+		} else {
+			d.errorf(n, sc, "name is required: a unique label for this server (what --server selects)")
 		}
-	} else {
-		d.errorf(n, sc, "name is required: a unique label for this server (what --server selects)")
 	}
 
 	hasHost := false
 	for _, kv := range pairs {
 		switch kv.key {
-		case "name":
-		case "host":
-			hasHost = true
-			s.host, _ = d.host(kv.v, sc)
+		case "name", "host", "discovered":
+			if template {
+				d.errorf(kv.k, sc, "%s is not set here: every server discovery finds has its Azure name and host", kv.key)
+				continue
+			}
+			switch kv.key {
+			case "host":
+				hasHost = true
+				s.host, _ = d.host(kv.v, sc)
+			case "discovered":
+				s.discovered, _ = d.boolean(kv.v, sc, "discovered")
+				s.discoveredPos = d.pos(kv.k)
+			}
 		case "include":
 			s.include = d.includes(kv.v, sc, "include", "an included set")
 		case "principals":
@@ -207,12 +236,17 @@ func (d *decoder) server(n *yaml.Node) (rawServer, bool) {
 			}
 		default:
 			if !d.setting(s.settings, kv, sc) {
-				d.unknownKey(kv, sc, "a server", serverKeys)
+				d.unknownKey(kv, sc, what, serverKeys)
 			}
 		}
 	}
-	if !hasHost {
-		d.errorf(n, sc, "host is required: the server's DNS name, such as orders.postgres.database.azure.com")
+	switch {
+	case template:
+	case s.discovered && hasHost:
+		d.errorf(n, sc, "host is set, and discovered: true says Azure gives it; remove one or the other")
+	case !hasHost && !s.discovered:
+		d.errorf(n, sc, "host is required: the server's DNS name, such as orders.postgres.database.azure.com "+
+			"(or discovered: true, when a discover entry finds this server in Azure)")
 	}
 	return s, true
 }

@@ -76,7 +76,7 @@ func Read(ctx context.Context, paths []string) (*Files, error) {
 // it ends first.
 func (f *Files) Decode(ctx context.Context) (*Desired, error) {
 	c := f.read.clone()
-	servers := c.merge(c.decode(ctx, f.parsed))
+	m := c.merge(c.decode(ctx, f.parsed))
 	if err := ctx.Err(); err != nil {
 		return nil, stopped(err)
 	}
@@ -85,7 +85,7 @@ func (f *Files) Decode(ctx context.Context) (*Desired, error) {
 	}
 	warnings := slices.Clone(c.warnings)
 	slices.SortStableFunc(warnings, func(a, b *Error) int { return c.comparePos(a.Pos, b.Pos) })
-	return &Desired{Servers: servers, Files: f.names, Warnings: warnings}, nil
+	return &Desired{Servers: m.servers, Refined: m.refined, Discover: m.discover, Files: f.names, Warnings: warnings}, nil
 }
 
 // Connections returns the servers with what connecting to them takes (the
@@ -96,11 +96,11 @@ func (f *Files) Decode(ctx context.Context) (*Desired, error) {
 func (f *Files) Connections(ctx context.Context) ([]Server, bool) {
 	c := f.read.clone()
 	c.connectionsOnly = true
-	servers := c.merge(c.decode(ctx, f.parsed))
+	m := c.merge(c.decode(ctx, f.parsed))
 	if len(c.errs) > 0 || ctx.Err() != nil {
 		return nil, false
 	}
-	return servers, true
+	return m.servers, true
 }
 
 // stopped is the error of a load that ctx ended.

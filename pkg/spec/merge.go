@@ -20,7 +20,15 @@ type globals struct {
 // merge turns the files into one desired state: defaults from every file,
 // principal and role sets and privilege profiles by name, and each server
 // with its sets expanded and its grants' profiles resolved.
-func (c *collector) merge(files []*rawFile) []Server {
+// merged is the files merged: the servers they list (the entries with
+// discovered: true apart, waiting for their host) and their discover
+// entries.
+type merged struct {
+	servers, refined []Server
+	discover         []DiscoverSource
+}
+
+func (c *collector) merge(files []*rawFile) merged {
 	defaults := settings{}
 	sets := map[string]*rawSet{}
 	roleSets := map[string]*rawRoleSet{}
@@ -62,7 +70,7 @@ func (c *collector) merge(files []*rawFile) []Server {
 	// inside them is one error, not one per server.
 	c.applySettings(&Server{}, defaults, nil, scope{})
 
-	var servers []Server
+	var m merged
 	clusters := map[string]Position{} // host:port → the first server's position
 	for _, f := range files {
 		for _, raw := range f.servers {
@@ -84,10 +92,17 @@ func (c *collector) merge(files []*rawFile) []Server {
 					clusters[key] = raw.pos
 				}
 			}
-			servers = append(servers, s)
+			if raw.discovered {
+				m.refined = append(m.refined, s)
+			} else {
+				m.servers = append(m.servers, s)
+			}
 		}
 	}
-	return servers
+	if !c.connectionsOnly {
+		m.discover = c.discoverSources(files, g)
+	}
+	return m
 }
 
 func (c *collector) server(raw rawServer, g *globals) Server {

@@ -140,6 +140,11 @@ type Desired struct {
 	// Servers are in the order the files give them (files in the order
 	// named, a directory's files sorted by name).
 	Servers []Server
+	// Refined are the servers entries with discovered: true, waiting for
+	// discovery to give their host (AddDiscovered).
+	Refined []Server
+	// Discover are the discover entries: where Azure finds more servers.
+	Discover []DiscoverSource
 	// Files are the files read, in order.
 	Files []string
 	// Warnings are what the files do that is allowed and likely a mistake
