@@ -480,3 +480,28 @@ func TestGroupSyncKeepsUsersFromPrune(t *testing.T) {
 		t.Errorf("with pruneSyncedUsers, changes (-want +got):\n%s", diff)
 	}
 }
+
+// Dropping a principal or a role that holds privileges pgusers granted
+// (with the objects' owner lent, so the owner is their grantor): the
+// hand-over lends the owner too, so DROP OWNED can revoke them.
+func TestDropsOfGranteesHandOverTheirPrivileges(t *testing.T) {
+	f := shopFixture(t)
+	f.c.SuperExec(t, `CREATE ROLE dba NOLOGIN`)
+	oid := pgtest.ObjectID("app-bot")
+	v1 := f.file(t, "v1.yaml", fmt.Sprintf(`    prune: true
+    reassignOwnedTo: dba
+    roles: [{name: legacy_rw}]
+    principals: [{name: app-bot, type: service, objectId: %s}]
+    grants:
+      - {to: app-bot, databases: [orders], schemas: [sales], tables: [SELECT], defaultsFor: [app_owner]}
+      - {to: legacy_rw, databases: [orders, billing], schemas: [public], tables: [SELECT, UPDATE], defaultsFor: [app_owner]}
+`, oid))
+	wantCode(t, pgusers(t, f.env, "apply", "-f", v1, "--auto-approve"), exitOK)
+	v2 := f.file(t, "v2.yaml", "    prune: true\n    reassignOwnedTo: dba\n    roles: [{name: legacy_rw, absent: true}]\n")
+	r := pgusers(t, f.env, "apply", "-f", v2, "--auto-approve")
+	wantCode(t, r, exitOK)
+	if got := f.c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles WHERE rolname IN ('app-bot', 'legacy_rw')`); len(got) != 0 {
+		t.Errorf("still there after the apply: %v", got)
+	}
+	wantCode(t, pgusers(t, f.env, "plan", "-f", v2, "--detailed-exitcode"), exitOK)
+}

@@ -254,13 +254,31 @@ type StatementError struct {
 
 func (e *StatementError) Error() string {
 	if len(e.HandedOver) > 0 {
-		return fmt.Sprintf("%s %s failed, the main transaction was rolled back, and every principal is still present: %s: %v; "+
+		return fmt.Sprintf("%s failed, the main transaction was rolled back, and every principal is still present: %s: %v; "+
 			"what the dropped principals owned in database %s was handed over before (each database commits on its own): "+
 			"fix the cause, then plan and apply again to finish",
-			e.Change.Action, diff.SafeName(e.Change.Principal), e.Statement.Display(), e.Err, strings.Join(e.HandedOver, ", "))
+			e.what(), e.Statement.Display(), e.Err, strings.Join(e.HandedOver, ", "))
 	}
-	return fmt.Sprintf("%s %s failed, the whole server was rolled back: %s: %v",
-		e.Change.Action, diff.SafeName(e.Change.Principal), e.Statement.Display(), e.Err)
+	return fmt.Sprintf("%s failed, and its transaction was rolled back: %s: %v", e.what(), e.Statement.Display(), e.Err)
+}
+
+// what names the change: its action and what it is about.
+func (e *StatementError) what() string {
+	c := e.Change
+	about := c.Principal
+	switch {
+	case c.Grantee != "":
+		about = c.Grantee
+		if c.Database != "" {
+			about += " in database " + c.Database
+		}
+	case about == "" && c.Role != "":
+		about = c.Role
+	}
+	if about == "" {
+		return string(c.Action)
+	}
+	return string(c.Action) + " " + diff.SafeName(about)
 }
 
 func (e *StatementError) Unwrap() error { return e.Err }

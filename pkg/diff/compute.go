@@ -371,10 +371,8 @@ func (c *computation) checkReassignTarget() {
 			"or name a role that exists on server %s", to, c.desired.Name)
 		return
 	}
-	for _, ch := range c.byAction[Drop] {
-		if ch.Principal == to {
-			c.problem("", "reassignOwnedTo names %q, which this plan drops: declare it, or name a role that stays", to)
-		}
+	if c.dropping(to) {
+		c.problem("", "reassignOwnedTo names %q, which this plan drops: declare it, or name a role that stays", to)
 	}
 	for _, ch := range c.byAction[Replace] {
 		if ch.Principal == to {
@@ -417,6 +415,12 @@ func (c *computation) handOver() {
 				continue
 			}
 			c.blockers = append(c.blockers, Blockers(deps)...)
+			for _, h := range c.observed.HeldFrom {
+				if h.Principal == name && h.Super {
+					c.problem(name, "it holds privileges on objects of %s in database %s, a superuser, which the signed-in "+
+						"administrator cannot act as to revoke them: revoke them as %s by hand first", h.Owner, h.Database, h.Owner)
+				}
+			}
 			here := false
 			for _, d := range deps {
 				if d.Database == "" || d.Database == c.observed.Database {
@@ -426,7 +430,8 @@ func (c *computation) handOver() {
 				}
 			}
 			if here {
-				ch.Statements = append(handOverStatements([]string{name}, to, me, c.observed.HasSessionRole), ch.Statements...)
+				owners := c.heldFrom([]string{name}, c.observed.Database, "")
+				ch.Statements = append(handOverStatements([]string{name}, to, me, c.observed.HasSessionRole, owners...), ch.Statements...)
 			}
 			ch.Reason += fmt.Sprintf("; what it owns and holds goes to %s (REASSIGN OWNED, DROP OWNED)", to)
 		}
@@ -440,7 +445,7 @@ func (c *computation) handOver() {
 		ps := others[db]
 		slices.Sort(ps)
 		c.cleanups = append(c.cleanups, Cleanup{Database: db, Principals: ps,
-			Statements: handOverStatements(ps, to, me, c.observed.HasSessionRole)})
+			Statements: handOverStatements(ps, to, me, c.observed.HasSessionRole, c.heldFrom(ps, db)...)})
 	}
 	slices.SortFunc(c.blockers, compareBlockers)
 	slices.SortFunc(c.blocked, compareBlockers)
@@ -465,4 +470,18 @@ func where(p spec.Position) string {
 		return " (declared at " + s + ")"
 	}
 	return ""
+}
+
+// heldFrom are the owners, not superusers, of the objects in databases dbs
+// ("" for objects of the whole cluster) on which principals hold
+// privileges, sorted: the roles a hand-over must act as.
+func (c *computation) heldFrom(principals []string, dbs ...string) []string {
+	var out []string
+	for _, h := range c.observed.HeldFrom {
+		if !h.Super && slices.Contains(principals, h.Principal) && slices.Contains(dbs, h.Database) && !slices.Contains(out, h.Owner) {
+			out = append(out, h.Owner)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -50,6 +50,16 @@ type Dependency struct {
 	Count    int            `json:"count"`
 }
 
+// HeldFrom says that Principal holds privileges on objects that Owner owns
+// in Database: DROP OWNED revokes them as Owner, so a hand-over must act as
+// Owner (a superuser, it never can).
+type HeldFrom struct {
+	Principal string `json:"principal"`
+	Database  string `json:"database"`
+	Owner     string `json:"owner"`
+	Super     bool   `json:"super,omitempty"`
+}
+
 // Blocker is something that makes DROP ROLE of a principal fail: one object
 // when it could be named, or a count of objects when it could not (another
 // database could not be read, or there are too many to list).
@@ -134,7 +144,14 @@ func (p Plan) Dropping() []string {
 // drops does.
 func (p Plan) Basis(o Observed) Observed {
 	b := o
-	b.Dependencies = o.DependenciesOf(p.Dropping()...)
+	dropping := p.Dropping()
+	b.Dependencies = o.DependenciesOf(dropping...)
+	b.HeldFrom = nil
+	for _, h := range o.HeldFrom {
+		if slices.Contains(dropping, h.Principal) {
+			b.HeldFrom = append(b.HeldFrom, h)
+		}
+	}
 	return b
 }
 

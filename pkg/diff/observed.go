@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -37,6 +38,9 @@ type Observed struct {
 	// Dependencies count what each Entra principal owns or holds, per
 	// database and kind, sorted: what would make its DROP ROLE fail.
 	Dependencies []Dependency `json:"dependencies"`
+	// HeldFrom says whose objects the principals (and the roles asked
+	// about) hold privileges on, per database, sorted.
+	HeldFrom []HeldFrom `json:"heldFrom,omitempty"`
 	// SessionRoles are the roles whose privileges the signed-in user has,
 	// among the names asked about and the principals with dependencies,
 	// sorted. REASSIGN OWNED needs the privileges of both roles.
@@ -90,12 +94,16 @@ func (o *Observed) Normalize() {
 		o.Roles = nilIfEmpty(o.Roles)
 		o.Dependencies = nilIfEmpty(o.Dependencies)
 		o.SessionRoles = nilIfEmpty(o.SessionRoles)
+		o.HeldFrom = nilIfEmpty(o.HeldFrom)
 	}()
 	slices.Sort(o.Roles)
 	o.Roles = slices.Compact(o.Roles)
 	slices.SortFunc(o.Dependencies, compareDependencies)
 	slices.Sort(o.SessionRoles)
 	o.SessionRoles = slices.Compact(o.SessionRoles)
+	slices.SortFunc(o.HeldFrom, func(a, b HeldFrom) int {
+		return cmp.Or(strings.Compare(a.Principal, b.Principal), strings.Compare(a.Database, b.Database), strings.Compare(a.Owner, b.Owner))
+	})
 }
 
 func nilIfEmpty[T any](s []T) []T {

@@ -198,6 +198,21 @@ func (h held) add(p Privilege, n int, names []string) {
 // privilegeCell computes what one cell's grantee holds on the server, or
 // the problem that keeps it from being planned.
 func (c *computation) heldIn(cell Cell) (held, string) {
+	h, problem := c.observedHeld(cell)
+	if problem == "" && c.replacing(cell.Grantee) {
+		// The replace drops the role and creates it again: it will hold
+		// nothing of what the old one held.
+		h.count, h.option, h.names = map[string]int{}, map[string]int{}, map[string][]string{}
+	}
+	return h, problem
+}
+
+// replacing reports whether the plan drops and creates again grantee.
+func (c *computation) replacing(grantee string) bool {
+	return slices.ContainsFunc(c.byAction[Replace], func(ch Change) bool { return ch.Principal == grantee })
+}
+
+func (c *computation) observedHeld(cell Cell) (held, string) {
 	db, ok := c.observed.DatabaseNamed(cell.Database)
 	switch {
 	case !ok || !db.Exists:
@@ -346,7 +361,7 @@ func (c *computation) defaults(dp DefaultsPrivileges) {
 	}
 	h := newHeld(1)
 	for _, d := range db.Defaults {
-		if d.Owner == dp.Owner && d.Schema == dp.Schema && d.Kind == dp.On && d.Grantee == dp.Grantee {
+		if d.Owner == dp.Owner && d.Schema == dp.Schema && d.Kind == dp.On && d.Grantee == dp.Grantee && !c.replacing(dp.Grantee) {
 			h.add(d.Privilege, 1, nil)
 		}
 	}

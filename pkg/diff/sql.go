@@ -42,12 +42,17 @@ func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
 // handOverStatements give what principals own in the current database to
 // role to, then drop what they still hold there (privileges, policies).
 // REASSIGN OWNED and DROP OWNED need the privileges of every role they
-// name, which an Entra administrator does not have by default: the
-// signed-in user me is granted the roles it lacks for as long as the
-// statements run, in the same transaction.
-func handOverStatements(principals []string, to, me string, has func(string) bool) []Statement {
+// name, and DROP OWNED revokes a privilege as the owner of its object,
+// which an Entra administrator is not by default: the signed-in user me is
+// granted the roles it lacks (the principals, to, and owners, those whose
+// objects the principals hold privileges on) for as long as the statements
+// run, in the same transaction.
+func handOverStatements(principals []string, to, me string, has func(string) bool, owners ...string) []Statement {
 	var lacking []string
-	for _, r := range append(slices.Clone(principals), to) {
+	for _, r := range append(append(slices.Clone(principals), to), owners...) {
+		if r == me {
+			continue
+		}
 		if !has(r) && !slices.Contains(lacking, r) {
 			lacking = append(lacking, r)
 		}

@@ -108,6 +108,23 @@ LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
 WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
 GROUP BY r.rolname, d.datname, s.deptype`
 
+// heldFromSQL reads, for every role that holds privileges on objects of
+// others, whose objects they are, per database: the owners a hand-over must
+// act as for DROP OWNED to revoke those privileges (it revokes as the
+// objects' owner). pg_shdepend records an object's owner and the roles
+// holding privileges on it side by side, so the shared catalog answers
+// without a connection to each database; objects of the bootstrap
+// superuser have no owner entry and are not seen.
+const heldFromSQL = `SELECT r.rolname::text, coalesce(d.datname::text, ''), o.rolname::text, o.rolsuper
+FROM pg_catalog.pg_shdepend a
+JOIN pg_catalog.pg_shdepend w ON w.dbid = a.dbid AND w.classid = a.classid AND w.objid = a.objid AND w.deptype = 'o'
+  AND w.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+JOIN pg_catalog.pg_roles r ON r.oid = a.refobjid
+JOIN pg_catalog.pg_roles o ON o.oid = w.refobjid
+LEFT JOIN pg_catalog.pg_database d ON d.oid = a.dbid
+WHERE a.deptype = 'a' AND a.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND a.refobjid <> w.refobjid
+GROUP BY r.rolname, d.datname, o.rolname, o.rolsuper`
+
 // Queue adds the inspection queries to b; ReadQueued reads their results
 // in the same order. Split so that apply can put them in the batch that
 // takes its lock.
@@ -122,7 +139,7 @@ func Queue(b *pgx.Batch) {
 // None takes arguments.
 func Statements() []string {
 	return []string{sessionSQL, principalsSQL, roleNamesSQL, membershipsSQL, sessionRolesSQL, dependenciesSQL,
-		roleCommentsSQL, databasesSQL}
+		roleCommentsSQL, databasesSQL, heldFromSQL}
 }
 
 // Snapshot is one read of a server: what Inspect returns before it is
@@ -136,6 +153,7 @@ type Snapshot struct {
 	// sorted and only the principals'.
 	principals []diff.ObservedPrincipal
 	deps       []diff.Dependency
+	heldFrom   []diff.HeldFrom
 	// others are the roles that are not Entra principals, sorted by name,
 	// with their comments and (sorted) memberships.
 	others []diff.ObservedRole
@@ -190,17 +208,28 @@ func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 	if s.databases, err = readDatabases(br); err != nil {
 		return s, fmt.Errorf("read databases: %w", err)
 	}
+	if s.heldFrom, err = readHeldFrom(br); err != nil {
+		return s, fmt.Errorf("read whose objects roles hold privileges on: %w", err)
+	}
 	for i := range s.others {
 		slices.Sort(s.others[i].MemberOf)
 	}
 	o := diff.Observed{Principals: s.principals, Dependencies: deps}
 	o.Normalize() // sorts the memberships and the dependencies too
-	s.principals = o.Principals
-	s.deps = slices.DeleteFunc(o.Dependencies, func(d diff.Dependency) bool {
-		_, entra := o.Principal(d.Principal)
-		return !entra
-	})
+	s.principals, s.deps = o.Principals, o.Dependencies
 	return s, nil
+}
+
+func readHeldFrom(br pgx.BatchResults) ([]diff.HeldFrom, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (diff.HeldFrom, error) {
+		var h diff.HeldFrom
+		err := row.Scan(&h.Principal, &h.Database, &h.Owner, &h.Super)
+		return h, err
+	})
 }
 
 // Observed is the snapshot as far as a plan that asks a needs it:
@@ -211,9 +240,26 @@ func readSnapshot(br pgx.BatchResults) (Snapshot, error) {
 func (s Snapshot) Observed(a Asked) diff.Observed {
 	names := a.Names
 	o := diff.Observed{SessionUser: s.sessionUser, Database: s.database, ServerVersion: s.serverVersion, GroupSync: s.groupSync,
-		Principals: s.principals, Dependencies: slices.Clone(s.deps)}
+		Principals: s.principals}
 	if !slices.IsSorted(names) {
 		names = slices.Sorted(slices.Values(names))
+	}
+	// What the Entra principals own or hold, and the roles asked about
+	// (a group role declared absent is dropped as a principal is).
+	kept := func(role string) bool {
+		_, entra := principalIndex(s.principals, role)
+		_, asked := slices.BinarySearch(names, role)
+		return entra || asked
+	}
+	for _, d := range s.deps {
+		if kept(d.Principal) {
+			o.Dependencies = append(o.Dependencies, d)
+		}
+	}
+	for _, h := range s.heldFrom {
+		if kept(h.Principal) {
+			o.HeldFrom = append(o.HeldFrom, h)
+		}
 	}
 	o.Roles = appendPrincipalsAmong(make([]string, 0, len(names)), names, o.Principals)
 	for _, r := range s.others {
@@ -224,8 +270,12 @@ func (s Snapshot) Observed(a Asked) diff.Observed {
 		}
 	}
 	slices.Sort(o.Roles)
+	owners := map[string]bool{}
+	for _, h := range o.HeldFrom {
+		owners[h.Owner] = true
+	}
 	o.SessionRoles = slices.DeleteFunc(slices.Clone(s.usable), func(r string) bool {
-		return !o.HasRole(r) && !hasDependencies(o.Dependencies, r)
+		return !o.HasRole(r) && !hasDependencies(o.Dependencies, r) && !owners[r]
 	})
 	o.Databases, o.Owners = s.observedDatabases(a.Scopes)
 	o.Normalize()
