@@ -106,6 +106,9 @@ func TestBadInput(t *testing.T) {
 		"dry-run server with space": {[]string{"apply", "-f", good, "--dry-run", "server"}, `--dry-run takes its value after "=": write --dry-run=server (or --dry-run=client)`},
 		"dry-run client with space": {[]string{"apply", "--dry-run", "client"}, `write --dry-run=server (or --dry-run=client)`},
 		"two saved plans":           {[]string{"apply", "a.json", "b.json"}, "apply takes at most one argument"},
+		"empty fleet":               {[]string{"plan", "-f", writeFile(t, dir, "empty.yaml", "version: 1\nservers: []\n")}, "the files declare no server"},
+		"no server in any file": {[]string{"apply", "--auto-approve", "-f", writeFile(t, dir, "sets.yaml", "version: 1\nprincipalSets:\n  team: []\n")},
+			"the files declare no server (files: " + filepath.Join(dir, "sets.yaml") + ")"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -231,7 +231,9 @@ roles and privileges, and shows the changes apply would make, with the reason fo
 is changed on any server.
 
 Servers are read in parallel (--parallel); the output keeps the files' order. A server that
-cannot be read is reported and the others still are; the run then exits 1.
+cannot be read is reported and the others still are; the run then exits 1. The files must
+declare at least one server: an empty set of files is an error, so that a scheduled drift check
+of a directory emptied by mistake fails instead of passing.
 
 --out saves the plan for apply PLANFILE, which applies exactly it.`,
 		Example: `  pgusers plan -f pgusers/ --detailed-exitcode          # 0 in sync, 2 changes, 1 error

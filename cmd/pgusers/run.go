@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pgusers/pgusers/pkg/connect"
@@ -96,6 +97,12 @@ func (c *common) decode(ctx context.Context, start time.Time, files *spec.Files)
 	servers, err := selectServers(d, c.servers)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(servers) == 0 {
+		// A drift check of a directory emptied by mistake must not pass
+		// forever: no server to look at is a failure, not "in sync".
+		return nil, nil, fmt.Errorf("the files declare no server (files: %s): there is nothing to plan or apply; "+
+			"declare a server, or name the files that do with -f", strings.Join(d.Files, ", "))
 	}
 	if c.maxDrops >= 0 {
 		// A copy: the override is this run's, not the desired state's.
