@@ -243,3 +243,19 @@ func normalizeArgs(root *cobra.Command, args []string, warn func(format string, 
 	}
 	return out
 }
+
+// jsonRequested reports whether the command line asks for --output json
+// (-o json, --output=json), before any "--".
+func jsonRequested(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "--output=json", a == "-o=json", a == "-ojson":
+			return true
+		case (a == "--output" || a == "-o") && i+1 < len(args) && args[i+1] == "json":
+			return true
+		}
+	}
+	return false
+}

@@ -30,6 +30,7 @@ func TestOldFlagSpellingsStillWork(t *testing.T) {
 	r := pgusers(t, env{}, "plan", "-f", file, "-server", "two", "-output", "json")
 	wantCode(t, r, exitError)
 	mustContain(t, "stderr", r.stderr, "warning: -server is read as --server", `--server "two" is not in the files`)
+	mustContain(t, "stdout", r.stdout, `"errors"`)
 }
 
 func TestNormalizeArgs(t *testing.T) {
@@ -50,6 +51,24 @@ func TestNormalizeArgs(t *testing.T) {
 		got := normalizeArgs(root, tc.in, func(string, ...any) {})
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("normalizeArgs(%q) (-want +got):\n%s", tc.in, diff)
+		}
+	}
+}
+
+func TestJSONRequested(t *testing.T) {
+	for args, want := range map[string]bool{
+		"plan --output json":         true,
+		"plan --output=json":         true,
+		"plan -o json":               true,
+		"plan -ojson":                true,
+		"plan -o=json":               true,
+		"plan --output text":         false,
+		"plan --out json":            false,
+		"apply -- --output json":     false,
+		"plan -f json --output yaml": false,
+	} {
+		if got := jsonRequested(strings.Fields(args)); got != want {
+			t.Errorf("jsonRequested(%s) = %v, want %v", args, got, want)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/pgusers/pgusers/pkg/report"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -160,9 +161,15 @@ func firstArg(args []string) string {
 	return ""
 }
 
-// fail reports err on stderr, one problem a line.
+// fail reports err: on stderr for people, one problem a line; and, when
+// the command line asks for --output json and nothing was written to
+// stdout yet, as a JSON document there, so that stdout is always one
+// document for a machine.
 func (a *app) fail(cmd *cobra.Command, err error) {
 	printError(a.env.stderr, cmd, err)
+	if jsonRequested(a.args) && !a.stdout.written {
+		_ = report.ProblemsJSON(a.env.stdout, report.ProblemsOf(err))
+	}
 }
 
 // printError writes err to w, one problem a line.
