@@ -62,7 +62,7 @@ func runApply(ctx context.Context, o *applyOptions, planFile string, e env) (int
 	output := o.output
 	show := report.JSON
 	if output.value == "text" {
-		show = report.Text
+		show = textView(e.color)
 	}
 	results := run.Results(targets)
 	r := report.Build(results)
@@ -85,11 +85,18 @@ func runApply(ctx context.Context, o *applyOptions, planFile string, e env) (int
 
 	if output.value == "text" {
 		// The plan first, as confirmation asks about it.
-		if err := report.Text(e.stdout, r); err != nil {
+		if err := textView(e.color)(e.stdout, r); err != nil {
 			return exitError, err
 		}
 	}
 	if dry == dryRunNone && !autoApprove {
+		if output.value != "text" {
+			// The JSON document is written once, after the apply: the
+			// plan the question is about goes to the terminal, stderr.
+			if err := textView(e.colorStderr)(e.stderr, r); err != nil {
+				return exitError, err
+			}
+		}
 		ok, err := confirm(e, run.Pending(targets))
 		if err != nil || !ok {
 			if err == nil {

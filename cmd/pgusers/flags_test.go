@@ -72,3 +72,25 @@ func TestJSONRequested(t *testing.T) {
 		}
 	}
 }
+
+func TestWantColor(t *testing.T) {
+	lookup := func(vars map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	}
+	for _, tc := range []struct {
+		terminal bool
+		vars     map[string]string
+		want     bool
+	}{
+		{true, nil, true},
+		{true, map[string]string{"TERM": "xterm-256color"}, true},
+		{false, nil, false},
+		{true, map[string]string{"NO_COLOR": "1"}, false},
+		{true, map[string]string{"NO_COLOR": ""}, false}, // set, whatever its value
+		{true, map[string]string{"TERM": "dumb"}, false},
+	} {
+		if got := wantColor(tc.terminal, lookup(tc.vars)); got != tc.want {
+			t.Errorf("wantColor(%v, %v) = %v, want %v", tc.terminal, tc.vars, got, tc.want)
+		}
+	}
+}

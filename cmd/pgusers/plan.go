@@ -29,7 +29,7 @@ func runPlan(ctx context.Context, o *planOptions, e env) (int, error) {
 	targets := run.Plan(ctx, servers, cfg, reads, false)
 	reads.Stop(ctx)
 	r := report.Build(run.Results(targets))
-	if err := view(o.output.value)(e.stdout, r); err != nil {
+	if err := view(o.output.value, e.color)(e.stdout, r); err != nil {
 		return exitError, err
 	}
 	reportFailures(e.stderr, r)
@@ -48,13 +48,22 @@ func runPlan(ctx context.Context, o *planOptions, e env) (int, error) {
 	return exitOK, nil
 }
 
-// view is the output of plan that --output names.
-func view(output string) func(io.Writer, report.Report) error {
+// view is the output of plan that --output names; the text plan is
+// coloured when color says so, the others never are.
+func view(output string, color bool) func(io.Writer, report.Report) error {
 	switch output {
 	case "json":
 		return report.JSON
 	case "markdown":
 		return report.Markdown
+	}
+	return textView(color)
+}
+
+// textView is the text plan, coloured or not.
+func textView(color bool) func(io.Writer, report.Report) error {
+	if color {
+		return report.ColorText
 	}
 	return report.Text
 }

@@ -276,7 +276,8 @@ apply PLANFILE applies exactly a plan saved by plan --out, statement for stateme
 desired-state file, so -f, --server and --max-drops are refused with it.
 
 Confirmation: only 'yes' applies. Without a terminal (CI, cron, a pipe) apply refuses to run
-unless --auto-approve or a dry run is given.
+unless --auto-approve or a dry run is given. With --output json on a terminal, the plan is shown
+as text on stderr before the question; stdout gets the JSON report once, after the apply.
 
 --dry-run (or --dry-run=client) prints the exact SQL and runs none of it. --dry-run=server runs
 everything in transactions and rolls them back. The value goes after "=": --dry-run server is
