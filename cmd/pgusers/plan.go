@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/pgusers/pgusers/pkg/planfile"
 	"github.com/pgusers/pgusers/pkg/report"
@@ -14,12 +15,14 @@ import (
 // planOptions are plan's flags.
 type planOptions struct {
 	common
-	output   choice
-	detailed bool
-	out      string
+	output      choice
+	detailed    bool
+	out         string
+	metricsFile string
 }
 
 func runPlan(ctx context.Context, o *planOptions, e env) (int, error) {
+	start := time.Now()
 	cfg := o.config(e)
 	d, servers, reads, err := o.loadAndRead(ctx, cfg)
 	if err != nil {
@@ -33,11 +36,26 @@ func runPlan(ctx context.Context, o *planOptions, e env) (int, error) {
 		return exitError, err
 	}
 	reportFailures(e.stderr, r)
+	// The metrics first: a failed server is what they are for, and it
+	// keeps the plan from being saved.
+	var metricsErr error
+	if o.metricsFile != "" {
+		end := time.Now()
+		if err := report.WriteMetricsFile(o.metricsFile, r, report.MetricsRun{End: end, Duration: end.Sub(start)}); err != nil {
+			metricsErr = fmt.Errorf("the metrics were not written: %w", err)
+		}
+	}
 	if o.out != "" {
 		if err := savePlan(o.out, targets, d.Files, (&spec.Desired{Servers: servers}).Digest(), r); err != nil {
+			if metricsErr != nil {
+				printError(e.stderr, nil, metricsErr)
+			}
 			return exitError, err
 		}
 		fmt.Fprintf(e.stderr, "Saved the plan to %s: pgusers apply %s runs exactly these changes, and refuses any server that changed since.\n", o.out, o.out)
+	}
+	if metricsErr != nil {
+		return exitError, metricsErr
 	}
 	switch {
 	case r.Summary.Failed > 0:

@@ -242,12 +242,15 @@ cannot be read is reported and the others still are; the run then exits 1. The f
 declare at least one server: an empty set of files is an error, so that a scheduled drift check
 of a directory emptied by mistake fails instead of passing.
 
---out saves the plan for apply PLANFILE, which applies exactly it.`,
+--out saves the plan for apply PLANFILE, which applies exactly it. --metrics-file writes the
+result for Prometheus (node_exporter's textfile collector): per server whether it was read, is in
+sync and how many changes it has, and when it was last read without error.`,
 		Example: `  pgusers plan -f pgusers/ --detailed-exitcode          # 0 in sync, 2 changes, 1 error
   pgusers plan -f pgusers/ --server orders-prod
   pgusers plan -f pgusers/ --output json > plan.json   # for machines; logs stay on stderr
   pgusers plan -f pgusers/ --output markdown >> "$GITHUB_STEP_SUMMARY"
-  pgusers plan -f pgusers/ --out plan.pgusers.json     # review it, then: pgusers apply plan.pgusers.json`,
+  pgusers plan -f pgusers/ --out plan.pgusers.json     # review it, then: pgusers apply plan.pgusers.json
+  pgusers plan -f /etc/pgusers/ --detailed-exitcode --metrics-file /var/lib/node_exporter/pgusers.prom`,
 		Args: noArgs("plan takes no arguments (got %q); name files with -f"),
 		RunE: a.run(func(ctx context.Context, _ *cobra.Command, _ []string) (int, error) {
 			return runPlan(ctx, o, a.env)
@@ -258,6 +261,7 @@ of a directory emptied by mistake fails instead of passing.
 	fs.VarP(&o.output, "output", "o", "what stdout holds: the plan for people, JSON (docs/json.md) or Markdown for a pull request")
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 2 when a server has changes (and none failed), 0 when all are in sync")
 	fs.StringVar(&o.out, "out", "", "save the plan to `PLANFILE`, for pgusers apply PLANFILE")
+	fs.StringVar(&o.metricsFile, "metrics-file", "", "write the result in Prometheus text format to `FILE` (atomically: a temporary file, renamed)")
 	o.common.register(cmd)
 	completeChoices(cmd, "output", "text\tfor people", "json\tfor machines (docs/json.md)", "markdown\tfor a pull request or job summary")
 	return cmd
