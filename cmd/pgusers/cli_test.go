@@ -105,6 +105,7 @@ func TestBadInput(t *testing.T) {
 		"flag without its value":    {[]string{"plan", "-f", good, "--output"}, "--output needs a value"},
 		"dry-run server with space": {[]string{"apply", "-f", good, "--dry-run", "server"}, `--dry-run takes its value after "=": write --dry-run=server (or --dry-run=client)`},
 		"dry-run client with space": {[]string{"apply", "--dry-run", "client"}, `write --dry-run=server (or --dry-run=client)`},
+		"unknown shell":             {[]string{"completion", "bsh"}, `no completion for shell "bsh"; did you mean bash?`},
 		"two saved plans":           {[]string{"apply", "a.json", "b.json"}, "apply takes at most one argument"},
 		"empty fleet":               {[]string{"plan", "-f", writeFile(t, dir, "empty.yaml", "version: 1\nservers: []\n")}, "the files declare no server"},
 		"no server in any file": {[]string{"apply", "--auto-approve", "-f", writeFile(t, dir, "sets.yaml", "version: 1\nprincipalSets:\n  team: []\n")},

@@ -105,6 +105,22 @@ others still run), 2 only for plan --detailed-exitcode when a server has changes
 	// the reference in docs/cli/ list them.
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		// cobra's completion command shows its help for any argument;
+		// a shell it does not know is a mistake.
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			shells := []string{"bash", "zsh", "fish", "powershell"}
+			hint := ""
+			if s := spec.Suggest(args[0], shells); s != "" {
+				hint = fmt.Sprintf("; did you mean %s?", s)
+			}
+			return usagef("no completion for shell %q%s (pgusers completion bash, zsh, fish or powershell)", args[0], hint)
+		}
+	}
 	for _, c := range root.Commands() {
 		// Each command's own flags first, then the common ones, as added.
 		c.Flags().SortFlags = false
@@ -270,7 +286,7 @@ sync and how many changes it has, and when it was last read without error.`,
 func newApplyCommand(a *app) *cobra.Command {
 	o := &applyOptions{output: newChoice("text", "text", "json")}
 	cmd := &cobra.Command{
-		Use:   "apply [-f FILE]... [--server NAME]... | apply PLANFILE",
+		Use:   "apply [PLANFILE] [-f FILE]... [--server NAME]...",
 		Short: "Make each server match the files, or apply a saved plan",
 		Long: `Plans every server as plan does, shows the plan, asks for confirmation, and applies each server
 with changes in transactions of its own, under an advisory lock, after reading it again: a server
