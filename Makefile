@@ -1,10 +1,11 @@
 # Two commands matter on a fresh machine: `make demo` and `make test`.
-# Both need PostgreSQL's server binaries (initdb); see README.md.
+# Both need PostgreSQL's server binaries (initdb): .ci/ensure-postgres
+# installs them as root on Debian, or says the one command that does.
 
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: build demo test lint bench release-check
+.PHONY: build demo test lint docs bench release-check
 
 build:
 	$(GO) build -o bin/pgusers ./cmd/pgusers
@@ -12,14 +13,21 @@ build:
 # A throwaway PostgreSQL with the pgaadauth emulation; pgusers plans and
 # applies examples/local/pgusers.yaml on it, then shows drift repaired.
 demo: build
+	.ci/ensure-postgres
 	$(GO) run ./internal/demo bin/pgusers examples/local/pgusers.yaml
 
 test:
+	.ci/ensure-postgres --tests
 	$(GO) test -race ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
+
+# The command-line reference, docs/cli/, from the commands' definitions
+# (TestDocs fails when it is out of date).
+docs:
+	$(GO) generate ./cmd/pgusers
 
 # Performance targets of the issues; figures in the closing notes.
 bench:

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -14,38 +13,25 @@ import (
 	"github.com/pgusers/pgusers/pkg/run"
 )
 
-func runApply(ctx context.Context, args []string, e env) (int, error) {
-	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	output := choice{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(&output, "output", "text or json")
-	var dry dryRun
-	fs.Var(&dry, "dry-run", "client: print the SQL; server: run it and roll back")
-	autoApprove := fs.Bool("auto-approve", false, "apply without asking")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return exitError, err
-	}
-	var planFile string
-	switch {
-	case len(pos) > 1:
-		return exitError, usagef("apply takes at most one argument, a saved plan (got %q); name files with -f", pos)
-	case len(pos) == 1:
-		planFile = pos[0]
-		if len(c.files) > 0 || len(c.servers) > 0 || c.maxDrops >= 0 {
-			return exitError, usagef("apply %s runs exactly the saved plan, which holds its servers and how to reach them: "+
-				"drop -f, --server and --max-drops (plan again to change them); nothing was changed", planFile)
-		}
+// applyOptions are apply's flags.
+type applyOptions struct {
+	common
+	output      choice
+	dry         dryRun
+	autoApprove bool
+}
+
+func runApply(ctx context.Context, o *applyOptions, planFile string, e env) (int, error) {
+	c, dry, autoApprove := &o.common, o.dry, o.autoApprove
+	if planFile != "" && (len(c.files) > 0 || len(c.servers) > 0 || c.maxDrops >= 0) {
+		return exitError, usagef("apply %s runs exactly the saved plan, which holds its servers and how to reach them: "+
+			"drop -f, --server and --max-drops (plan again to change them); nothing was changed", planFile)
 	}
 	// Refuse before reading any server: a CI job without --auto-approve
 	// must fail the same way whatever the servers hold.
-	if dry == dryRunNone && !*autoApprove && !e.interactive {
+	if dry == dryRunNone && !autoApprove && !e.interactive {
 		return exitError, usagef("apply asks for confirmation, and stdin is not a terminal: " +
 			"pass --auto-approve to apply without asking, or --dry-run to see what would run; nothing was changed")
-	}
-	if err := c.validate(); err != nil {
-		return exitError, err
 	}
 	cfg := c.config(e)
 	var targets []*run.Target
@@ -73,9 +59,10 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 	}
 	defer run.Close(ctx, targets)
 
+	output := o.output
 	show := report.JSON
 	if output.value == "text" {
-		show = report.Text
+		show = textView(e.color)
 	}
 	results := run.Results(targets)
 	r := report.Build(results)
@@ -97,13 +84,19 @@ func runApply(ctx context.Context, args []string, e env) (int, error) {
 	}
 
 	if output.value == "text" {
-		// The plan first, as confirmation asks about it; the JSON
-		// document is written once, after the apply.
-		if err := report.Text(e.stdout, r); err != nil {
+		// The plan first, as confirmation asks about it.
+		if err := textView(e.color)(e.stdout, r); err != nil {
 			return exitError, err
 		}
 	}
-	if dry == dryRunNone && !*autoApprove {
+	if dry == dryRunNone && !autoApprove {
+		if output.value != "text" {
+			// The JSON document is written once, after the apply: the
+			// plan the question is about goes to the terminal, stderr.
+			if err := textView(e.colorStderr)(e.stderr, r); err != nil {
+				return exitError, err
+			}
+		}
 		ok, err := confirm(e, run.Pending(targets))
 		if err != nil || !ok {
 			if err == nil {

@@ -81,9 +81,9 @@ func TestBadInput(t *testing.T) {
 	}{
 		"no command":             {nil, "Usage:"},
 		"unknown command":        {[]string{"frobnicate"}, `unknown command "frobnicate"`},
-		"unknown flag":           {[]string{"plan", "--nope"}, "flag provided but not defined: -nope"},
-		"bad output":             {[]string{"plan", "-f", good, "--output", "yaml"}, `want one of text, json, markdown, not "yaml"`},
-		"bad dry-run":            {[]string{"apply", "-f", good, "--dry-run=maybe"}, `want client or server, not "maybe"`},
+		"unknown flag":           {[]string{"plan", "--nope"}, "unknown flag: --nope"},
+		"bad output":             {[]string{"plan", "-f", good, "--output", "yaml"}, `--output must be one of text, json, markdown, not "yaml"`},
+		"bad dry-run":            {[]string{"apply", "-f", good, "--dry-run=maybe"}, `--dry-run must be client or server, not "maybe"`},
 		"missing file":           {[]string{"plan", "-f", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
 		"broken yaml":            {[]string{"validate", "-f", writeFile(t, dir, "broken.yaml", "version: 1\nservers: [\n")}, "broken.yaml:"},
 		"unknown key":            {[]string{"plan", "-f", writeFile(t, dir, "key.yaml", "version: 1\nserverz: []\n")}, `key.yaml:2:1`},
@@ -92,6 +92,24 @@ func TestBadInput(t *testing.T) {
 		"apply with no terminal": {[]string{"apply", "-f", good}, "pass --auto-approve"},
 		"positional argument":    {[]string{"plan", "extra"}, `plan takes no arguments`},
 		"bad parallel":           {[]string{"plan", "-f", good, "--parallel", "0"}, "--parallel must be at least 1"},
+
+		"misspelt command":          {[]string{"plna"}, `unknown command "plna" for "pgusers"; did you mean plan?`},
+		"misspelt flag":             {[]string{"plan", "-f", good, "--sever", "one"}, "unknown flag: --sever; did you mean --server?"},
+		"flag of another command":   {[]string{"plan", "-f", good, "--auto-approve"}, "--auto-approve is a flag of apply, not of plan"},
+		"validate takes only -f":    {[]string{"validate", "-f", good, "--server", "one"}, "unknown flag: --server"},
+		"misspelt server":           {[]string{"plan", "-f", good, "--server", "onee"}, `--server "onee" is not in the files; did you mean "one"? (servers: [one])`},
+		"timeout without a unit":    {[]string{"plan", "-f", good, "--timeout", "5"}, `--timeout needs a unit: "5" is a number, not a duration; write it as 5s, 2m`},
+		"timeout not positive":      {[]string{"plan", "-f", good, "--timeout", "0s"}, `--timeout must be positive, not "0s"`},
+		"parallel not a number":     {[]string{"plan", "-f", good, "--parallel", "many"}, `--parallel must be a whole number, not "many"`},
+		"negative max-drops":        {[]string{"plan", "-f", good, "--max-drops", "-1"}, "--max-drops must be 0 or more, not -1"},
+		"flag without its value":    {[]string{"plan", "-f", good, "--output"}, "--output needs a value"},
+		"dry-run server with space": {[]string{"apply", "-f", good, "--dry-run", "server"}, `--dry-run takes its value after "=": write --dry-run=server (or --dry-run=client)`},
+		"dry-run client with space": {[]string{"apply", "--dry-run", "client"}, `write --dry-run=server (or --dry-run=client)`},
+		"unknown shell":             {[]string{"completion", "bsh"}, `no completion for shell "bsh"; did you mean bash?`},
+		"two saved plans":           {[]string{"apply", "a.json", "b.json"}, "apply takes at most one argument"},
+		"empty fleet":               {[]string{"plan", "-f", writeFile(t, dir, "empty.yaml", "version: 1\nservers: []\n")}, "the files declare no server"},
+		"no server in any file": {[]string{"apply", "--auto-approve", "-f", writeFile(t, dir, "sets.yaml", "version: 1\nprincipalSets:\n  team: []\n")},
+			"the files declare no server (files: " + filepath.Join(dir, "sets.yaml") + ")"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -19,6 +19,10 @@ type env struct {
 	interactive bool
 	// progress is true when stderr is a terminal a person watches.
 	progress bool
+	// color is true when the text plan on stdout may be coloured: stdout
+	// is a terminal and NO_COLOR is not set. colorStderr is the same for
+	// stderr, where apply --output json shows the plan it asks about.
+	color, colorStderr bool
 	// connect holds connection options tests override (credentials, dialer).
 	connect connect.Options
 }
@@ -31,10 +35,26 @@ func systemEnv() env {
 		getenv:      os.Getenv,
 		interactive: isTerminal(os.Stdin) && isTerminal(os.Stderr),
 		progress:    isTerminal(os.Stderr),
+		color:       wantColor(isTerminal(os.Stdout), os.LookupEnv),
+		colorStderr: wantColor(isTerminal(os.Stderr), os.LookupEnv),
 	}
 }
 
 func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// wantColor decides colour for an output: only on a terminal, and never
+// with NO_COLOR set, whatever its value (https://no-color.org), or on a
+// terminal that says it cannot (TERM=dumb).
+func wantColor(terminal bool, lookup func(string) (string, bool)) bool {
+	if !terminal {
+		return false
+	}
+	if _, set := lookup("NO_COLOR"); set {
+		return false
+	}
+	term, _ := lookup("TERM")
+	return term != "dumb"
 }

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgusers/pgusers/pkg/connect"
@@ -20,19 +20,14 @@ import (
 // the way to adopt a server pgusers did not create. Connection settings come
 // from the files (they are not on the server); everything else from the
 // server. Planning the printed file against the server shows no change.
-func runExport(ctx context.Context, args []string, e env) (int, error) {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	var databases stringList
-	fs.Var(&databases, "database", "also export the grants in this database (repeatable)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return exitError, err
-	}
-	if len(pos) > 0 {
-		return exitError, usagef("export takes no arguments (got %q); name the server with --server and its file with -f", pos)
-	}
+// exportOptions are export's flags.
+type exportOptions struct {
+	common
+	databases []string
+}
+
+func runExport(ctx context.Context, o *exportOptions, e env) (int, error) {
+	c, databases := &o.common, o.databases
 	if len(c.servers) != 1 {
 		return exitError, usagef("export needs exactly one --server NAME, a server of the files given with -f "+
 			"(they say how to reach it); got %d", len(c.servers))
@@ -43,7 +38,7 @@ func runExport(ctx context.Context, args []string, e env) (int, error) {
 		return exitError, err
 	}
 	s := servers[0]
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.timeout))
 	defer cancel()
 	conn, err := connect.Open(ctx, s, cfg.Connect)
 	if err != nil {

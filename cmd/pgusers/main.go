@@ -5,6 +5,10 @@
 // arguments so that tests drive the whole command in-process.
 package main
 
+// The command-line reference in docs/cli/ is generated from the commands'
+// definitions; TestDocs fails when it is out of date.
+//go:generate go test . -run ^TestDocs$ -update
+
 import (
 	"context"
 	"os"

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/pgusers/pgusers/pkg/planfile"
 	"github.com/pgusers/pgusers/pkg/report"
@@ -12,23 +12,19 @@ import (
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
-func runPlan(ctx context.Context, args []string, e env) (int, error) {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	output := choice{value: "text", allowed: []string{"text", "json", "markdown"}}
-	fs.Var(&output, "output", "text, json or markdown")
-	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when a server has changes")
-	out := fs.String("out", "", "save the plan to this file, for apply PLANFILE")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return exitError, err
-	}
-	if len(pos) > 0 {
-		return exitError, usagef("plan takes no arguments (got %q); name files with -f", pos)
-	}
-	cfg := c.config(e)
-	d, servers, reads, err := c.loadAndRead(ctx, cfg)
+// planOptions are plan's flags.
+type planOptions struct {
+	common
+	output      choice
+	detailed    bool
+	out         string
+	metricsFile string
+}
+
+func runPlan(ctx context.Context, o *planOptions, e env) (int, error) {
+	start := time.Now()
+	cfg := o.config(e)
+	d, servers, reads, err := o.loadAndRead(ctx, cfg)
 	if err != nil {
 		return exitError, err
 	}
@@ -36,32 +32,56 @@ func runPlan(ctx context.Context, args []string, e env) (int, error) {
 	targets := run.Plan(ctx, servers, cfg, reads, false)
 	reads.Stop(ctx)
 	r := report.Build(run.Results(targets))
-	if err := view(output.value)(e.stdout, r); err != nil {
+	if err := view(o.output.value, e.color)(e.stdout, r); err != nil {
 		return exitError, err
 	}
 	reportFailures(e.stderr, r)
-	if *out != "" {
-		if err := savePlan(*out, targets, d.Files, (&spec.Desired{Servers: servers}).Digest(), r); err != nil {
+	// The metrics first: a failed server is what they are for, and it
+	// keeps the plan from being saved.
+	var metricsErr error
+	if o.metricsFile != "" {
+		end := time.Now()
+		if err := report.WriteMetricsFile(o.metricsFile, r, report.MetricsRun{End: end, Duration: end.Sub(start)}); err != nil {
+			metricsErr = fmt.Errorf("the metrics were not written: %w", err)
+		}
+	}
+	if o.out != "" {
+		if err := savePlan(o.out, targets, d.Files, (&spec.Desired{Servers: servers}).Digest(), r); err != nil {
+			if metricsErr != nil {
+				printError(e.stderr, nil, metricsErr)
+			}
 			return exitError, err
 		}
-		fmt.Fprintf(e.stderr, "Saved the plan to %s: pgusers apply %s runs exactly these changes, and refuses any server that changed since.\n", *out, *out)
+		fmt.Fprintf(e.stderr, "Saved the plan to %s: pgusers apply %s runs exactly these changes, and refuses any server that changed since.\n", o.out, o.out)
+	}
+	if metricsErr != nil {
+		return exitError, metricsErr
 	}
 	switch {
 	case r.Summary.Failed > 0:
 		return exitError, nil
-	case *detailed && r.Summary.WithChanges > 0:
+	case o.detailed && r.Summary.WithChanges > 0:
 		return exitChanges, nil
 	}
 	return exitOK, nil
 }
 
-// view is the output of plan that --output names.
-func view(output string) func(io.Writer, report.Report) error {
+// view is the output of plan that --output names; the text plan is
+// coloured when color says so, the others never are.
+func view(output string, color bool) func(io.Writer, report.Report) error {
 	switch output {
 	case "json":
 		return report.JSON
 	case "markdown":
 		return report.Markdown
+	}
+	return textView(color)
+}
+
+// textView is the text plan, coloured or not.
+func textView(color bool) func(io.Writer, report.Report) error {
+	if color {
+		return report.ColorText
 	}
 	return report.Text
 }

@@ -2,12 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pgusers/pgusers/pkg/connect"
@@ -15,118 +14,6 @@ import (
 	"github.com/pgusers/pgusers/pkg/run"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
-
-// Exit codes, as docs/commands.md documents them.
-const (
-	exitOK      = 0
-	exitError   = 1
-	exitChanges = 2
-)
-
-const usage = `pgusers keeps Microsoft Entra principals on Azure Database for PostgreSQL as files declare them.
-
-Usage:
-  pgusers validate [-f FILE]...
-  pgusers plan     [-f FILE]... [--server NAME]... [--output text|json|markdown] [--detailed-exitcode] [--out PLANFILE]
-  pgusers apply    [-f FILE]... [--server NAME]... [--dry-run[=client|server]] [--auto-approve] [--output text|json]
-  pgusers apply    PLANFILE [--dry-run[=client|server]] [--auto-approve] [--output text|json]
-                                apply exactly a saved plan; refuses a server that changed since
-  pgusers export   [-f FILE]... --server NAME
-                                print a desired-state file declaring what the server has
-  pgusers version
-
-Common flags:
-  -f, --file FILE        a desired-state file or a directory of them (repeatable; default pgusers.yaml)
-  --server NAME          only this server (repeatable; default every server)
-  --parallel N           servers at once (default 8)
-  --timeout DURATION     per server: connect, inspect and apply (default 5m)
-  --max-drops N          refuse a server whose plan drops or replaces more (default: the file's maxDrops, else 5)
-  -v, --log-level LEVEL  diagnostics on stderr: debug (-v), info, warn (default), error
-  --log-format text|json
-
-Exit codes: 0 success (plan --detailed-exitcode: in sync), 1 error, 2 plan --detailed-exitcode: changes.
-`
-
-func runCommand(ctx context.Context, args []string, e env) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usage)
-		return exitError
-	}
-	cmd, rest := args[0], args[1:]
-	var err error
-	code := exitOK
-	switch cmd {
-	case "validate":
-		err = runValidate(ctx, rest, e)
-	case "plan":
-		code, err = runPlan(ctx, rest, e)
-	case "apply":
-		code, err = runApply(ctx, rest, e)
-	case "export":
-		code, err = runExport(ctx, rest, e)
-	case "version", "--version":
-		fmt.Fprintln(e.stdout, versionString())
-	case "help", "-h", "--help":
-		fmt.Fprint(e.stdout, usage)
-	default:
-		err = usagef("unknown command %q; run pgusers help", cmd)
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(e.stdout, usage)
-		return exitOK
-	}
-	if err != nil {
-		printError(e.stderr, err)
-		return exitError
-	}
-	return code
-}
-
-// printError writes err to stderr, one problem a line.
-func printError(w io.Writer, err error) {
-	var specErrs spec.Errors
-	if errors.As(err, &specErrs) {
-		for _, se := range specErrs {
-			fmt.Fprintf(w, "error: %v\n", se)
-		}
-		fmt.Fprintf(w, "%d error(s) in the desired-state files; nothing was changed\n", len(specErrs))
-		return
-	}
-	var ue *usageError
-	if errors.As(err, &ue) {
-		fmt.Fprintf(w, "error: %v\n(pgusers help shows the usage)\n", ue)
-		return
-	}
-	fmt.Fprintf(w, "error: %v\n", err)
-}
-
-// common are the flags plan and apply share.
-type common struct {
-	files     stringList
-	servers   stringList
-	parallel  int
-	timeout   time.Duration
-	maxDrops  int
-	verbose   bool
-	logLevel  choice
-	logFormat choice
-	// log is set by logger; load reports through it.
-	log *slog.Logger
-}
-
-func (c *common) register(fs *flag.FlagSet) {
-	fs.Var(&c.files, "f", "desired-state file or directory (repeatable)")
-	fs.Var(&c.files, "file", "desired-state file or directory (repeatable)")
-	fs.Var(&c.servers, "server", "only this server (repeatable)")
-	fs.IntVar(&c.parallel, "parallel", 8, "servers at once")
-	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "per server")
-	fs.IntVar(&c.maxDrops, "max-drops", -1, "drops and replaces allowed per server")
-	fs.BoolVar(&c.verbose, "v", false, "debug logs (--log-level debug)")
-	c.logLevel = choice{value: "warn", allowed: []string{"debug", "info", "warn", "error"}}
-	fs.Var(&c.logLevel, "log-level", "debug, info, warn or error")
-	c.logFormat = choice{value: "text", allowed: []string{"text", "json"}}
-	fs.Var(&c.logFormat, "log-format", "text or json")
-}
 
 // logger returns the run's logger, made once from the flags.
 func (c *common) logger(w io.Writer) *slog.Logger {
@@ -147,22 +34,8 @@ func (c *common) logger(w io.Writer) *slog.Logger {
 	return c.log
 }
 
-// validate checks the flags that do not depend on the files.
-func (c *common) validate() error {
-	if c.parallel < 1 {
-		return usagef("--parallel must be at least 1")
-	}
-	if c.timeout <= 0 {
-		return usagef("--timeout must be positive")
-	}
-	return nil
-}
-
 // load reads the files and picks the servers the command line names.
 func (c *common) load(ctx context.Context) (*spec.Desired, []spec.Server, error) {
-	if err := c.validate(); err != nil {
-		return nil, nil, err
-	}
 	start := time.Now()
 	files, err := spec.Read(ctx, c.files)
 	if err != nil {
@@ -174,9 +47,6 @@ func (c *common) load(ctx context.Context) (*spec.Desired, []spec.Server, error)
 // loadAndRead is load that also starts reading the servers while the files
 // decode (run.StartReads). The caller stops the reads once planning is over.
 func (c *common) loadAndRead(ctx context.Context, cfg run.Config) (*spec.Desired, []spec.Server, *run.Reads, error) {
-	if err := c.validate(); err != nil {
-		return nil, nil, nil, err
-	}
 	start := time.Now()
 	files, err := spec.Read(ctx, c.files)
 	if err != nil {
@@ -209,7 +79,7 @@ func (c *common) config(e env) run.Config {
 	if opts.Getenv == nil {
 		opts.Getenv = e.getenv
 	}
-	cfg := run.Config{Parallel: c.parallel, Timeout: c.timeout, Connect: opts, Log: log}
+	cfg := run.Config{Parallel: c.parallel.value, Timeout: time.Duration(c.timeout), Connect: opts, Log: log}
 	if e.progress {
 		cfg.Progress = e.stderr
 	}
@@ -228,11 +98,17 @@ func (c *common) decode(ctx context.Context, start time.Time, files *spec.Files)
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(servers) == 0 {
+		// A drift check of a directory emptied by mistake must not pass
+		// forever: no server to look at is a failure, not "in sync".
+		return nil, nil, fmt.Errorf("the files declare no server (files: %s): there is nothing to plan or apply; "+
+			"declare a server, or name the files that do with -f", strings.Join(d.Files, ", "))
+	}
 	if c.maxDrops >= 0 {
 		// A copy: the override is this run's, not the desired state's.
 		servers = slices.Clone(servers)
 		for i := range servers {
-			servers[i].MaxDrops = c.maxDrops
+			servers[i].MaxDrops = int(c.maxDrops)
 		}
 	}
 	return d, servers, nil
@@ -249,7 +125,11 @@ func selectServers(d *spec.Desired, names []string) ([]spec.Server, error) {
 			for i, s := range d.Servers {
 				known[i] = s.Name
 			}
-			return nil, usagef("--server %q is not in the files (servers: %v); nothing was changed", n, known)
+			hint := ""
+			if s := spec.Suggest(n, known); s != "" {
+				hint = fmt.Sprintf("; did you mean %q?", s)
+			}
+			return nil, usagef("--server %q is not in the files%s (servers: %v); nothing was changed", n, hint, known)
 		}
 		want[n] = true
 	}
@@ -262,18 +142,7 @@ func selectServers(d *spec.Desired, names []string) ([]spec.Server, error) {
 	return out, nil
 }
 
-func runValidate(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	var files stringList
-	fs.Var(&files, "f", "")
-	fs.Var(&files, "file", "")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("validate takes no arguments (got %q); name files with -f", pos)
-	}
+func runValidate(ctx context.Context, files []string, e env) error {
 	d, err := spec.Load(ctx, files)
 	if err != nil {
 		return err
