@@ -157,7 +157,13 @@ func (j Job) After(databases []string) Job {
 			deps = append(deps, d)
 		}
 	}
+	var heldFrom []diff.HeldFrom
+	for _, h := range j.Observed.HeldFrom {
+		if !handed[[2]string{h.Principal, h.Database}] {
+			heldFrom = append(heldFrom, h)
+		}
+	}
 	j.Plan.Cleanups = cleanups
-	j.Observed.Dependencies = deps
+	j.Observed.Dependencies, j.Observed.HeldFrom = deps, heldFrom
 	return j
 }

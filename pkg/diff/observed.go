@@ -205,6 +205,9 @@ func Changes(before, after Observed) []string {
 			out = append(out, fmt.Sprintf("role %s: the signed-in user lost its privileges since the plan", r))
 		}
 	}
+	if fingerprintOf(before.HeldFrom) != fingerprintOf(after.HeldFrom) {
+		out = append(out, "the owners of objects that dropped roles hold privileges on changed since the plan")
+	}
 	if fingerprintOf(before.GroupRoles) != fingerprintOf(after.GroupRoles) {
 		out = append(out, "group roles, their comments or their memberships changed since the plan")
 	}
