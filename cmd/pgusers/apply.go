@@ -49,7 +49,7 @@ func runApply(ctx context.Context, o *applyOptions, planFile string, e env) (int
 			run.Connect(ctx, targets, cfg)
 		}
 	} else {
-		d, servers, reads, err := c.loadAndRead(ctx, cfg)
+		d, servers, reads, err := c.loadAndRead(ctx, &cfg, e.arm)
 		if err != nil {
 			return exitError, err
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/run"
 )
 
 // env is everything a run takes from the process, so that tests can give
@@ -25,6 +26,9 @@ type env struct {
 	color, colorStderr bool
 	// connect holds connection options tests override (credentials, dialer).
 	connect connect.Options
+	// arm is how discovery reaches Azure Resource Manager: Azure itself,
+	// or a fake in tests.
+	arm run.ARM
 }
 
 func systemEnv() env {

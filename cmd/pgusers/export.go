@@ -33,7 +33,7 @@ func runExport(ctx context.Context, o *exportOptions, e env) (int, error) {
 			"(they say how to reach it); got %d", len(c.servers))
 	}
 	cfg := c.config(e)
-	_, servers, err := c.load(ctx)
+	_, servers, err := c.load(ctx, &cfg, e.arm)
 	if err != nil {
 		return exitError, err
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgusers/pgusers/pkg/fleet"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -258,4 +260,23 @@ func jsonRequested(args []string) bool {
 		}
 	}
 	return false
+}
+
+// shardFlag is --shard K/N.
+type shardFlag struct{ fleet.Shard }
+
+func (s *shardFlag) String() string {
+	if s.N == 0 {
+		return ""
+	}
+	return s.Shard.String()
+}
+func (s *shardFlag) Type() string { return "K/N" }
+func (s *shardFlag) Set(v string) error {
+	sh, err := fleet.ParseShard(v)
+	if err != nil {
+		return fmt.Errorf("--shard: %w", err)
+	}
+	s.Shard = sh
+	return nil
 }

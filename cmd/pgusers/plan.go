@@ -24,7 +24,7 @@ type planOptions struct {
 func runPlan(ctx context.Context, o *planOptions, e env) (int, error) {
 	start := time.Now()
 	cfg := o.config(e)
-	d, servers, reads, err := o.loadAndRead(ctx, cfg)
+	d, servers, reads, err := o.loadAndRead(ctx, &cfg, e.arm)
 	if err != nil {
 		return exitError, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/pgusers/pgusers/pkg/discover"
 	"github.com/pgusers/pgusers/pkg/report"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
@@ -423,8 +424,12 @@ type common struct {
 	verbose   bool
 	logLevel  choice
 	logFormat choice
+	shard     shardFlag
 	// log is set by logger; load reports through it.
 	log *slog.Logger
+	// azure is what Azure Resource Manager says of the servers discovery
+	// found, by name.
+	azure map[string]discover.Server
 }
 
 func (c *common) register(cmd *cobra.Command) {
@@ -442,10 +447,13 @@ func (c *common) register(cmd *cobra.Command) {
 	fs.Var(&c.logLevel, "log-level", "diagnostics on stderr from this level up")
 	c.logFormat = newChoice("text", "text", "json")
 	fs.Var(&c.logFormat, "log-format", "diagnostics on stderr as text or JSON lines")
+	fs.Var(&c.shard, "shard", "run only part `K/N` of the fleet: K from 0 to N-1, by a stable hash of the server name "+
+		"(a Kubernetes Indexed Job's JOB_COMPLETION_INDEX, a CI matrix index)")
 	_ = cmd.RegisterFlagCompletionFunc("server", completeServers)
 	_ = cmd.RegisterFlagCompletionFunc("parallel", cobra.NoFileCompletions)
 	_ = cmd.RegisterFlagCompletionFunc("timeout", cobra.NoFileCompletions)
 	_ = cmd.RegisterFlagCompletionFunc("max-drops", cobra.NoFileCompletions)
+	_ = cmd.RegisterFlagCompletionFunc("shard", cobra.NoFileCompletions)
 	completeChoices(cmd, "log-level", "debug", "info", "warn", "error")
 	completeChoices(cmd, "log-format", "text", "json")
 }

@@ -34,19 +34,21 @@ func (c *common) logger(w io.Writer) *slog.Logger {
 	return c.log
 }
 
-// load reads the files and picks the servers the command line names.
-func (c *common) load(ctx context.Context) (*spec.Desired, []spec.Server, error) {
+// load reads the files, adds the servers Azure finds for their discover
+// entries (cfg.Unusable then holds those Azure says cannot be signed in
+// to) and picks the servers the command line names.
+func (c *common) load(ctx context.Context, cfg *run.Config, arm run.ARM) (*spec.Desired, []spec.Server, error) {
 	start := time.Now()
 	files, err := spec.Read(ctx, c.files)
 	if err != nil {
 		return nil, nil, err
 	}
-	return c.decode(ctx, start, files)
+	return c.decode(ctx, start, files, cfg, arm)
 }
 
 // loadAndRead is load that also starts reading the servers while the files
 // decode (run.StartReads). The caller stops the reads once planning is over.
-func (c *common) loadAndRead(ctx context.Context, cfg run.Config) (*spec.Desired, []spec.Server, *run.Reads, error) {
+func (c *common) loadAndRead(ctx context.Context, cfg *run.Config, arm run.ARM) (*spec.Desired, []spec.Server, *run.Reads, error) {
 	start := time.Now()
 	files, err := spec.Read(ctx, c.files)
 	if err != nil {
@@ -55,11 +57,11 @@ func (c *common) loadAndRead(ctx context.Context, cfg run.Config) (*spec.Desired
 	var reads *run.Reads
 	if conns, ok := files.Connections(ctx); ok {
 		// A --server that names no server is reported by decode.
-		if servers, err := selectServers(&spec.Desired{Servers: conns}, c.servers); err == nil {
-			reads = run.StartReads(ctx, servers, cfg)
+		if servers, err := c.selectServers(&spec.Desired{Servers: conns}); err == nil {
+			reads = run.StartReads(ctx, servers, *cfg)
 		}
 	}
-	d, servers, err := c.decode(ctx, start, files)
+	d, servers, err := c.decode(ctx, start, files, cfg, arm)
 	if err != nil {
 		reads.Stop(ctx)
 		return nil, nil, nil, err
@@ -88,21 +90,26 @@ func (c *common) config(e env) run.Config {
 
 // decode decodes the files read since start and picks the servers the
 // command line names.
-func (c *common) decode(ctx context.Context, start time.Time, files *spec.Files) (*spec.Desired, []spec.Server, error) {
+func (c *common) decode(ctx context.Context, start time.Time, files *spec.Files, cfg *run.Config, arm run.ARM) (*spec.Desired, []spec.Server, error) {
 	d, err := files.Decode(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	c.log.Debug("loaded the desired state", "files", len(d.Files), "servers", len(d.Servers), "took", time.Since(start))
-	servers, err := selectServers(d, c.servers)
+	found, err := run.Discover(ctx, d, *cfg, arm)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("discovery: %w; nothing was changed", err)
 	}
-	if len(servers) == 0 {
+	cfg.Unusable, c.azure = found.Unusable, found.Azure
+	if len(d.Servers) == 0 {
 		// A drift check of a directory emptied by mistake must not pass
 		// forever: no server to look at is a failure, not "in sync".
-		return nil, nil, fmt.Errorf("the files declare no server (files: %s): there is nothing to plan or apply; "+
-			"declare a server, or name the files that do with -f", strings.Join(d.Files, ", "))
+		return nil, nil, fmt.Errorf("the files declare no server (files: %s), and discovery found none: there is nothing to "+
+			"plan or apply; declare a server, or name the files that do with -f", strings.Join(d.Files, ", "))
+	}
+	servers, err := c.selectServers(d)
+	if err != nil {
+		return nil, nil, err
 	}
 	if c.maxDrops >= 0 {
 		// A copy: the override is this run's, not the desired state's.
@@ -114,9 +121,12 @@ func (c *common) decode(ctx context.Context, start time.Time, files *spec.Files)
 	return d, servers, nil
 }
 
-func selectServers(d *spec.Desired, names []string) ([]spec.Server, error) {
+// selectServers are the servers of d that --server names (every one
+// without it) in the --shard part of the fleet.
+func (c *common) selectServers(d *spec.Desired) ([]spec.Server, error) {
+	names := c.servers
 	if len(names) == 0 {
-		return d.Servers, nil
+		return c.inShard(d.Servers), nil
 	}
 	want := map[string]bool{}
 	for _, n := range names {
@@ -139,7 +149,26 @@ func selectServers(d *spec.Desired, names []string) ([]spec.Server, error) {
 			out = append(out, s)
 		}
 	}
-	return out, nil
+	return c.inShard(out), nil
+}
+
+// inShard are the servers of the --shard part; all of them without it.
+// A part that holds none of a small fleet is not an error: the other parts
+// hold them.
+func (c *common) inShard(servers []spec.Server) []spec.Server {
+	if c.shard.N <= 1 {
+		return servers
+	}
+	var out []spec.Server
+	for _, s := range servers {
+		if c.shard.Holds(s.Name) {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 && c.log != nil {
+		c.log.Warn("the shard holds none of the servers; the other shards hold them", "shard", c.shard.String(), "servers", len(servers))
+	}
+	return out
 }
 
 func runValidate(ctx context.Context, files []string, e env) error {
