@@ -3,19 +3,24 @@ package run
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pgusers/pgusers/internal/armfake"
+	"github.com/pgusers/pgusers/internal/pgtest"
 	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/discover"
 	"github.com/pgusers/pgusers/pkg/report"
 	"github.com/pgusers/pgusers/pkg/spec"
@@ -254,5 +259,108 @@ func TestDiscoverForbidden(t *testing.T) {
 	}
 	if n := len(f.Hits(listB)); n != 1 {
 		t.Errorf("%d requests for B's servers, want 1 (a 403 is not retried)", n)
+	}
+}
+
+// TestPlanDiscovered plans a fleet found in Azure, end to end: the fake ARM
+// lists a server whose host is a throwaway cluster (its entry's template
+// gives the port, and password sign-in) and one whose Entra authentication
+// is off. Plan reads the first and plans its create; it reports the second
+// failed, a sign-in problem, without connecting to it.
+func TestPlanDiscovered(t *testing.T) {
+	c := pgtest.New(t)
+	// The unusable server's port: a listener that counts connections.
+	trap, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { trap.Close() })
+	var dialed atomic.Int64
+	go func() {
+		for {
+			conn, err := trap.Accept()
+			if err != nil {
+				return
+			}
+			dialed.Add(1)
+			conn.Close()
+		}
+	}()
+
+	f := armfake.Start(t, armfake.Options{Servers: []armfake.Server{
+		{Subscription: subA, ResourceGroup: "rg-local", Name: "local-pg", FQDN: c.Host, Entra: "Enabled", Password: "Enabled",
+			Admins: []armfake.Admin{{Name: c.Admin, Type: armfake.User, ObjectID: "44444444-0000-0000-0000-000000000000"}}},
+		{Subscription: subA, ResourceGroup: "rg-local", Name: "other-pg", Entra: "Enabled", Admins: []armfake.Admin{pgAdmins}},
+		{Subscription: subB, ResourceGroup: "rg-far", Name: "far-pg", FQDN: "127.0.0.1", Entra: "Disabled", Password: "Enabled"},
+	}})
+	d, _ := load(t, fmt.Sprintf(`version: 1
+defaults: {user: pg-admins}
+discover:
+  - subscription: %s
+    names: ["local-*"]
+    server:
+      user: %s
+      port: %d
+      auth: password
+      passwordEnv: PGUSERS_TEST_PASSWORD
+      sslmode: disable
+      principals: [{name: alice@contoso.com, type: user}]
+  - subscription: %s
+    server:
+      port: %d
+`, subA, c.Admin, c.Port, subB, trap.Addr().(*net.TCPAddr).Port))
+
+	_, cfg := testConfig(c)
+	cred := &armfake.Credential{}
+	cfg.Connect.Credentials = connect.NewCredentialsWith(cred)
+	fleet, err := Discover(t.Context(), d, cfg, ARM{Cloud: f.Cloud(), Transport: f.Transport(), Retry: armfake.Retry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Unusable = fleet.Unusable
+	targets := Plan(t.Context(), d.Servers, cfg, nil, false)
+	rep := report.Build(Results(targets))
+
+	type server struct {
+		Name, Host string
+		Port       int
+		Status     report.Status
+		ErrorKind  string
+		Changes    []report.Change
+	}
+	var got []server
+	for _, s := range rep.Servers {
+		got = append(got, server{s.Name, s.Host, s.Port, s.Status, s.ErrorKind, s.Changes})
+	}
+	want := []server{
+		{"far-pg", "127.0.0.1", trap.Addr().(*net.TCPAddr).Port, report.Error, "sign-in", []report.Change{}},
+		{"local-pg", c.Host, c.Port, report.Changes, "", []report.Change{{Action: diff.Create, Principal: "alice@contoso.com", Type: "user",
+			Reason: "declared, not on the server", SQL: []string{"SELECT pg_catalog.pgaadauth_create_principal('alice@contoso.com', false, false)"}}}},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("report (-want +got):\n%s", d)
+	}
+	wantErr := "Azure says it cannot be signed in to, so pgusers did not try: Microsoft Entra authentication is disabled " +
+		"(authConfig.activeDirectoryAuth): enable it in the server's authentication settings; " +
+		`"pg-admins" is not one of its Microsoft Entra administrators (it has none): add one in the server's authentication settings`
+	if len(rep.Servers) > 0 && rep.Servers[0].Error != wantErr {
+		t.Errorf("far-pg's error:\n%s\nwant\n%s", rep.Servers[0].Error, wantErr)
+	}
+	if s := rep.Summary; s.WithChanges != 1 || s.Failed != 1 || s.Create != 1 {
+		t.Errorf("summary %+v, want 1 with changes, 1 failed, 1 create", s)
+	}
+	if targets[1].Observed.SessionUser != c.Admin {
+		t.Errorf("local-pg was read as %q, want %q", targets[1].Observed.SessionUser, c.Admin)
+	}
+
+	// Nothing reached far-pg, and no token was asked for it: the only
+	// tokens were ARM's.
+	if n := dialed.Load(); n != 0 {
+		t.Errorf("%d connection(s) to the unusable server", n)
+	}
+	for _, s := range cred.Scopes() {
+		if s != armfake.Scope {
+			t.Errorf("a token was asked for %q", s)
+		}
 	}
 }
