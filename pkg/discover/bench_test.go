@@ -3,6 +3,8 @@ package discover
 import (
 	"fmt"
 	"testing"
+
+	"github.com/pgusers/pgusers/internal/armfake"
 )
 
 // BenchmarkDiscover1000 discovers 1,000 servers of one subscription, listed
@@ -12,26 +14,25 @@ import (
 // encoding, TLS) in the same process, so they bound what discovery costs
 // the client; against Azure the round trips dominate.
 func BenchmarkDiscover1000(b *testing.B) {
-	servers := make([]fakeServer, 1000)
+	servers := make([]armfake.Server, 1000)
 	for i := range servers {
-		servers[i] = fakeServer{
-			sub: subA, rg: fmt.Sprintf("rg-%d", i%10), name: fmt.Sprintf("pg-%04d", i),
-			tags:  map[string]string{"env": "prod", "team": fmt.Sprint(i % 7)},
-			entra: "Enabled",
-			admins: []fakeAdmin{
-				{name: "pgusers-app", typ: "ServicePrincipal", objectID: "33333333-0000-0000-0000-000000000000"},
-				{name: "pg-admins", typ: "Group", objectID: "22222222-0000-0000-0000-000000000000"},
+		servers[i] = armfake.Server{
+			Subscription: subA, ResourceGroup: fmt.Sprintf("rg-%d", i%10), Name: fmt.Sprintf("pg-%04d", i),
+			Tags:  map[string]string{"env": "prod", "team": fmt.Sprint(i % 7)},
+			Entra: "Enabled",
+			Admins: []armfake.Admin{
+				{Name: "pgusers-app", Type: "ServicePrincipal", ObjectID: "33333333-0000-0000-0000-000000000000"},
+				{Name: "pg-admins", Type: "Group", ObjectID: "22222222-0000-0000-0000-000000000000"},
 			},
 		}
 	}
 	sources := []Source{{Subscription: subA, Tags: map[string]string{"env": "prod"}}}
 	for _, parallel := range []int{DefaultParallel, 50} {
 		b.Run(fmt.Sprintf("parallel=%d", parallel), func(b *testing.B) {
-			f := startFakeARM(b, true, servers...)
-			f.pageSize = 100
-			opts := f.options()
+			f := armfake.Start(b, armfake.Options{Servers: servers, PageSize: 100, HTTP2: true})
+			opts := options(f)
 			opts.Parallel = parallel
-			cred := &fakeCredential{}
+			cred := &armfake.Credential{}
 			b.ReportAllocs()
 			for b.Loop() {
 				got, err := Discover(b.Context(), cred, sources, opts)
@@ -43,7 +44,7 @@ func BenchmarkDiscover1000(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			if n, want := f.total(), b.N*(10+len(servers)); n != want {
+			if n, want := f.Requests(), b.N*(10+len(servers)); n != want {
 				b.Errorf("%d requests, want %d", n, want)
 			}
 		})

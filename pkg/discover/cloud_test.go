@@ -9,6 +9,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgusers/pgusers/internal/armfake"
 )
 
 func TestSovereign(t *testing.T) {
@@ -74,14 +76,14 @@ func TestDiscoverSovereign(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := &hostRecorder{}
-		cred := &fakeCredential{}
+		cred := &armfake.Credential{}
 		if _, err := Discover(t.Context(), cred, []Source{{Subscription: subA}}, Options{Cloud: c, Transport: rec}); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		if d := cmp.Diff([]string{tc.host}, rec.hosts); d != "" {
 			t.Errorf("%s: hosts (-want +got):\n%s", tc.name, d)
 		}
-		if _, scopes := cred.asked(); !cmp.Equal([]string{tc.scope}, scopes) {
+		if scopes := cred.Scopes(); !cmp.Equal([]string{tc.scope}, scopes) {
 			t.Errorf("%s: scopes %q, want %q", tc.name, scopes, tc.scope)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgusers/pgusers/internal/armfake"
 )
 
 const (
@@ -20,32 +22,37 @@ const listA = "/subscriptions/" + subA + "/providers/Microsoft.DBforPostgreSQL/f
 
 // fleet is the fake's servers: two subscriptions, tagged and untagged, Entra
 // on and off, administrators of every kind.
-func fleet() []fakeServer {
-	return []fakeServer{
-		{sub: subA, rg: "rg-prod", name: "pg-prod-1", tags: map[string]string{"env": "prod", "team": "core"}, entra: "Enabled",
-			admins: []fakeAdmin{
-				{name: "pgusers-app", typ: "ServicePrincipal", objectID: "33333333-0000-0000-0000-000000000000"},
-				{name: "alice@contoso.com", typ: "User", objectID: "11111111-0000-0000-0000-000000000000"},
-				{name: "pg-admins", typ: "Group", objectID: "22222222-0000-0000-0000-000000000000"},
+func fleet() []armfake.Server {
+	return []armfake.Server{
+		{Subscription: subA, ResourceGroup: "rg-prod", Name: "pg-prod-1", Tags: map[string]string{"env": "prod", "team": "core"}, Entra: "Enabled",
+			Admins: []armfake.Admin{
+				{Name: "pgusers-app", Type: "ServicePrincipal", ObjectID: "33333333-0000-0000-0000-000000000000"},
+				{Name: "alice@contoso.com", Type: "User", ObjectID: "11111111-0000-0000-0000-000000000000"},
+				{Name: "pg-admins", Type: "Group", ObjectID: "22222222-0000-0000-0000-000000000000"},
 			}},
-		{sub: subA, rg: "rg-prod", name: "pg-prod-2", tags: map[string]string{"env": "prod"}, entra: "Enabled", password: "Enabled",
-			admins: []fakeAdmin{{name: "alice@contoso.com", typ: "User", objectID: "11111111-0000-0000-0000-000000000000"}}},
-		{sub: subA, rg: "rg-dev", name: "pg-dev-1", tags: map[string]string{"env": "dev", "team": "core"}, entra: "Disabled", password: "Enabled"},
-		{sub: subA, rg: "rg-dev", name: "pg-notags", state: "Stopped"},
-		{sub: subB, rg: "RG-Prod", name: "pg-b-1", tags: map[string]string{"Env": "prod"}, entra: "Enabled",
-			admins: []fakeAdmin{
-				{name: "legacy", typ: "Unknown", objectID: "44444444-0000-0000-0000-000000000000"},
-				{name: "bob@contoso.com", typ: "user", objectID: "55555555-0000-0000-0000-000000000000"},
-				{name: "ci", typ: "servicePrincipal", objectID: "66666666-0000-0000-0000-000000000000"},
+		{Subscription: subA, ResourceGroup: "rg-prod", Name: "pg-prod-2", Tags: map[string]string{"env": "prod"}, Entra: "Enabled", Password: "Enabled",
+			Admins: []armfake.Admin{{Name: "alice@contoso.com", Type: "User", ObjectID: "11111111-0000-0000-0000-000000000000"}}},
+		{Subscription: subA, ResourceGroup: "rg-dev", Name: "pg-dev-1", Tags: map[string]string{"env": "dev", "team": "core"}, Entra: "Disabled", Password: "Enabled"},
+		{Subscription: subA, ResourceGroup: "rg-dev", Name: "pg-notags", State: "Stopped"},
+		{Subscription: subB, ResourceGroup: "RG-Prod", Name: "pg-b-1", Tags: map[string]string{"Env": "prod"}, Entra: "Enabled",
+			Admins: []armfake.Admin{
+				{Name: "legacy", Type: "Unknown", ObjectID: "44444444-0000-0000-0000-000000000000"},
+				{Name: "bob@contoso.com", Type: "user", ObjectID: "55555555-0000-0000-0000-000000000000"},
+				{Name: "ci", Type: "servicePrincipal", ObjectID: "66666666-0000-0000-0000-000000000000"},
 			}},
 	}
 }
 
-func discover(t *testing.T, f *fakeARM, sources ...Source) ([]Server, *fakeCredential, error) {
+// options point Discover at the fake, with short retry delays.
+func options(f *armfake.ARM) Options {
+	return Options{Cloud: f.Cloud(), Transport: f.Transport(), Retry: armfake.Retry()}
+}
+
+func discover(t *testing.T, f *armfake.ARM, sources ...Source) ([]Server, *armfake.Credential, error) {
 	t.Helper()
-	cred := &fakeCredential{}
-	got, err := Discover(context.Background(), cred, sources, f.options())
-	if err != nil && strings.Contains(err.Error(), fakeToken) {
+	cred := &armfake.Credential{}
+	got, err := Discover(context.Background(), cred, sources, options(f))
+	if err != nil && strings.Contains(err.Error(), armfake.Token) {
 		t.Errorf("error holds the token: %v", err)
 	}
 	return got, cred, err
@@ -62,8 +69,7 @@ func names(servers []Server) []string {
 
 func TestDiscoverSubscription(t *testing.T) {
 	t.Parallel()
-	f := newFakeARM(t, fleet()...)
-	f.pageSize = 3
+	f := armfake.Start(t, armfake.Options{Servers: fleet(), PageSize: 3})
 	got, cred, err := discover(t, f, Source{Subscription: subA})
 	if err != nil {
 		t.Fatal(err)
@@ -77,48 +83,48 @@ func TestDiscoverSubscription(t *testing.T) {
 	}
 	dev := server("rg-dev", "pg-dev-1")
 	dev.Tags = map[string]string{"env": "dev", "team": "core"}
-	dev.PasswordAuth, dev.TenantID, dev.Admins = true, fakeTenant, []Admin{}
+	dev.PasswordAuth, dev.TenantID, dev.Admins = true, armfake.TenantID, []Admin{}
 	noTags := server("rg-dev", "pg-notags")
 	noTags.State, noTags.Admins = "Stopped", []Admin{}
 	prod1 := server("rg-prod", "pg-prod-1")
 	prod1.Tags = map[string]string{"env": "prod", "team": "core"}
-	prod1.EntraAuth, prod1.TenantID = true, fakeTenant
+	prod1.EntraAuth, prod1.TenantID = true, armfake.TenantID
 	prod1.Admins = []Admin{
-		{Name: "alice@contoso.com", Type: AdminUser, ObjectID: "11111111-0000-0000-0000-000000000000", TenantID: fakeTenant},
-		{Name: "pg-admins", Type: AdminGroup, ObjectID: "22222222-0000-0000-0000-000000000000", TenantID: fakeTenant},
-		{Name: "pgusers-app", Type: AdminServicePrincipal, ObjectID: "33333333-0000-0000-0000-000000000000", TenantID: fakeTenant},
+		{Name: "alice@contoso.com", Type: AdminUser, ObjectID: "11111111-0000-0000-0000-000000000000", TenantID: armfake.TenantID},
+		{Name: "pg-admins", Type: AdminGroup, ObjectID: "22222222-0000-0000-0000-000000000000", TenantID: armfake.TenantID},
+		{Name: "pgusers-app", Type: AdminServicePrincipal, ObjectID: "33333333-0000-0000-0000-000000000000", TenantID: armfake.TenantID},
 	}
 	prod2 := server("rg-prod", "pg-prod-2")
 	prod2.Tags = map[string]string{"env": "prod"}
-	prod2.EntraAuth, prod2.PasswordAuth, prod2.TenantID = true, true, fakeTenant
-	prod2.Admins = []Admin{{Name: "alice@contoso.com", Type: AdminUser, ObjectID: "11111111-0000-0000-0000-000000000000", TenantID: fakeTenant}}
+	prod2.EntraAuth, prod2.PasswordAuth, prod2.TenantID = true, true, armfake.TenantID
+	prod2.Admins = []Admin{{Name: "alice@contoso.com", Type: AdminUser, ObjectID: "11111111-0000-0000-0000-000000000000", TenantID: armfake.TenantID}}
 
 	want := []Server{dev, noTags, prod1, prod2}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("servers (-want +got):\n%s", d)
 	}
-	if n := len(f.hitsOf(listA)); n != 2 {
+	if n := len(f.Hits(listA)); n != 2 {
 		t.Errorf("list pages fetched: %d, want 2 (4 servers, 3 a page)", n)
 	}
 	for _, s := range want {
-		if n := len(f.hitsOf(s.ID + "/administrators")); n != 1 {
+		if n := len(f.Hits(s.ID + "/administrators")); n != 1 {
 			t.Errorf("%s: %d administrator list calls, want 1", s.Name, n)
 		}
 	}
-	calls, scopes := cred.asked()
+	calls, scopes := cred.Calls(), cred.Scopes()
 	if calls == 0 {
 		t.Error("the credential was not asked for a token")
 	}
 	for _, s := range scopes {
-		if s != fakeAudience+"/.default" {
-			t.Errorf("token asked for scope %q, want %q", s, fakeAudience+"/.default")
+		if s != armfake.Audience+"/.default" {
+			t.Errorf("token asked for scope %q, want %q", s, armfake.Audience+"/.default")
 		}
 	}
 }
 
 func TestDiscoverAdminTypes(t *testing.T) {
 	t.Parallel()
-	f := newFakeARM(t, fleet()...)
+	f := armfake.Start(t, armfake.Options{Servers: fleet()})
 	got, _, err := discover(t, f, Source{Subscription: subB})
 	if err != nil {
 		t.Fatal(err)
@@ -127,9 +133,9 @@ func TestDiscoverAdminTypes(t *testing.T) {
 		t.Fatalf("got %d servers, want 1", len(got))
 	}
 	want := []Admin{
-		{Name: "bob@contoso.com", Type: AdminUser, ObjectID: "55555555-0000-0000-0000-000000000000", TenantID: fakeTenant},
-		{Name: "ci", Type: AdminServicePrincipal, ObjectID: "66666666-0000-0000-0000-000000000000", TenantID: fakeTenant},
-		{Name: "legacy", Type: AdminUnknown, ObjectID: "44444444-0000-0000-0000-000000000000", TenantID: fakeTenant},
+		{Name: "bob@contoso.com", Type: AdminUser, ObjectID: "55555555-0000-0000-0000-000000000000", TenantID: armfake.TenantID},
+		{Name: "ci", Type: AdminServicePrincipal, ObjectID: "66666666-0000-0000-0000-000000000000", TenantID: armfake.TenantID},
+		{Name: "legacy", Type: AdminUnknown, ObjectID: "44444444-0000-0000-0000-000000000000", TenantID: armfake.TenantID},
 	}
 	if d := cmp.Diff(want, got[0].Admins); d != "" {
 		t.Errorf("admins (-want +got):\n%s", d)
@@ -141,15 +147,14 @@ func TestDiscoverAdminTypes(t *testing.T) {
 
 func TestDiscoverPages(t *testing.T) {
 	t.Parallel()
-	var servers []fakeServer
+	var servers []armfake.Server
 	var want []string
 	for i := range 25 {
 		name := fmt.Sprintf("pg-%02d", i)
-		servers = append(servers, fakeServer{sub: subA, rg: "rg", name: name, entra: "Enabled"})
+		servers = append(servers, armfake.Server{Subscription: subA, ResourceGroup: "rg", Name: name, Entra: "Enabled"})
 		want = append(want, name+"/a")
 	}
-	f := newFakeARM(t, servers...)
-	f.pageSize = 10
+	f := armfake.Start(t, armfake.Options{Servers: servers, PageSize: 10})
 	got, _, err := discover(t, f, Source{Subscription: subA})
 	if err != nil {
 		t.Fatal(err)
@@ -157,15 +162,14 @@ func TestDiscoverPages(t *testing.T) {
 	if d := cmp.Diff(want, names(got)); d != "" {
 		t.Errorf("servers (-want +got):\n%s", d)
 	}
-	if n := len(f.hitsOf(listA)); n != 3 {
+	if n := len(f.Hits(listA)); n != 3 {
 		t.Errorf("pages fetched: %d, want 3", n)
 	}
 }
 
 func TestDiscoverResourceGroup(t *testing.T) {
 	t.Parallel()
-	f := newFakeARM(t, fleet()...)
-	f.pageSize = 1
+	f := armfake.Start(t, armfake.Options{Servers: fleet(), PageSize: 1})
 	got, _, err := discover(t, f, Source{Subscription: subA, ResourceGroup: "rg-dev"})
 	if err != nil {
 		t.Fatal(err)
@@ -174,17 +178,17 @@ func TestDiscoverResourceGroup(t *testing.T) {
 		t.Errorf("servers (-want +got):\n%s", d)
 	}
 	rgList := "/subscriptions/" + subA + "/resourceGroups/rg-dev/providers/Microsoft.DBforPostgreSQL/flexibleServers"
-	if n := len(f.hitsOf(rgList)); n != 2 {
+	if n := len(f.Hits(rgList)); n != 2 {
 		t.Errorf("resource group pages fetched: %d, want 2", n)
 	}
-	if n := len(f.hitsOf(listA)); n != 0 {
+	if n := len(f.Hits(listA)); n != 0 {
 		t.Errorf("the subscription was listed %d times, want 0", n)
 	}
 }
 
 func TestDiscoverFilters(t *testing.T) {
 	t.Parallel()
-	f := newFakeARM(t, fleet()...)
+	f := armfake.Start(t, armfake.Options{Servers: fleet()})
 	for _, tc := range []struct {
 		name string
 		src  Source
@@ -217,10 +221,10 @@ func TestDiscoverFilters(t *testing.T) {
 func TestDiscoverTwoSourcesOnce(t *testing.T) {
 	t.Parallel()
 	servers := append(fleet(),
-		fakeServer{sub: subA, rg: "rg-x", name: "pg-same", entra: "Enabled"},
-		fakeServer{sub: subB, rg: "rg-x", name: "pg-same", entra: "Enabled"},
+		armfake.Server{Subscription: subA, ResourceGroup: "rg-x", Name: "pg-same", Entra: "Enabled"},
+		armfake.Server{Subscription: subB, ResourceGroup: "rg-x", Name: "pg-same", Entra: "Enabled"},
 	)
-	f := newFakeARM(t, servers...)
+	f := armfake.Start(t, armfake.Options{Servers: servers})
 	got, _, err := discover(t, f,
 		Source{Subscription: subA, Tags: map[string]string{"env": "prod"}},
 		Source{Subscription: subA, ResourceGroup: "rg-prod"},
@@ -236,11 +240,11 @@ func TestDiscoverTwoSourcesOnce(t *testing.T) {
 		t.Errorf("servers (-want +got):\n%s", d)
 	}
 	// Each scope is listed once, each server's administrators read once.
-	if n := len(f.hitsOf(listA)); n != 1 {
+	if n := len(f.Hits(listA)); n != 1 {
 		t.Errorf("subscription A listed %d times, want 1", n)
 	}
 	for _, s := range got {
-		if n := len(f.hitsOf(s.ID + "/administrators")); n != 1 {
+		if n := len(f.Hits(s.ID + "/administrators")); n != 1 {
 			t.Errorf("%s: %d administrator list calls, want 1", s.ID, n)
 		}
 	}
@@ -248,8 +252,8 @@ func TestDiscoverTwoSourcesOnce(t *testing.T) {
 
 func TestDiscoverRetryAfter(t *testing.T) {
 	t.Parallel()
-	f := newFakeARM(t, fleet()...)
-	f.failOnce(listA, reply{status: 429, header: map[string]string{"Retry-After": "1"}, code: "TooManyRequests", msg: "The request is being throttled."})
+	f := armfake.Start(t, armfake.Options{Servers: fleet()})
+	f.Fail(listA, armfake.Throttled(time.Second)) // Retry-After: 1
 	got, _, err := discover(t, f, Source{Subscription: subA, Names: []string{"pg-prod-1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +261,7 @@ func TestDiscoverRetryAfter(t *testing.T) {
 	if d := cmp.Diff([]string{"pg-prod-1/a"}, names(got)); d != "" {
 		t.Errorf("servers (-want +got):\n%s", d)
 	}
-	hits := f.hitsOf(listA)
+	hits := f.Hits(listA)
 	if len(hits) != 2 {
 		t.Fatalf("list requests: %d, want 2 (429, then the retry)", len(hits))
 	}
@@ -268,17 +272,16 @@ func TestDiscoverRetryAfter(t *testing.T) {
 
 func TestDiscoverParallelBound(t *testing.T) {
 	t.Parallel()
-	var servers []fakeServer
+	var servers []armfake.Server
 	for i := range 40 {
-		servers = append(servers, fakeServer{sub: subA, rg: "rg", name: fmt.Sprintf("pg-%02d", i), entra: "Enabled"})
+		servers = append(servers, armfake.Server{Subscription: subA, ResourceGroup: "rg", Name: fmt.Sprintf("pg-%02d", i), Entra: "Enabled"})
 	}
 	for _, parallel := range []int{0, 3} {
 		t.Run(fmt.Sprint(parallel), func(t *testing.T) {
-			f := newFakeARM(t, servers...)
-			f.adminDelay = 20 * time.Millisecond
-			opts := f.options()
+			f := armfake.Start(t, armfake.Options{Servers: servers, AdminDelay: 20 * time.Millisecond})
+			opts := options(f)
 			opts.Parallel = parallel
-			got, err := Discover(context.Background(), &fakeCredential{}, []Source{{Subscription: subA}}, opts)
+			got, err := Discover(context.Background(), &armfake.Credential{}, []Source{{Subscription: subA}}, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -289,13 +292,12 @@ func TestDiscoverParallelBound(t *testing.T) {
 			if want == 0 {
 				want = DefaultParallel
 			}
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			if f.maxInflight > want {
-				t.Errorf("%d administrator calls at once, want at most %d", f.maxInflight, want)
+			most := f.MaxAdminsInFlight()
+			if most > want {
+				t.Errorf("%d administrator calls at once, want at most %d", most, want)
 			}
-			if f.maxInflight < 2 {
-				t.Errorf("%d administrator calls at once: not parallel", f.maxInflight)
+			if most < 2 {
+				t.Errorf("%d administrator calls at once: not parallel", most)
 			}
 		})
 	}
@@ -303,7 +305,7 @@ func TestDiscoverParallelBound(t *testing.T) {
 
 func TestDiscoverInput(t *testing.T) {
 	t.Parallel()
-	f := newFakeARM(t, fleet()...)
+	f := armfake.Start(t, armfake.Options{Servers: fleet()})
 	for _, tc := range []struct {
 		name    string
 		sources []Source
@@ -319,24 +321,24 @@ func TestDiscoverInput(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Discover(context.Background(), nil, []Source{{Subscription: subA}}, f.options()); err == nil {
+	if _, err := Discover(context.Background(), nil, []Source{{Subscription: subA}}, options(f)); err == nil {
 		t.Error("no error without a credential")
 	}
 	got, _, err := discover(t, f)
 	if got != nil || err != nil {
 		t.Errorf("no sources: %v, %v; want nothing", got, err)
 	}
-	if n := f.total(); n != 0 {
+	if n := f.Requests(); n != 0 {
 		t.Errorf("%d requests, want none", n)
 	}
 }
 
 func TestDiscoverCancelled(t *testing.T) {
 	t.Parallel()
-	f := newFakeARM(t, fleet()...)
+	f := armfake.Start(t, armfake.Options{Servers: fleet()})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Discover(ctx, &fakeCredential{}, []Source{{Subscription: subA}}, f.options())
+	_, err := Discover(ctx, &armfake.Credential{}, []Source{{Subscription: subA}}, options(f))
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error %v, want context.Canceled", err)
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgusers/pgusers/internal/armfake"
 )
 
 const denied = "The client 'alice@contoso.com' with object id '11111111-0000-0000-0000-000000000000' does not have authorization to perform action 'Microsoft.DBforPostgreSQL/flexibleServers/read' over scope '/subscriptions/" + subA + "' or the scope is invalid. If access was recently granted, please refresh your credentials."
@@ -17,7 +19,7 @@ func TestDiscoverErrors(t *testing.T) {
 	rgProd := "/subscriptions/" + subA + "/resourceGroups/rg-prod/providers/Microsoft.DBforPostgreSQL/flexibleServers"
 	for _, tc := range []struct {
 		name    string
-		fail    map[string]reply
+		fail    map[string]armfake.Reply
 		sources []Source
 		want    string
 		status  int
@@ -26,7 +28,7 @@ func TestDiscoverErrors(t *testing.T) {
 	}{
 		{
 			name:    "forbidden subscription",
-			fail:    map[string]reply{listA: {status: 403, code: "AuthorizationFailed", msg: denied}},
+			fail:    map[string]armfake.Reply{listA: armfake.AuthorizationFailed(listA)},
 			sources: []Source{{Subscription: subA}},
 			want: "subscription " + subA + ": listing PostgreSQL flexible servers: access denied: the signed-in identity needs the Reader role on the subscription " +
 				"(or a role with Microsoft.DBforPostgreSQL/flexibleServers/read and flexibleServers/administrators/read) (403 AuthorizationFailed); Azure said: " + denied,
@@ -34,16 +36,15 @@ func TestDiscoverErrors(t *testing.T) {
 		},
 		{
 			name:    "forbidden resource group",
-			fail:    map[string]reply{rgProd: {status: 403, code: "AuthorizationFailed", msg: "denied"}},
+			fail:    map[string]armfake.Reply{rgProd: {Status: 403, Code: "AuthorizationFailed", Message: "denied"}},
 			sources: []Source{{Subscription: subA, ResourceGroup: "rg-prod"}},
 			want: "subscription " + subA + ", resource group rg-prod: listing PostgreSQL flexible servers: access denied: the signed-in identity needs the Reader role on the subscription or resource group " +
 				"(or a role with Microsoft.DBforPostgreSQL/flexibleServers/read and flexibleServers/administrators/read) (403 AuthorizationFailed); Azure said: denied",
 			status: 403, code: "AuthorizationFailed",
 		},
 		{
-			name: "unauthorized",
-			fail: map[string]reply{listA: {status: 401, code: "InvalidAuthenticationToken", msg: "The access token is invalid.",
-				header: map[string]string{"WWW-Authenticate": `Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`}}},
+			name:    "unauthorized",
+			fail:    map[string]armfake.Reply{listA: armfake.InvalidToken()},
 			sources: []Source{{Subscription: subA}},
 			want: "subscription " + subA + `: listing PostgreSQL flexible servers: Azure Resource Manager refused the credential: sign in again ("az login", or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE for workload identity) ` +
 				"and check that the cloud is the account's (401 InvalidAuthenticationToken); Azure said: The access token is invalid.",
@@ -65,7 +66,7 @@ func TestDiscoverErrors(t *testing.T) {
 		},
 		{
 			name:    "administrators forbidden",
-			fail:    map[string]reply{rgProd + "/pg-prod-2/administrators": {status: 403, code: "AuthorizationFailed", msg: "no administrators/read"}},
+			fail:    map[string]armfake.Reply{rgProd + "/pg-prod-2/administrators": {Status: 403, Code: "AuthorizationFailed", Message: "no administrators/read"}},
 			sources: []Source{{Subscription: subA}},
 			want: "subscription " + subA + ", resource group rg-prod, server pg-prod-2: listing the Microsoft Entra administrators: access denied: the signed-in identity needs the Reader role on the subscription or resource group " +
 				"(or a role with Microsoft.DBforPostgreSQL/flexibleServers/read and flexibleServers/administrators/read) (403 AuthorizationFailed); Azure said: no administrators/read",
@@ -73,7 +74,7 @@ func TestDiscoverErrors(t *testing.T) {
 		},
 		{
 			name:    "server gone",
-			fail:    map[string]reply{rgProd + "/pg-prod-1/administrators": {status: 404, code: "ResourceNotFound", msg: "gone"}},
+			fail:    map[string]armfake.Reply{rgProd + "/pg-prod-1/administrators": {Status: 404, Code: "ResourceNotFound", Message: "gone"}},
 			sources: []Source{{Subscription: subA, Names: []string{"pg-prod-1"}}},
 			want: "subscription " + subA + ", resource group rg-prod, server pg-prod-1: listing the Microsoft Entra administrators: server pg-prod-1 was not found: " +
 				"it may have been deleted or moved while discovering; run again (404 ResourceNotFound); Azure said: gone",
@@ -81,7 +82,7 @@ func TestDiscoverErrors(t *testing.T) {
 		},
 		{
 			name:    "server error",
-			fail:    map[string]reply{listA: {status: 400, code: "InvalidApiVersionParameter", msg: "The api-version is invalid."}},
+			fail:    map[string]armfake.Reply{listA: {Status: 400, Code: "InvalidApiVersionParameter", Message: "The api-version is invalid."}},
 			sources: []Source{{Subscription: subA}},
 			want: "subscription " + subA + ": listing PostgreSQL flexible servers: Azure Resource Manager answered Bad Request (400 InvalidApiVersionParameter); " +
 				"Azure said: The api-version is invalid.",
@@ -90,9 +91,9 @@ func TestDiscoverErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeARM(t, fleet()...)
+			f := armfake.Start(t, armfake.Options{Servers: fleet()})
 			for p, r := range tc.fail {
-				f.failOnce(p, r)
+				f.Fail(p, r)
 			}
 			got, _, err := discover(t, f, tc.sources...)
 			if err == nil {
@@ -116,7 +117,7 @@ func TestDiscoverErrors(t *testing.T) {
 				t.Errorf("no *azcore.ResponseError %d %s under %v", tc.status, tc.code, err)
 			}
 			for p := range tc.fail {
-				if n := len(f.hitsOf(p)); n != 1 {
+				if n := len(f.Hits(p)); n != 1 {
 					t.Errorf("%s: %d requests, want 1 (not retried)", p, n)
 				}
 			}
@@ -127,8 +128,8 @@ func TestDiscoverErrors(t *testing.T) {
 // TestDiscoverErrorsEverySource reports every source whose listing failed.
 func TestDiscoverErrorsEverySource(t *testing.T) {
 	t.Parallel()
-	f := newFakeARM(t, fleet()...)
-	f.failOnce(listA, reply{status: 403, code: "AuthorizationFailed", msg: "a"})
+	f := armfake.Start(t, armfake.Options{Servers: fleet()})
+	f.Fail(listA, armfake.Reply{Status: 403, Code: "AuthorizationFailed", Message: "a"})
 	_, _, err := discover(t, f, Source{Subscription: subA}, Source{Subscription: subB}, Source{Subscription: "00000000-0000-0000-0000-0000000000ff"})
 	if err == nil {
 		t.Fatal("no error")
@@ -141,9 +142,9 @@ func TestDiscoverErrorsEverySource(t *testing.T) {
 
 func TestDiscoverCredentialFails(t *testing.T) {
 	t.Parallel()
-	f := newFakeARM(t, fleet()...)
-	cred := &fakeCredential{err: errors.New("AzureCLICredential: ERROR: Please run 'az login' to setup account.\n")}
-	_, err := Discover(t.Context(), cred, []Source{{Subscription: subA}}, f.options())
+	f := armfake.Start(t, armfake.Options{Servers: fleet()})
+	cred := &armfake.Credential{Err: errors.New("AzureCLICredential: ERROR: Please run 'az login' to setup account.\n")}
+	_, err := Discover(t.Context(), cred, []Source{{Subscription: subA}}, options(f))
 	want := "subscription " + subA + `: listing PostgreSQL flexible servers: getting a token for Azure Resource Manager failed: sign in again ("az login", or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE for workload identity) ` +
 		"and check that the cloud is the account's; the credential said: AzureCLICredential: ERROR: Please run 'az login' to setup account."
 	if err == nil {
@@ -152,13 +153,13 @@ func TestDiscoverCredentialFails(t *testing.T) {
 	if d := cmp.Diff(want, err.Error()); d != "" {
 		t.Errorf("message (-want +got):\n%s", d)
 	}
-	if !errors.Is(err, cred.err) {
+	if !errors.Is(err, cred.Err) {
 		t.Errorf("the credential's error is not under %v", err)
 	}
-	if calls, _ := cred.asked(); calls != 1 {
+	if calls := cred.Calls(); calls != 1 {
 		t.Errorf("credential asked %d times, want 1 (its errors are not retried)", calls)
 	}
-	if n := f.total(); n != 0 {
+	if n := f.Requests(); n != 0 {
 		t.Errorf("%d requests sent without a token", n)
 	}
 }
@@ -166,15 +167,15 @@ func TestDiscoverCredentialFails(t *testing.T) {
 // TestDiscoverThrottledOut: a 429 that lasts beyond the retries says so.
 func TestDiscoverThrottledOut(t *testing.T) {
 	t.Parallel()
-	f := newFakeARM(t, fleet()...)
-	r := reply{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After-Ms": "1"}, code: "TooManyRequests", msg: "throttled"}
-	f.failOnce(listA, r, r, r)
+	f := armfake.Start(t, armfake.Options{Servers: fleet()})
+	r := armfake.Reply{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After-Ms": "1"}, Code: "TooManyRequests", Message: "throttled"}
+	f.Fail(listA, r, r, r)
 	_, _, err := discover(t, f, Source{Subscription: subA})
 	want := "subscription " + subA + ": listing PostgreSQL flexible servers: Azure Resource Manager is throttling and the retries ran out: try again later, or with fewer calls at once (429 TooManyRequests); Azure said: throttled"
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v\nwant %s", err, want)
 	}
-	if n := len(f.hitsOf(listA)); n != 3 {
+	if n := len(f.Hits(listA)); n != 3 {
 		t.Errorf("%d requests, want 3 (MaxRetries 2)", n)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgusers/pgusers/internal/armfake"
 )
 
 func TestHasAdmin(t *testing.T) {
@@ -75,7 +77,7 @@ func TestProblems(t *testing.T) {
 // TestProblemsDiscovered: the problems of servers as Discover reads them.
 func TestProblemsDiscovered(t *testing.T) {
 	t.Parallel()
-	f := newFakeARM(t, fleet()...)
+	f := armfake.Start(t, armfake.Options{Servers: fleet()})
 	got, _, err := discover(t, f, Source{Subscription: subA})
 	if err != nil {
 		t.Fatal(err)
