@@ -101,7 +101,8 @@ others still run), 2 only for plan --detailed-exitcode when a server has changes
 	root.SetOut(a.env.stdout)
 	root.SetErr(a.env.stderr)
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(newValidateCommand(a), newPlanCommand(a), newApplyCommand(a), newExportCommand(a), newVersionCommand(a))
+	root.AddCommand(newValidateCommand(a), newPlanCommand(a), newApplyCommand(a), newExportCommand(a), newServersCommand(a),
+		newVersionCommand(a))
 	// Made now rather than when the command runs, so that the usage and
 	// the reference in docs/cli/ list them.
 	root.InitDefaultHelpCmd()
@@ -384,6 +385,31 @@ is read from the server, once, without a lock. --timeout bounds the whole export
 	cmd.Flags().StringArrayVar(&o.databases, "database", nil, "also export the group roles and grants in database `DB` (repeatable)")
 	o.common.register(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("database", cobra.NoFileCompletions)
+	return cmd
+}
+
+func newServersCommand(a *app) *cobra.Command {
+	o := &serversOptions{output: newChoice("text", "text", "json")}
+	cmd := &cobra.Command{
+		Use:   "servers [-f FILE]... [--server NAME]... [--shard K/N]",
+		Short: "List the fleet as the files and Azure define it; touches no server",
+		Long: `Lists every server of the files, those they name and those their discover entries find in Azure
+Resource Manager: name, host, where it came from, and for a discovered server its location,
+PostgreSQL version, tags, whether Microsoft Entra authentication is enabled and its Entra
+administrators. A server Azure says cannot be signed in to as the files say (Entra authentication
+disabled, the sign-in user not one of its administrators, stopped) is flagged with why: plan and
+apply report it failed without connecting. No server is connected to.`,
+		Example: `  pgusers servers -f pgusers/
+  pgusers servers -f pgusers/ --shard 0/4 --output json`,
+		Args: noArgs("servers takes no arguments (got %q); name files with -f"),
+		RunE: a.run(func(ctx context.Context, _ *cobra.Command, _ []string) (int, error) {
+			return runServers(ctx, o, a.env)
+		}),
+		ValidArgsFunction: cobra.NoFileCompletions,
+	}
+	cmd.Flags().VarP(&o.output, "output", "o", "text for people, or JSON")
+	o.common.register(cmd)
+	completeChoices(cmd, "output", "text", "json")
 	return cmd
 }
 

@@ -101,15 +101,15 @@ func (c *common) decode(ctx context.Context, start time.Time, files *spec.Files,
 		return nil, nil, fmt.Errorf("discovery: %w; nothing was changed", err)
 	}
 	cfg.Unusable, c.azure = found.Unusable, found.Azure
+	servers, err := c.selectServers(d)
+	if err != nil {
+		return nil, nil, err
+	}
 	if len(d.Servers) == 0 {
 		// A drift check of a directory emptied by mistake must not pass
 		// forever: no server to look at is a failure, not "in sync".
 		return nil, nil, fmt.Errorf("the files declare no server (files: %s), and discovery found none: there is nothing to "+
 			"plan or apply; declare a server, or name the files that do with -f", strings.Join(d.Files, ", "))
-	}
-	servers, err := c.selectServers(d)
-	if err != nil {
-		return nil, nil, err
 	}
 	if c.maxDrops >= 0 {
 		// A copy: the override is this run's, not the desired state's.

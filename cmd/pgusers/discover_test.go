@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgusers/pgusers/internal/armfake"
+	"github.com/pgusers/pgusers/internal/pgtest"
+	"github.com/pgusers/pgusers/pkg/connect"
+	"github.com/pgusers/pgusers/pkg/report"
+	"github.com/pgusers/pgusers/pkg/run"
+)
+
+const discoverSub = "3f2b1c0d-0000-4000-8000-0000000000d1"
+
+// discoveredFleet is a fake Azure Resource Manager whose subscription holds
+// four servers, two of them on the throwaway cluster's address and one
+// with Microsoft Entra authentication off, and the files that discover them.
+func discoveredFleet(t *testing.T) (*fixture, string) {
+	t.Helper()
+	f := newFixture(t)
+	admin := armfake.Admin{Name: f.c.Admin, Type: armfake.User, ObjectID: pgtest.AdminObjectID}
+	var servers []armfake.Server
+	// Each server has its own address, as in Azure; pg-a and pg-b reach
+	// the cluster, pg-c's is Azure's and never reached here.
+	for name, fqdn := range map[string]string{"pg-a": "127.0.0.1", "pg-b": "localhost", "pg-c": ""} {
+		servers = append(servers, armfake.Server{Subscription: discoverSub, ResourceGroup: "rg", Name: name, FQDN: fqdn,
+			Location: "westeurope", Version: "15", Tags: map[string]string{"env": "prod"}, Entra: "Enabled", Admins: []armfake.Admin{admin}})
+	}
+	servers = append(servers, armfake.Server{Subscription: discoverSub, ResourceGroup: "rg", Name: "pg-off", FQDN: "127.0.0.2",
+		Tags: map[string]string{"env": "prod"}, Entra: "Disabled", Admins: []armfake.Admin{admin}})
+	arm := armfake.Start(t, armfake.Options{Servers: servers})
+	f.env.arm = run.ARM{Cloud: arm.Cloud(), Transport: arm.Transport(), Retry: armfake.Retry()}
+	// One credential signs in to Resource Manager and to the servers, as
+	// DefaultAzureCredential does; its token is the cluster's password.
+	f.env.connect.Credentials = connect.NewCredentialsWith(&armfake.Credential{})
+	if err := f.c.SetAdminPassword(t.Context(), armfake.Token); err != nil {
+		t.Fatal(err)
+	}
+	file := writeFile(t, f.dir, "fleet.yaml", fmt.Sprintf(`version: 1
+discover:
+  - subscription: %s
+    tags: {env: prod}
+    server:
+      user: %q
+      port: %d
+      sslmode: disable
+      insecureSkipTLSVerify: true
+`, discoverSub, f.c.Admin, f.c.Port))
+	return f, file
+}
+
+func TestServersListsTheFleetAsAzureKnowsIt(t *testing.T) {
+	f, file := discoveredFleet(t)
+	r := pgusers(t, f.env, "servers", "-f", file, "--output", "json")
+	wantCode(t, r, exitOK)
+	var fleet report.Fleet
+	if err := json.Unmarshal([]byte(r.stdout), &fleet); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range fleet.Servers {
+		got = append(got, fmt.Sprintf("%s %s %s %s %v %d %q", s.Name, s.Source, s.Location, s.Version, *s.EntraAuth, len(s.Admins), s.Problems))
+	}
+	want := []string{
+		`pg-a discovered westeurope 15 true 1 []`,
+		`pg-b discovered westeurope 15 true 1 []`,
+		`pg-c discovered westeurope 15 true 1 []`,
+		`pg-off discovered westeurope 17 false 1 ["Microsoft Entra authentication is disabled (authConfig.activeDirectoryAuth): enable it in the server's authentication settings"]`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("servers (-want +got):\n%s", diff)
+	}
+	r = pgusers(t, f.env, "servers", "-f", file)
+	wantCode(t, r, exitOK)
+	mustContain(t, "stdout", r.stdout, "pg-off: Microsoft Entra authentication is disabled", "4 server(s)")
+}
+
+func TestShardsSplitADiscoveredFleet(t *testing.T) {
+	f, file := discoveredFleet(t)
+	var union []string
+	for k := range 3 {
+		r := pgusers(t, f.env, "servers", "-f", file, "--shard", fmt.Sprintf("%d/3", k), "--output", "json")
+		wantCode(t, r, exitOK)
+		var fleet report.Fleet
+		if err := json.Unmarshal([]byte(r.stdout), &fleet); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range fleet.Servers {
+			if slices.Contains(union, s.Name) {
+				t.Errorf("%s is in two shards", s.Name)
+			}
+			union = append(union, s.Name)
+		}
+	}
+	slices.Sort(union)
+	if diff := cmp.Diff([]string{"pg-a", "pg-b", "pg-c", "pg-off"}, union); diff != "" {
+		t.Errorf("the shards together (-want +got):\n%s", diff)
+	}
+	r := pgusers(t, f.env, "plan", "-f", file, "--shard", "3/3")
+	wantCode(t, r, exitError)
+	mustContain(t, "stderr", r.stderr, "K must be from 0 to 2")
+}
+
+// A server Azure says cannot be signed in to fails before any connection;
+// the others are planned.
+func TestPlanOfADiscoveredFleet(t *testing.T) {
+	f, file := discoveredFleet(t)
+	r := pgusers(t, f.env, "plan", "-f", file, "--server", "pg-a", "--server", "pg-off", "--output", "json")
+	wantCode(t, r, exitError)
+	rep := jsonReport(t, r.stdout)
+	var got []string
+	for _, s := range rep.Servers {
+		got = append(got, s.Name+" "+string(s.Status)+" "+s.ErrorKind)
+	}
+	if diff := cmp.Diff([]string{"pg-a in-sync ", "pg-off error sign-in"}, got); diff != "" {
+		t.Fatalf("servers (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(rep.Servers[1].Error, "pgusers did not try") {
+		t.Errorf("the unusable server's error: %s", rep.Servers[1].Error)
+	}
+}
