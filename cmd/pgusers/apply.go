@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/pgusers/pgusers/internal/cli"
 	"github.com/pgusers/pgusers/pkg/planfile"
 	"github.com/pgusers/pgusers/pkg/report"
 	"github.com/pgusers/pgusers/pkg/run"
@@ -16,21 +17,21 @@ import (
 // applyOptions are apply's flags.
 type applyOptions struct {
 	common
-	output      choice
-	dry         dryRun
+	output      cli.Choice
+	dry         cli.DryRun
 	autoApprove bool
 }
 
 func runApply(ctx context.Context, o *applyOptions, planFile string, e env) (int, error) {
 	c, dry, autoApprove := &o.common, o.dry, o.autoApprove
 	if planFile != "" && (len(c.files) > 0 || len(c.servers) > 0 || c.maxDrops >= 0) {
-		return exitError, usagef("apply %s runs exactly the saved plan, which holds its servers and how to reach them: "+
+		return exitError, cli.Usagef("apply %s runs exactly the saved plan, which holds its servers and how to reach them: "+
 			"drop -f, --server and --max-drops (plan again to change them); nothing was changed", planFile)
 	}
 	// Refuse before reading any server: a CI job without --auto-approve
 	// must fail the same way whatever the servers hold.
-	if dry == dryRunNone && !autoApprove && !e.interactive {
-		return exitError, usagef("apply asks for confirmation, and stdin is not a terminal: " +
+	if dry == cli.DryRunNone && !autoApprove && !e.interactive {
+		return exitError, cli.Usagef("apply asks for confirmation, and stdin is not a terminal: " +
 			"pass --auto-approve to apply without asking, or --dry-run to see what would run; nothing was changed")
 	}
 	cfg := c.config(e)
@@ -40,36 +41,35 @@ func runApply(ctx context.Context, o *applyOptions, planFile string, e env) (int
 		if err != nil {
 			return exitError, err
 		}
-		fmt.Fprintf(e.stderr, "Applying the saved plan %s, made by %s from desired state %s (files: %s).\n",
-			planFile, report.Escape(p.Pgusers), shortDigest(p.DesiredDigest), report.Escape(strings.Join(p.Files, ", ")))
+		fmt.Fprintf(e.stderr, "Applying the saved plan %s, %s.\n", planFile, p.Origin())
 		for _, s := range p.Servers {
 			targets = append(targets, run.Planned(s.Desired, s.Observed, s.Plan))
 		}
-		if dry != dryRunClient {
+		if dry != cli.DryRunClient {
 			run.Connect(ctx, targets, cfg)
 		}
 	} else {
-		d, servers, reads, err := c.loadAndRead(ctx, &cfg, e.arm)
+		d, servers, reads, err := c.load(ctx, &cfg, e.arm, true)
 		if err != nil {
 			return exitError, err
 		}
 		printWarnings(e.stderr, d)
-		targets = run.Plan(ctx, servers, cfg, reads, dry != dryRunClient)
+		targets = run.Plan(ctx, servers, cfg, reads, dry != cli.DryRunClient)
 		reads.Stop(ctx)
 	}
 	defer run.Close(ctx, targets)
 
 	output := o.output
 	show := report.JSON
-	if output.value == "text" {
-		show = textView(e.color)
+	if output.Value == "text" {
+		show = report.TextView(e.color)
 	}
 	results := run.Results(targets)
 	r := report.Build(results)
 	switch {
-	case dry == dryRunClient:
-		r.DryRun = string(dryRunClient)
-		if output.value == "text" {
+	case dry == cli.DryRunClient:
+		r.DryRun = string(cli.DryRunClient)
+		if output.Value == "text" {
 			show = func(w io.Writer, r report.Report) error {
 				if err := report.SQL(w, results); err != nil {
 					return err
@@ -83,17 +83,17 @@ func runApply(ctx context.Context, o *applyOptions, planFile string, e env) (int
 		return finish(e, show, r)
 	}
 
-	if output.value == "text" {
+	if output.Value == "text" {
 		// The plan first, as confirmation asks about it.
-		if err := textView(e.color)(e.stdout, r); err != nil {
+		if err := report.TextView(e.color)(e.stdout, r); err != nil {
 			return exitError, err
 		}
 	}
-	if dry == dryRunNone && !autoApprove {
-		if output.value != "text" {
+	if dry == cli.DryRunNone && !autoApprove {
+		if output.Value != "text" {
 			// The JSON document is written once, after the apply: the
 			// plan the question is about goes to the terminal, stderr.
-			if err := textView(e.colorStderr)(e.stderr, r); err != nil {
+			if err := report.TextView(e.colorStderr)(e.stderr, r); err != nil {
 				return exitError, err
 			}
 		}
@@ -106,12 +106,12 @@ func runApply(ctx context.Context, o *applyOptions, planFile string, e env) (int
 		}
 	}
 
-	run.Apply(ctx, targets, cfg, dry == dryRunServer)
+	run.Apply(ctx, targets, cfg, dry == cli.DryRunServer)
 	r = report.Build(run.Results(targets))
-	if dry == dryRunServer {
-		r.DryRun = string(dryRunServer)
+	if dry == cli.DryRunServer {
+		r.DryRun = string(cli.DryRunServer)
 	}
-	if output.value == "text" {
+	if output.Value == "text" {
 		show = report.ApplyText
 	}
 	return finish(e, show, r)
@@ -122,7 +122,7 @@ func finish(e env, show func(io.Writer, report.Report) error, r report.Report) (
 	if err := show(e.stdout, r); err != nil {
 		return exitError, err
 	}
-	reportFailures(e.stderr, r)
+	report.Failures(e.stderr, r)
 	if r.Summary.Failed > 0 || r.Summary.Unknown > 0 {
 		return exitError, nil
 	}
@@ -137,15 +137,4 @@ func confirm(e env, servers int) (bool, error) {
 		return false, err
 	}
 	return strings.TrimSpace(line) == "yes", nil
-}
-
-func shortDigest(d string) string {
-	if len(d) > 12 {
-		return d[:12]
-	}
-	return d
-}
-
-func indent(s, prefix string) string {
-	return strings.ReplaceAll(s, "\n", "\n"+prefix)
 }

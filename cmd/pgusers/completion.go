@@ -16,20 +16,7 @@ import (
 // Shell completion: cobra's `completion` command writes the script for
 // bash, zsh, fish or PowerShell; the script asks `pgusers __complete ...`
 // for candidates. Those below add what cobra cannot know: the values of
-// the choice flags, and the servers the files given so far declare.
-
-// completeChoices completes flag name with values ("value\tdescription").
-func completeChoices(cmd *cobra.Command, name string, values ...string) {
-	_ = cmd.RegisterFlagCompletionFunc(name, func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		var out []string
-		for _, v := range values {
-			if strings.HasPrefix(v, toComplete) {
-				out = append(out, v)
-			}
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
-	})
-}
+// the choice flags (internal/cli), and the servers the files given so far declare.
 
 // completeServers completes --server with the names of the servers in the
 // files of the -f flags typed so far (pgusers.yaml without any), read

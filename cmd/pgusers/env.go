@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/pgusers/pgusers/internal/cli"
 	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/run"
 )
@@ -37,28 +38,9 @@ func systemEnv() env {
 		stdout:      os.Stdout,
 		stderr:      os.Stderr,
 		getenv:      os.Getenv,
-		interactive: isTerminal(os.Stdin) && isTerminal(os.Stderr),
-		progress:    isTerminal(os.Stderr),
-		color:       wantColor(isTerminal(os.Stdout), os.LookupEnv),
-		colorStderr: wantColor(isTerminal(os.Stderr), os.LookupEnv),
+		interactive: cli.IsTerminal(os.Stdin) && cli.IsTerminal(os.Stderr),
+		progress:    cli.IsTerminal(os.Stderr),
+		color:       cli.WantColor(cli.IsTerminal(os.Stdout), os.LookupEnv),
+		colorStderr: cli.WantColor(cli.IsTerminal(os.Stderr), os.LookupEnv),
 	}
-}
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// wantColor decides colour for an output: only on a terminal, and never
-// with NO_COLOR set, whatever its value (https://no-color.org), or on a
-// terminal that says it cannot (TERM=dumb).
-func wantColor(terminal bool, lookup func(string) (string, bool)) bool {
-	if !terminal {
-		return false
-	}
-	if _, set := lookup("NO_COLOR"); set {
-		return false
-	}
-	term, _ := lookup("TERM")
-	return term != "dumb"
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pgusers/pgusers/internal/cli"
 )
 
 // Command lines written for the flag package pgusers used before cobra
@@ -48,49 +49,9 @@ func TestNormalizeArgs(t *testing.T) {
 		{[]string{"frobnicate", "-x"}, []string{"frobnicate", "-x"}},
 	}
 	for _, tc := range tests {
-		got := normalizeArgs(root, tc.in, func(string, ...any) {})
+		got := cli.NormalizeArgs(root, tc.in, func(string, ...any) {})
 		if diff := cmp.Diff(tc.want, got); diff != "" {
-			t.Errorf("normalizeArgs(%q) (-want +got):\n%s", tc.in, diff)
-		}
-	}
-}
-
-func TestJSONRequested(t *testing.T) {
-	for args, want := range map[string]bool{
-		"plan --output json":         true,
-		"plan --output=json":         true,
-		"plan -o json":               true,
-		"plan -ojson":                true,
-		"plan -o=json":               true,
-		"plan --output text":         false,
-		"plan --out json":            false,
-		"apply -- --output json":     false,
-		"plan -f json --output yaml": false,
-	} {
-		if got := jsonRequested(strings.Fields(args)); got != want {
-			t.Errorf("jsonRequested(%s) = %v, want %v", args, got, want)
-		}
-	}
-}
-
-func TestWantColor(t *testing.T) {
-	lookup := func(vars map[string]string) func(string) (string, bool) {
-		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
-	}
-	for _, tc := range []struct {
-		terminal bool
-		vars     map[string]string
-		want     bool
-	}{
-		{true, nil, true},
-		{true, map[string]string{"TERM": "xterm-256color"}, true},
-		{false, nil, false},
-		{true, map[string]string{"NO_COLOR": "1"}, false},
-		{true, map[string]string{"NO_COLOR": ""}, false}, // set, whatever its value
-		{true, map[string]string{"TERM": "dumb"}, false},
-	} {
-		if got := wantColor(tc.terminal, lookup(tc.vars)); got != tc.want {
-			t.Errorf("wantColor(%v, %v) = %v, want %v", tc.terminal, tc.vars, got, tc.want)
+			t.Errorf("cli.NormalizeArgs(%q) (-want +got):\n%s", tc.in, diff)
 		}
 	}
 }

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
+	"github.com/pgusers/pgusers/internal/cli"
 	"github.com/pgusers/pgusers/pkg/planfile"
 	"github.com/pgusers/pgusers/pkg/report"
 	"github.com/pgusers/pgusers/pkg/run"
@@ -15,7 +15,7 @@ import (
 // planOptions are plan's flags.
 type planOptions struct {
 	common
-	output      choice
+	output      cli.Choice
 	detailed    bool
 	out         string
 	metricsFile string
@@ -24,7 +24,7 @@ type planOptions struct {
 func runPlan(ctx context.Context, o *planOptions, e env) (int, error) {
 	start := time.Now()
 	cfg := o.config(e)
-	d, servers, reads, err := o.loadAndRead(ctx, &cfg, e.arm)
+	d, servers, reads, err := o.load(ctx, &cfg, e.arm, true)
 	if err != nil {
 		return exitError, err
 	}
@@ -32,10 +32,10 @@ func runPlan(ctx context.Context, o *planOptions, e env) (int, error) {
 	targets := run.Plan(ctx, servers, cfg, reads, false)
 	reads.Stop(ctx)
 	r := report.Build(run.Results(targets))
-	if err := view(o.output.value, e.color)(e.stdout, r); err != nil {
+	if err := report.View(o.output.Value, e.color)(e.stdout, r); err != nil {
 		return exitError, err
 	}
-	reportFailures(e.stderr, r)
+	report.Failures(e.stderr, r)
 	// The metrics first: a failed server is what they are for, and it
 	// keeps the plan from being saved.
 	var metricsErr error
@@ -46,9 +46,13 @@ func runPlan(ctx context.Context, o *planOptions, e env) (int, error) {
 		}
 	}
 	if o.out != "" {
-		if err := savePlan(o.out, targets, d.Files, (&spec.Desired{Servers: servers}).Digest(), r); err != nil {
+		saved, err := run.Saved(targets, r, versionString(), d.Files, (&spec.Desired{Servers: servers}).Digest())
+		if err == nil {
+			err = planfile.Save(o.out, saved)
+		}
+		if err != nil {
 			if metricsErr != nil {
-				printError(e.stderr, nil, metricsErr)
+				cli.PrintError(e.stderr, nil, metricsErr)
 			}
 			return exitError, err
 		}
@@ -64,65 +68,4 @@ func runPlan(ctx context.Context, o *planOptions, e env) (int, error) {
 		return exitChanges, nil
 	}
 	return exitOK, nil
-}
-
-// view is the output of plan that --output names; the text plan is
-// coloured when color says so, the others never are.
-func view(output string, color bool) func(io.Writer, report.Report) error {
-	switch output {
-	case "json":
-		return report.JSON
-	case "markdown":
-		return report.Markdown
-	}
-	return textView(color)
-}
-
-// textView is the text plan, coloured or not.
-func textView(color bool) func(io.Writer, report.Report) error {
-	if color {
-		return report.ColorText
-	}
-	return report.Text
-}
-
-// savePlan saves targets, every one of them read and planned.
-func savePlan(path string, targets []*run.Target, files []string, digest string, r report.Report) error {
-	p := planfile.Plan{Pgusers: versionString(), DesiredDigest: digest, Files: files, Report: r}
-	var failed []string
-	for _, t := range targets {
-		if t.Status != report.InSync && t.Status != report.Changes {
-			failed = append(failed, t.Server.Name)
-			continue
-		}
-		p.Servers = append(p.Servers, planfile.Server{Desired: t.Server, Observed: t.Observed,
-			Fingerprint: t.Observed.Fingerprint(), Plan: t.Plan})
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("the plan was not saved: server(s) %v failed, and a saved plan must hold every server it names: "+
-			"fix them, or leave them out with --server", failed)
-	}
-	return planfile.Save(path, p)
-}
-
-// reportFailures ends a run with the servers that failed on stderr, so
-// that a CI log shows them even when stdout goes to a file.
-func reportFailures(w io.Writer, r report.Report) {
-	if r.Summary.Failed == 0 && r.Summary.Unknown == 0 {
-		return
-	}
-	for _, s := range r.Servers {
-		switch s.Status {
-		case report.Error:
-			fmt.Fprintf(w, "error: server %s: %s\n", report.Escape(s.Name), indent(report.EscapeLines(s.Error), "  "))
-		case report.Unknown:
-			fmt.Fprintf(w, "error: server %s: outcome unknown: %s\n", report.Escape(s.Name), indent(report.EscapeLines(s.Error), "  "))
-		}
-	}
-	if r.Summary.Failed > 0 {
-		fmt.Fprintf(w, "%d of %d server(s) failed\n", r.Summary.Failed, len(r.Servers))
-	}
-	if r.Summary.Unknown > 0 {
-		fmt.Fprintf(w, "%d of %d server(s) with an unknown outcome: plan again to see what they hold\n", r.Summary.Unknown, len(r.Servers))
-	}
 }

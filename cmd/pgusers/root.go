@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
-	"github.com/pgusers/pgusers/pkg/discover"
+	"github.com/pgusers/pgusers/internal/cli"
 	"github.com/pgusers/pgusers/pkg/report"
+	"github.com/pgusers/pgusers/pkg/run"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -29,7 +26,7 @@ type app struct {
 	env env
 	// stdout is env.stdout, watched: an error document goes to stdout
 	// only when nothing else did.
-	stdout *watchedWriter
+	stdout *cli.WatchedWriter
 	// args are the arguments as cobra parses them.
 	args []string
 	// code is the exit code of a command that ran to its end.
@@ -43,7 +40,7 @@ type app struct {
 // its exit code: 0 success, 1 an error, 2 plan --detailed-exitcode with
 // changes.
 func runCommand(ctx context.Context, args []string, e env) int {
-	out := &watchedWriter{w: e.stdout}
+	out := &cli.WatchedWriter{W: e.stdout}
 	e.stdout = out
 	a := &app{env: e, stdout: out}
 	root := newRootCommand(a)
@@ -55,7 +52,7 @@ func runCommand(ctx context.Context, args []string, e env) int {
 		return exitError
 	}
 	completing := args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd
-	a.args = normalizeArgs(root, args, func(format string, v ...any) {
+	a.args = cli.NormalizeArgs(root, args, func(format string, v ...any) {
 		if !completing { // a completion's stderr is the shell's
 			fmt.Fprintf(e.stderr, "warning: "+format+"\n", v...)
 		}
@@ -66,7 +63,7 @@ func runCommand(ctx context.Context, args []string, e env) int {
 		return a.code
 	}
 	if !a.running {
-		err = commandLineError(root, cmd, a.args, err)
+		err = cli.CommandLineError(root, cmd, a.args, err)
 	}
 	a.fail(cmd, err)
 	return exitError
@@ -100,29 +97,14 @@ others still run), 2 only for plan --detailed-exitcode when a server has changes
 	root.SetIn(a.env.stdin)
 	root.SetOut(a.env.stdout)
 	root.SetErr(a.env.stderr)
-	root.SetFlagErrorFunc(flagError)
+	root.SetFlagErrorFunc(cli.FlagError)
 	root.AddCommand(newValidateCommand(a), newPlanCommand(a), newApplyCommand(a), newExportCommand(a), newServersCommand(a),
 		newVersionCommand(a))
 	// Made now rather than when the command runs, so that the usage and
 	// the reference in docs/cli/ list them.
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
-	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
-		// cobra's completion command shows its help for any argument;
-		// a shell it does not know is a mistake.
-		c.Args = cobra.ArbitraryArgs
-		c.RunE = func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return cmd.Help()
-			}
-			shells := []string{"bash", "zsh", "fish", "powershell"}
-			hint := ""
-			if s := spec.Suggest(args[0], shells); s != "" {
-				hint = fmt.Sprintf("; did you mean %s?", s)
-			}
-			return usagef("no completion for shell %q%s (pgusers completion bash, zsh, fish or powershell)", args[0], hint)
-		}
-	}
+	cli.StrictCompletion(root)
 	for _, c := range root.Commands() {
 		// Each command's own flags first, then the common ones, as added.
 		c.Flags().SortFlags = false
@@ -141,88 +123,15 @@ func (a *app) run(f func(ctx context.Context, cmd *cobra.Command, args []string)
 	}
 }
 
-// noArgs refuses positional arguments with the message msg (%q is them).
-func noArgs(msg string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return usagef(msg, args)
-		}
-		return nil
-	}
-}
-
-// commandLineError is err, an error cobra found in the command line, as
-// a usage error: an unknown command says which command was meant.
-func commandLineError(root, cmd *cobra.Command, args []string, err error) error {
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return err
-	}
-	if cmd == root && strings.HasPrefix(err.Error(), "unknown command") {
-		name := firstArg(args)
-		msg := fmt.Sprintf("unknown command %q for %q", name, root.Name())
-		if s := root.SuggestionsFor(name); len(s) > 0 {
-			msg += "; did you mean " + strings.Join(s, " or ") + "?"
-		}
-		return usagef("%s", msg)
-	}
-	return usagef("%v", err)
-}
-
-// firstArg is the first argument that is not a flag.
-func firstArg(args []string) string {
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") {
-			return a
-		}
-	}
-	return ""
-}
-
 // fail reports err: on stderr for people, one problem a line; and, when
 // the command line asks for --output json and nothing was written to
 // stdout yet, as a JSON document there, so that stdout is always one
 // document for a machine.
 func (a *app) fail(cmd *cobra.Command, err error) {
-	printError(a.env.stderr, cmd, err)
-	if jsonRequested(a.args) && !a.stdout.written {
+	cli.PrintError(a.env.stderr, cmd, err)
+	if cli.JSONRequested(a.args) && !a.stdout.Written {
 		_ = report.ProblemsJSON(a.env.stdout, report.ProblemsOf(err))
 	}
-}
-
-// printError writes err to w, one problem a line.
-func printError(w io.Writer, cmd *cobra.Command, err error) {
-	var specErrs spec.Errors
-	if errors.As(err, &specErrs) {
-		for _, se := range specErrs {
-			fmt.Fprintf(w, "error: %v\n", se)
-		}
-		fmt.Fprintf(w, "%d error(s) in the desired-state files; nothing was changed\n", len(specErrs))
-		return
-	}
-	var ue *usageError
-	if errors.As(err, &ue) {
-		path := "pgusers"
-		if cmd != nil {
-			path = cmd.CommandPath()
-		}
-		fmt.Fprintf(w, "error: %v\nRun '%s --help' for usage.\n", ue, path)
-		return
-	}
-	fmt.Fprintf(w, "error: %v\n", err)
-}
-
-// watchedWriter remembers whether anything was written through it.
-type watchedWriter struct {
-	w       io.Writer
-	written bool
-}
-
-func (w *watchedWriter) Write(p []byte) (int, error) {
-	if len(p) > 0 {
-		w.written = true
-	}
-	return w.w.Write(p)
 }
 
 func newValidateCommand(a *app) *cobra.Command {
@@ -236,7 +145,7 @@ too. On success, stdout has one line: how many files, servers and principal decl
 		Example: `  pgusers validate                      # pgusers.yaml in the working directory
   pgusers validate -f pgusers/          # every *.yaml and *.yml in the directory
   pgusers validate -f sets.yaml -f servers.yaml`,
-		Args: noArgs("validate takes no arguments (got %q); name files with -f"),
+		Args: cli.NoArgs("validate takes no arguments (got %q); name files with -f"),
 		RunE: a.run(func(ctx context.Context, _ *cobra.Command, _ []string) (int, error) {
 			return exitOK, runValidate(ctx, files, a.env)
 		}),
@@ -247,7 +156,7 @@ too. On success, stdout has one line: how many files, servers and principal decl
 }
 
 func newPlanCommand(a *app) *cobra.Command {
-	o := &planOptions{output: newChoice("text", "text", "json", "markdown")}
+	o := &planOptions{output: cli.NewChoice("text", "text", "json", "markdown")}
 	cmd := &cobra.Command{
 		Use:   "plan [-f FILE]... [--server NAME]...",
 		Short: "Show how each server differs from the files; changes nothing",
@@ -269,7 +178,7 @@ sync and how many changes it has, and when it was last read without error.`,
   pgusers plan -f pgusers/ --output markdown >> "$GITHUB_STEP_SUMMARY"
   pgusers plan -f pgusers/ --out plan.pgusers.json     # review it, then: pgusers apply plan.pgusers.json
   pgusers plan -f /etc/pgusers/ --detailed-exitcode --metrics-file /var/lib/node_exporter/pgusers.prom`,
-		Args: noArgs("plan takes no arguments (got %q); name files with -f"),
+		Args: cli.NoArgs("plan takes no arguments (got %q); name files with -f"),
 		RunE: a.run(func(ctx context.Context, _ *cobra.Command, _ []string) (int, error) {
 			return runPlan(ctx, o, a.env)
 		}),
@@ -281,12 +190,12 @@ sync and how many changes it has, and when it was last read without error.`,
 	fs.StringVar(&o.out, "out", "", "save the plan to `PLANFILE`, for pgusers apply PLANFILE")
 	fs.StringVar(&o.metricsFile, "metrics-file", "", "write the result in Prometheus text format to `FILE` (atomically: a temporary file, renamed)")
 	o.common.register(cmd)
-	completeChoices(cmd, "output", "text\tfor people", "json\tfor machines (docs/json.md)", "markdown\tfor a pull request or job summary")
+	cli.CompleteChoices(cmd, "output", "text\tfor people", "json\tfor machines (docs/json.md)", "markdown\tfor a pull request or job summary")
 	return cmd
 }
 
 func newApplyCommand(a *app) *cobra.Command {
-	o := &applyOptions{output: newChoice("text", "text", "json")}
+	o := &applyOptions{output: cli.NewChoice("text", "text", "json")}
 	cmd := &cobra.Command{
 		Use:   "apply [PLANFILE] [-f FILE]... [--server NAME]...",
 		Short: "Make each server match the files, or apply a saved plan",
@@ -310,12 +219,12 @@ refused, as "server" would be read as a plan file.`,
   pgusers apply -f pgusers/ --auto-approve --output json > apply.json   # CI
   pgusers apply plan.pgusers.json --auto-approve     # exactly a saved plan`,
 		Args: func(_ *cobra.Command, args []string) error {
-			if v, ok := dryRunWithSpace(a.args); ok {
-				return usagef("--dry-run takes its value after \"=\": write --dry-run=server (or --dry-run=client); "+
+			if v, ok := cli.DryRunWithSpace(a.args); ok {
+				return cli.Usagef("--dry-run takes its value after \"=\": write --dry-run=server (or --dry-run=client); "+
 					"written with a space, %q would be read as a plan file; nothing was changed", v)
 			}
 			if len(args) > 1 {
-				return usagef("apply takes at most one argument, a saved plan (got %q); name files with -f", args)
+				return cli.Usagef("apply takes at most one argument, a saved plan (got %q); name files with -f", args)
 			}
 			return nil
 		},
@@ -336,30 +245,12 @@ refused, as "server" would be read as a plan file.`,
 	fs := cmd.Flags()
 	fs.VarP(&o.output, "output", "o", "what stdout holds: text for people, or the JSON report (docs/json.md)")
 	fs.Var(&o.dry, "dry-run", "print the SQL and run none of it; --dry-run=server runs it all and rolls it back")
-	fs.Lookup("dry-run").NoOptDefVal = string(dryRunClient)
+	fs.Lookup("dry-run").NoOptDefVal = string(cli.DryRunClient)
 	fs.BoolVar(&o.autoApprove, "auto-approve", false, "apply without asking (CI)")
 	o.common.register(cmd)
-	completeChoices(cmd, "output", "text\tfor people", "json\tfor machines (docs/json.md)")
-	completeChoices(cmd, "dry-run", "client\tprint the SQL, run none of it", "server\trun it all and roll it back")
+	cli.CompleteChoices(cmd, "output", "text\tfor people", "json\tfor machines (docs/json.md)")
+	cli.CompleteChoices(cmd, "dry-run", "client\tprint the SQL, run none of it", "server\trun it all and roll it back")
 	return cmd
-}
-
-// dryRunWithSpace finds "--dry-run server" (or client) in args: the old
-// flag package and pflag both read it as a client dry run and a plan file
-// named server, which is never what was meant.
-func dryRunWithSpace(args []string) (string, bool) {
-	for i, arg := range args {
-		if arg == "--" {
-			break
-		}
-		if arg == "--dry-run" && i+1 < len(args) {
-			switch v := args[i+1]; v {
-			case "client", "server":
-				return v, true
-			}
-		}
-	}
-	return "", false
 }
 
 func newExportCommand(a *app) *cobra.Command {
@@ -376,7 +267,7 @@ The connection settings come from the files (-f), which must define the server; 
 is read from the server, once, without a lock. --timeout bounds the whole export.`,
 		Example: `  pgusers export -f servers.yaml --server orders-prod > orders-prod.yaml
   pgusers export -f pgusers/ --server orders-prod --database orders --database reporting`,
-		Args: noArgs("export takes no arguments (got %q); name the server with --server and its file with -f"),
+		Args: cli.NoArgs("export takes no arguments (got %q); name the server with --server and its file with -f"),
 		RunE: a.run(func(ctx context.Context, _ *cobra.Command, _ []string) (int, error) {
 			return runExport(ctx, o, a.env)
 		}),
@@ -389,7 +280,7 @@ is read from the server, once, without a lock. --timeout bounds the whole export
 }
 
 func newServersCommand(a *app) *cobra.Command {
-	o := &serversOptions{output: newChoice("text", "text", "json")}
+	o := &serversOptions{output: cli.NewChoice("text", "text", "json")}
 	cmd := &cobra.Command{
 		Use:   "servers [-f FILE]... [--server NAME]... [--shard K/N]",
 		Short: "List the fleet as the files and Azure define it; touches no server",
@@ -401,7 +292,7 @@ disabled, the sign-in user not one of its administrators, stopped) is flagged wi
 apply report it failed without connecting. No server is connected to.`,
 		Example: `  pgusers servers -f pgusers/
   pgusers servers -f pgusers/ --shard 0/4 --output json`,
-		Args: noArgs("servers takes no arguments (got %q); name files with -f"),
+		Args: cli.NoArgs("servers takes no arguments (got %q); name files with -f"),
 		RunE: a.run(func(ctx context.Context, _ *cobra.Command, _ []string) (int, error) {
 			return runServers(ctx, o, a.env)
 		}),
@@ -409,12 +300,12 @@ apply report it failed without connecting. No server is connected to.`,
 	}
 	cmd.Flags().VarP(&o.output, "output", "o", "text for people, or JSON")
 	o.common.register(cmd)
-	completeChoices(cmd, "output", "text", "json")
+	cli.CompleteChoices(cmd, "output", "text", "json")
 	return cmd
 }
 
 func newVersionCommand(a *app) *cobra.Command {
-	output := newChoice("text", "text", "json")
+	output := cli.NewChoice("text", "text", "json")
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, the commit, the Go version and the platform",
@@ -424,10 +315,10 @@ first 12 digits of the commit with "-dirty" when the tree had changes, the Go ve
 platform.`,
 		Example: `  pgusers version
   pgusers version --output json`,
-		Args: noArgs("version takes no arguments (got %q)"),
+		Args: cli.NoArgs("version takes no arguments (got %q)"),
 		RunE: a.run(func(context.Context, *cobra.Command, []string) (int, error) {
 			v := currentVersion()
-			if output.value == "json" {
+			if output.Value == "json" {
 				return exitOK, writeJSON(a.env.stdout, v)
 			}
 			_, err := fmt.Fprintln(a.env.stdout, v)
@@ -436,7 +327,7 @@ platform.`,
 		ValidArgsFunction: cobra.NoFileCompletions,
 	}
 	cmd.Flags().VarP(&output, "output", "o", "text, or JSON: {\"version\", \"commit\", \"go\", \"platform\"}")
-	completeChoices(cmd, "output", "text", "json")
+	cli.CompleteChoices(cmd, "output", "text", "json")
 	return cmd
 }
 
@@ -444,34 +335,34 @@ platform.`,
 type common struct {
 	files     []string
 	servers   []string
-	parallel  atLeast
-	timeout   duration
-	maxDrops  maxDrops
+	parallel  cli.AtLeast
+	timeout   cli.Duration
+	maxDrops  cli.MaxDrops
 	verbose   bool
-	logLevel  choice
-	logFormat choice
-	shard     shardFlag
+	logLevel  cli.Choice
+	logFormat cli.Choice
+	shard     cli.Shard
 	// log is set by logger; load reports through it.
 	log *slog.Logger
-	// azure is what Azure Resource Manager says of the servers discovery
-	// found, by name.
-	azure map[string]discover.Server
+	// fleet is what Azure Resource Manager says of the servers discovery
+	// found.
+	fleet run.Fleet
 }
 
 func (c *common) register(cmd *cobra.Command) {
 	addFileFlag(cmd, &c.files)
 	fs := cmd.Flags()
 	fs.StringArrayVar(&c.servers, "server", nil, "only server `NAME` of the files (repeatable; default: every server)")
-	c.parallel = atLeast{value: 8, min: 1}
+	c.parallel = cli.AtLeast{Value: 8, Min: 1}
 	fs.Var(&c.parallel, "parallel", "how many servers at once")
-	c.timeout = duration(5 * time.Minute)
+	c.timeout = cli.Duration(5 * time.Minute)
 	fs.Var(&c.timeout, "timeout", "each server's time budget per phase (read and plan; apply), e.g. 90s, 10m, 1h")
 	c.maxDrops = -1
 	fs.Var(&c.maxDrops, "max-drops", "refuse a server whose plan drops or replaces more than N principals (default: the files' maxDrops, else 5)")
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "debug logs on stderr (--log-level debug)")
-	c.logLevel = newChoice("warn", "debug", "info", "warn", "error")
+	c.logLevel = cli.NewChoice("warn", "debug", "info", "warn", "error")
 	fs.Var(&c.logLevel, "log-level", "diagnostics on stderr from this level up")
-	c.logFormat = newChoice("text", "text", "json")
+	c.logFormat = cli.NewChoice("text", "text", "json")
 	fs.Var(&c.logFormat, "log-format", "diagnostics on stderr as text or JSON lines")
 	fs.Var(&c.shard, "shard", "run only part `K/N` of the fleet: K from 0 to N-1, by a stable hash of the server name "+
 		"(a Kubernetes Indexed Job's JOB_COMPLETION_INDEX, a CI matrix index)")
@@ -480,8 +371,8 @@ func (c *common) register(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("timeout", cobra.NoFileCompletions)
 	_ = cmd.RegisterFlagCompletionFunc("max-drops", cobra.NoFileCompletions)
 	_ = cmd.RegisterFlagCompletionFunc("shard", cobra.NoFileCompletions)
-	completeChoices(cmd, "log-level", "debug", "info", "warn", "error")
-	completeChoices(cmd, "log-format", "text", "json")
+	cli.CompleteChoices(cmd, "log-level", "debug", "info", "warn", "error")
+	cli.CompleteChoices(cmd, "log-format", "text", "json")
 }
 
 // addFileFlag adds -f/--file, repeatable, completed with YAML files and
@@ -491,5 +382,3 @@ func addFileFlag(cmd *cobra.Command, files *[]string) {
 		"desired-state `FILE`, or a directory of *.yaml and *.yml files (repeatable; default: "+spec.DefaultFile+")")
 	_ = cmd.MarkFlagFilename("file", "yaml", "yml")
 }
-
-var _ pflag.Value = (*choice)(nil)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgusers/pgusers/internal/cli"
 	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/report"
 	"github.com/pgusers/pgusers/pkg/run"
@@ -17,45 +18,25 @@ import (
 
 // logger returns the run's logger, made once from the flags.
 func (c *common) logger(w io.Writer) *slog.Logger {
-	if c.log != nil {
-		return c.log
-	}
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(c.logLevel.value)) // choice allows only valid names
-	if c.verbose {
-		level = slog.LevelDebug
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if c.logFormat.value == "json" {
-		c.log = slog.New(slog.NewJSONHandler(w, opts))
-	} else {
-		c.log = slog.New(slog.NewTextHandler(w, opts))
+	if c.log == nil {
+		c.log = cli.NewLogger(w, c.logLevel.Value, c.logFormat.Value, c.verbose)
 	}
 	return c.log
 }
 
 // load reads the files, adds the servers Azure finds for their discover
 // entries (cfg.Unusable then holds those Azure says cannot be signed in
-// to) and picks the servers the command line names.
-func (c *common) load(ctx context.Context, cfg *run.Config, arm run.ARM) (*spec.Desired, []spec.Server, error) {
-	start := time.Now()
-	files, err := spec.Read(ctx, c.files)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c.decode(ctx, start, files, cfg, arm)
-}
-
-// loadAndRead is load that also starts reading the servers while the files
-// decode (run.StartReads). The caller stops the reads once planning is over.
-func (c *common) loadAndRead(ctx context.Context, cfg *run.Config, arm run.ARM) (*spec.Desired, []spec.Server, *run.Reads, error) {
+// to) and picks the servers the command line names. With early, it starts
+// reading those servers while the files decode (run.StartReads); the
+// caller stops the reads once planning is over.
+func (c *common) load(ctx context.Context, cfg *run.Config, arm run.ARM, early bool) (*spec.Desired, []spec.Server, *run.Reads, error) {
 	start := time.Now()
 	files, err := spec.Read(ctx, c.files)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var reads *run.Reads
-	if conns, ok := files.Connections(ctx); ok {
+	if conns, ok := files.Connections(ctx); ok && early {
 		// A --server that names no server is reported by decode.
 		if servers, err := c.selectServers(&spec.Desired{Servers: conns}); err == nil {
 			reads = run.StartReads(ctx, servers, *cfg)
@@ -81,7 +62,7 @@ func (c *common) config(e env) run.Config {
 	if opts.Getenv == nil {
 		opts.Getenv = e.getenv
 	}
-	cfg := run.Config{Parallel: c.parallel.value, Timeout: time.Duration(c.timeout), Connect: opts, Log: log}
+	cfg := run.Config{Parallel: c.parallel.Value, Timeout: time.Duration(c.timeout), Connect: opts, Log: log}
 	if e.progress {
 		cfg.Progress = e.stderr
 	}
@@ -100,7 +81,7 @@ func (c *common) decode(ctx context.Context, start time.Time, files *spec.Files,
 	if err != nil {
 		return nil, nil, fmt.Errorf("discovery: %w; nothing was changed", err)
 	}
-	cfg.Unusable, c.azure = found.Unusable, found.Azure
+	cfg.Unusable, c.fleet = found.Unusable, found
 	servers, err := c.selectServers(d)
 	if err != nil {
 		return nil, nil, err
@@ -119,56 +100,6 @@ func (c *common) decode(ctx context.Context, start time.Time, files *spec.Files,
 		}
 	}
 	return d, servers, nil
-}
-
-// selectServers are the servers of d that --server names (every one
-// without it) in the --shard part of the fleet.
-func (c *common) selectServers(d *spec.Desired) ([]spec.Server, error) {
-	names := c.servers
-	if len(names) == 0 {
-		return c.inShard(d.Servers), nil
-	}
-	want := map[string]bool{}
-	for _, n := range names {
-		if _, ok := d.Server(n); !ok {
-			known := make([]string, len(d.Servers))
-			for i, s := range d.Servers {
-				known[i] = s.Name
-			}
-			hint := ""
-			if s := spec.Suggest(n, known); s != "" {
-				hint = fmt.Sprintf("; did you mean %q?", s)
-			}
-			return nil, usagef("--server %q is not in the files%s (servers: %v); nothing was changed", n, hint, known)
-		}
-		want[n] = true
-	}
-	var out []spec.Server
-	for _, s := range d.Servers {
-		if want[s.Name] {
-			out = append(out, s)
-		}
-	}
-	return c.inShard(out), nil
-}
-
-// inShard are the servers of the --shard part; all of them without it.
-// A part that holds none of a small fleet is not an error: the other parts
-// hold them.
-func (c *common) inShard(servers []spec.Server) []spec.Server {
-	if c.shard.N <= 1 {
-		return servers
-	}
-	var out []spec.Server
-	for _, s := range servers {
-		if c.shard.Holds(s.Name) {
-			out = append(out, s)
-		}
-	}
-	if len(out) == 0 && c.log != nil {
-		c.log.Warn("the shard holds none of the servers; the other shards hold them", "shard", c.shard.String(), "servers", len(servers))
-	}
-	return out
 }
 
 func runValidate(ctx context.Context, files []string, e env) error {
@@ -191,4 +122,17 @@ func printWarnings(w io.Writer, d *spec.Desired) {
 	for _, warning := range d.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", report.EscapeLines(warning.Error()))
 	}
+}
+
+// selectServers are the servers of d that --server names (every one
+// without it) in the --shard part of the fleet.
+func (c *common) selectServers(d *spec.Desired) ([]spec.Server, error) {
+	servers, err := run.Select(d, c.servers, c.shard.Shard)
+	if err != nil {
+		return nil, cli.Usagef("%v", err)
+	}
+	if len(servers) == 0 && len(d.Servers) > 0 && c.shard.N > 1 && c.log != nil {
+		c.log.Warn("the shard holds none of the servers; the other shards hold them", "shard", c.shard.String())
+	}
+	return servers, nil
 }

@@ -1,11 +1,6 @@
 package main
 
-import (
-	"fmt"
-	"runtime"
-	"runtime/debug"
-	"strings"
-)
+import buildinfo "github.com/pgusers/pgusers/internal/version"
 
 // version and commit are set at build time by GoReleaser:
 // -ldflags "-X main.version={{.Version}} -X main.commit={{.Commit}}".
@@ -15,86 +10,7 @@ var (
 	commit  string
 )
 
-// versionInfo is what `pgusers version` reports.
-type versionInfo struct {
-	Version  string `json:"version"`
-	Commit   string `json:"commit"`
-	Go       string `json:"go"`
-	Platform string `json:"platform"`
-}
-
-// String is the one line of `pgusers version`, also recorded in saved
-// plans and exports: "pgusers v0.1.0 0123456789ab (go1.26.8 linux/amd64)".
-func (v versionInfo) String() string {
-	rev := ""
-	if v.Commit != "" {
-		rev = " " + v.Commit
-	}
-	return fmt.Sprintf("pgusers %s%s (%s %s)", v.Version, rev, v.Go, v.Platform)
-}
-
 // currentVersion is this binary's version.
-func currentVersion() versionInfo {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		bi = nil
-	}
-	return buildVersion(bi, version, commit)
-}
+func currentVersion() buildinfo.Info { return buildinfo.Current(version, commit) }
 
 func versionString() string { return currentVersion().String() }
-
-// buildVersion works out the version from the build info (nil when the
-// binary has none) and the values set with -X, which win.
-//
-//   - version: -X main.version, else the main module's version, which
-//     `go install module@v0.1.0` sets and Go 1.24+ stamps from a VCS tag
-//     when building in a repository; "(devel)" or none is "dev". A version
-//     without its "v" (GoReleaser's {{.Version}} is 0.1.0) gets one.
-//   - commit: -X main.commit, else vcs.revision; 12 digits, with "-dirty"
-//     when the build info says the tree had changes.
-func buildVersion(bi *debug.BuildInfo, ldVersion, ldCommit string) versionInfo {
-	v := versionInfo{Version: "dev", Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	var revision string
-	var modified bool
-	if bi != nil {
-		if bi.GoVersion != "" {
-			v.Go = bi.GoVersion
-		}
-		if mv := bi.Main.Version; mv != "" && mv != "(devel)" {
-			v.Version = mv
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				revision = s.Value
-			case "vcs.modified":
-				modified = s.Value == "true"
-			}
-		}
-	}
-	if ldVersion != "" {
-		v.Version = ldVersion
-	}
-	if v.Version != "dev" && v.Version[0] >= '0' && v.Version[0] <= '9' {
-		v.Version = "v" + v.Version
-	}
-	if ldCommit != "" {
-		revision, modified = ldCommit, false
-	}
-	if revision != "" {
-		v.Commit = shortRevision(revision)
-		if modified {
-			v.Commit += "-dirty"
-		}
-	}
-	return v
-}
-
-func shortRevision(r string) string {
-	r = strings.TrimSpace(r)
-	if len(r) > 12 {
-		return r[:12]
-	}
-	return r
-}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/report"
@@ -31,6 +32,17 @@ type Plan struct {
 	// Report is what plan printed, for people and tools that read the file.
 	Report  report.Report `json:"report"`
 	Servers []Server      `json:"servers"`
+}
+
+// Origin says, for a terminal, who made the plan from what: "made by
+// pgusers v0.1.0 ... from desired state 0123456789ab (files: a.yaml)".
+func (p Plan) Origin() string {
+	digest := p.DesiredDigest
+	if len(digest) > 12 {
+		digest = digest[:12]
+	}
+	return fmt.Sprintf("made by %s from desired state %s (files: %s)",
+		report.Escape(p.Pgusers), report.Escape(digest), report.Escape(strings.Join(p.Files, ", ")))
 }
 
 // Server is one planned server.

@@ -9,6 +9,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/pgusers/pgusers/pkg/discover"
+	"github.com/pgusers/pgusers/pkg/report"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
 
@@ -101,4 +102,26 @@ func (e *UnusableError) Unusable() {}
 
 func (e *UnusableError) Error() string {
 	return "Azure says it cannot be signed in to, so pgusers did not try: " + strings.Join(e.Problems, "; ")
+}
+
+// Describe is how pgusers servers lists servers: where each came from, and
+// for a server discovery found, what Azure says of it and why it cannot be
+// signed in to.
+func (f Fleet) Describe(servers []spec.Server) []report.FleetServer {
+	out := make([]report.FleetServer, 0, len(servers))
+	for _, s := range servers {
+		fs := report.FleetServer{Name: s.Name, Host: s.Host, Port: s.Port, Source: "listed", User: s.User}
+		if az, ok := f.Azure[s.Name]; ok {
+			entra := az.EntraAuth
+			fs.Source, fs.Location, fs.Version, fs.State, fs.Tags, fs.EntraAuth = "discovered", az.Location, az.Version, az.State, az.Tags, &entra
+			for _, a := range az.Admins {
+				fs.Admins = append(fs.Admins, report.FleetAdmin{Name: a.Name, Type: a.Type, ObjectID: a.ObjectID})
+			}
+		}
+		if u, ok := f.Unusable[s.Name].(*UnusableError); ok {
+			fs.Problems = u.Problems
+		}
+		out = append(out, fs)
+	}
+	return out
 }

@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/pgusers/pgusers/pkg/spec"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// NormalizeArgs keeps old command lines working: the flag package pgusers
+// parsed with before took -server like --server, and --f like -f. Such a
+// flag is rewritten, with a note on warn, to the spelling cobra parses.
+// Arguments after "--", and values of flags, are left alone.
+func NormalizeArgs(root *cobra.Command, args []string, warn func(format string, a ...any)) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd == nil {
+		return args
+	}
+	cmd.InitDefaultHelpFlag() // -help, as the flag package took it
+	fs := cmd.Flags()
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			out = append(out, a)
+			continue
+		}
+		dashes := 1
+		if strings.HasPrefix(a, "--") {
+			dashes = 2
+		}
+		name, _, hasValue := strings.Cut(a[dashes:], "=")
+		var f *pflag.Flag
+		switch {
+		case dashes == 1 && len(name) > 1 && fs.Lookup(name) != nil:
+			f = fs.Lookup(name)
+			warn("%s is read as --%s; write two dashes", a[:1+len(name)], name)
+			a = "-" + a
+		case dashes == 2 && len(name) == 1 && fs.Lookup(name) == nil && fs.ShorthandLookup(name) != nil:
+			f = fs.ShorthandLookup(name)
+			a = a[1:]
+		case dashes == 2:
+			f = fs.Lookup(name)
+		case len(name) == 1:
+			f = fs.ShorthandLookup(name)
+		}
+		out = append(out, a)
+		// A flag that takes a value in the next argument: keep it as is.
+		if f != nil && !hasValue && f.NoOptDefVal == "" && i+1 < len(args) {
+			i++
+			out = append(out, args[i])
+		}
+	}
+	return out
+}
+
+// JSONRequested reports whether the command line asks for --output json
+// (-o json, --output=json), before any "--".
+func JSONRequested(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "--output=json", a == "-o=json", a == "-ojson":
+			return true
+		case (a == "--output" || a == "-o") && i+1 < len(args) && args[i+1] == "json":
+			return true
+		}
+	}
+	return false
+}
+
+// DryRunWithSpace finds "--dry-run server" (or client) in args: the old
+// flag package and pflag both read it as a client dry run and an argument
+// named server, which is never what was meant.
+func DryRunWithSpace(args []string) (string, bool) {
+	for i, arg := range args {
+		if arg == "--" {
+			break
+		}
+		if arg == "--dry-run" && i+1 < len(args) {
+			switch v := args[i+1]; v {
+			case "client", "server":
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// CompleteChoices completes flag name of cmd with values
+// ("value\tdescription").
+func CompleteChoices(cmd *cobra.Command, name string, values ...string) {
+	_ = cmd.RegisterFlagCompletionFunc(name, func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		var out []string
+		for _, v := range values {
+			if strings.HasPrefix(v, toComplete) {
+				out = append(out, v)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// WatchedWriter remembers whether anything was written through it: an
+// error document goes to stdout only when nothing else did.
+type WatchedWriter struct {
+	W       io.Writer
+	Written bool
+}
+
+func (w *WatchedWriter) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		w.Written = true
+	}
+	return w.W.Write(p)
+}
+
+// StrictCompletion makes root's completion command refuse a shell it does
+// not know: cobra's shows its help for any argument, and exits 0.
+func StrictCompletion(root *cobra.Command) {
+	c, _, err := root.Find([]string{"completion"})
+	if err != nil || c == root {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		shells := []string{"bash", "zsh", "fish", "powershell"}
+		hint := ""
+		if s := spec.Suggest(args[0], shells); s != "" {
+			hint = fmt.Sprintf("; did you mean %s?", s)
+		}
+		return Usagef("no completion for shell %q%s (pgusers completion bash, zsh, fish or powershell)", args[0], hint)
+	}
+}

@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"io"
+	"log/slog"
+	"os"
+)
+
+// IsTerminal reports whether f is a terminal a person types at or watches.
+func IsTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// WantColor decides colour for an output: only on a terminal, and never
+// with NO_COLOR set, whatever its value (https://no-color.org), or on a
+// terminal that says it cannot (TERM=dumb).
+func WantColor(terminal bool, lookup func(string) (string, bool)) bool {
+	if !terminal {
+		return false
+	}
+	if _, set := lookup("NO_COLOR"); set {
+		return false
+	}
+	term, _ := lookup("TERM")
+	return term != "dumb"
+}
+
+// NewLogger is the diagnostics logger of --log-level (debug, info, warn or
+// error; debug when verbose) and --log-format (text or json), writing to w.
+func NewLogger(w io.Writer, level, format string, verbose bool) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // a Choice allows only valid names
+	if verbose {
+		l = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
