@@ -38,13 +38,13 @@ func BenchmarkFleetPlan50(b *testing.B) {
 	const servers, rtt = 50, 20 * time.Millisecond
 	// Azure takes the Entra token as a plain password (over TLS, which this
 	// benchmark leaves out): sign in the same way.
-	c := pgtest.New(b, pgtest.Options{PlainPassword: true})
-	proxy := startDelayProxy(b, net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), rtt/2)
+	c := pgtest.New(b, pgtest.Options{PlainPassword: true, MaxConnections: 2 * servers})
+	proxy := pgtest.StartDelayProxy(b, net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), rtt/2, servers)
 	var y strings.Builder
-	fmt.Fprintf(&y, "version: 1\ndefaults:\n  user: %q\n  sslmode: disable\nservers:\n", c.Admin)
+	fmt.Fprintf(&y, "version: 1\ndefaults:\n  user: %q\n  sslmode: disable\n  insecureSkipTLSVerify: true\nservers:\n", c.Admin)
 	for i := 0; i < servers; i++ {
 		fmt.Fprintf(&y, "  - name: s%02d\n    host: 127.0.0.1\n    port: %d\n    principals:\n      - {name: bot-%d, type: service, objectId: %s}\n",
-			i, proxy.Port(), i, pgtest.ObjectID(fmt.Sprint("bot-", i)))
+			i, proxy.Port(i), i, pgtest.ObjectID(fmt.Sprint("bot-", i)))
 	}
 	file := writeFile(b, b.TempDir(), "fleet.yaml", y.String())
 

@@ -60,6 +60,9 @@ type Options struct {
 	// new Azure server, it is "off"; either way any role reads it with SHOW
 	// or current_setting.
 	GroupSync bool
+	// MaxConnections, when set, replaces the small server's 50: a
+	// benchmark that keeps a pooler's connections warm needs more.
+	MaxConnections int
 }
 
 // Start starts a throwaway cluster. It is meant for programs other than
@@ -176,6 +179,9 @@ func (c *Cluster) serverArgs(opts Options) []string {
 		groupSync = "on"
 	}
 	args = append(args, "-c", "pgaadauth.enable_group_sync="+groupSync)
+	if opts.MaxConnections > 0 {
+		args = append(args, "-c", "max_connections="+strconv.Itoa(opts.MaxConnections))
+	}
 	if c.tls {
 		args = append(args, "-c", "ssl=on", "-c", "ssl_cert_file=server.crt", "-c", "ssl_key_file=server.key")
 	}

@@ -1,4 +1,4 @@
-package main
+package pgtest
 
 import (
 	"io"
@@ -8,39 +8,49 @@ import (
 	"time"
 )
 
-// delayProxy forwards TCP connections to target, holding every chunk of
+// DelayProxy, for benchmarks, forwards TCP connections to target, holding every chunk of
 // bytes for oneWay in each direction: a round trip costs 2×oneWay more, as
 // the distance to a server in another region would. Order is kept: chunks
-// leave in the order they arrived.
-type delayProxy struct {
-	ln     net.Listener
+// leave in the order they arrived. It listens on as many ports as asked:
+// pgusers refuses two server entries with one host and port, so a fleet
+// behind it gives each server a port of its own.
+type DelayProxy struct {
+	lns    []net.Listener
 	target string
 	oneWay time.Duration
 	wg     sync.WaitGroup
 }
 
-func startDelayProxy(tb testing.TB, target string, oneWay time.Duration) *delayProxy {
+// StartDelayProxy starts a DelayProxy to target on ports ports; it
+// stops when tb ends.
+func StartDelayProxy(tb testing.TB, target string, oneWay time.Duration, ports int) *DelayProxy {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &delayProxy{ln: ln, target: target, oneWay: oneWay}
-	p.wg.Add(1)
-	go p.serve()
+	p := &DelayProxy{target: target, oneWay: oneWay}
 	tb.Cleanup(func() {
-		ln.Close()
+		for _, ln := range p.lns {
+			ln.Close()
+		}
 		p.wg.Wait()
 	})
+	for range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		p.lns = append(p.lns, ln)
+		p.wg.Add(1)
+		go p.serve(ln)
+	}
 	return p
 }
 
-func (p *delayProxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
+// Port is the i-th port the proxy listens on.
+func (p *DelayProxy) Port(i int) int { return p.lns[i].Addr().(*net.TCPAddr).Port }
 
-func (p *delayProxy) serve() {
+func (p *DelayProxy) serve(ln net.Listener) {
 	defer p.wg.Done()
 	for {
-		client, err := p.ln.Accept()
+		client, err := ln.Accept()
 		if err != nil {
 			return
 		}
@@ -61,7 +71,7 @@ type chunk struct {
 }
 
 // pipe copies src to dst, each chunk delayed by oneWay.
-func (p *delayProxy) pipe(dst, src net.Conn) {
+func (p *DelayProxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
 	queue := make(chan chunk, 1024)
 	done := make(chan struct{})
