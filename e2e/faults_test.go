@@ -305,6 +305,9 @@ func judge(r result, phase string, state, old, new []string) judgement {
 		if r.code != 0 {
 			fail(`"applied" with an exit code other than 0`)
 		}
+		if beforeCommit(phase) {
+			fail(`"applied" after a cut before COMMIT was sent: nothing was committed, the report must say error`)
+		}
 	case "error":
 		j.outcome = "not applied"
 		if isNew {

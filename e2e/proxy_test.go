@@ -41,6 +41,9 @@ import (
 //   - record: fire nothing; note every message and byte offset, for a
 //     dry run that sizes the sweeps.
 //
+// With refuse, once the fault fired, every new connection is reset at
+// once, as if the server could no longer be reached.
+//
 // resetFirstQuery is claimed by the first connection that sends a message
 // after signing in (the server's first ReadyForQuery): the proxy resets
 // both sides (RST) instead of forwarding it.
@@ -99,6 +102,9 @@ type fault struct {
 	kind  faultKind
 	k     int
 	reset bool // close with RST instead of FIN
+	// refuse, once the fault fired, resets every new connection at once:
+	// the server cannot be reached again.
+	refuse bool
 
 	claimed bool
 	fired   bool
@@ -214,6 +220,14 @@ func (p *faultProxy) serve() {
 		client, err := p.ln.Accept()
 		if err != nil {
 			return
+		}
+		p.mu.Lock()
+		refuse := p.fault != nil && p.fault.fired && p.fault.refuse
+		p.mu.Unlock()
+		if refuse {
+			client.(*net.TCPConn).SetLinger(0)
+			client.Close()
+			continue
 		}
 		server, err := net.Dial("tcp", p.target)
 		if err != nil {

@@ -122,3 +122,37 @@ func TestStalledPipelineRollsBack(t *testing.T) {
 		t.Errorf("%v\n%s", problems, detail)
 	}
 }
+
+// TestCommitOutcomeUnknownWhenUnreachable cuts the connection once COMMIT
+// was sent (right after it, and in the middle of its CommandComplete), and
+// from then on the server cannot be reached: every new connection is
+// reset. The server committed, pgusers cannot read it to find out, so it
+// must say so — "unknown", errorKind "unknown-outcome", "outcome unknown:
+// plan again", exit 1 — and never "error" (not applied). "applied" is
+// true too, for a client that read COMMIT's CommandComplete whole.
+func TestCommitOutcomeUnknownWhenUnreachable(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	sh := w.record(t)
+	for _, j := range []sweepJob{
+		{kind: cutAfterMessage, k: sh.rec.commitIndex},
+		{kind: cutAfterByte, k: sh.rec.commitStart + 6},
+	} {
+		r, f, state := w.faulted(t, &fault{kind: j.kind, k: j.k, refuse: true})
+		if !f.fired || beforeCommit(f.phase) {
+			t.Fatalf("fault %s fired: %v, in phase %q; want after COMMIT was sent", j, f.fired, f.phase)
+		}
+		t.Logf("fault %s (then unreachable), phase %s, server holds the new state: %v\n%s", j, f.phase, sameLines(state, w.new), brief(r))
+		jd := judge(r, f.phase, state, w.old, w.new)
+		for _, p := range jd.problems {
+			t.Errorf("fault %s, then unreachable: %s", j, p)
+		}
+		if jd.outcome != "unknown" && jd.outcome != "applied" {
+			t.Errorf("fault %s, then unreachable: outcome %q; pgusers cannot read the server, so it must say unknown (or applied, if it read COMMIT's reply)", j, jd.outcome)
+		}
+		if problems, detail := w.converge(t); problems != nil {
+			t.Errorf("%v\n%s", problems, detail)
+		}
+		w.reset(t)
+	}
+}
