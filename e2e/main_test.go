@@ -14,7 +14,7 @@
 //
 //	PGUSERS_E2E_EXHAUSTIVE=1  sweep every byte of the server's replies, not a sample
 //	PGUSERS_E2E_FAULT=msg:57  run only that cut (msg:K or byte:K) of the sweeps
-//	PGUSERS_E2E_WORKERS=N     clusters a sweep runs on at once (default: 2)
+//	PGUSERS_E2E_WORKERS=N     clusters a sweep runs on at once (default: one per core, 2 to 4)
 package e2e_test
 
 import (
