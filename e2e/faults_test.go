@@ -117,9 +117,9 @@ func beforeCommit(phase string) bool {
 // of a grant (ParseComplete, BindComplete, NoData, CommandComplete: about
 // 31), 46 of them in the 7 kB of this pipeline's replies. Each cut costs
 // about 0.16 s (the faulted apply, the converging apply and plan, the
-// reset): every byte of the 10 kB from BEGIN's reply through COMMIT's
-// would take 13 minutes on 2 cores (PGUSERS_E2E_EXHAUSTIVE=1), the sample
-// takes 8 s.
+// reset), and half that on 2 cores with 2 clusters: every byte of the
+// 10 kB from BEGIN's reply through COMMIT's would take 13 minutes there
+// (PGUSERS_E2E_EXHAUSTIVE=1); the 189 cuts of the bytes sweep take 15 s.
 const byteStride = 151
 
 // sweepJobs lays out the sweeps over s.

@@ -50,8 +50,10 @@ import (
 //
 // A cut closes with FIN, or with RST when the fault says so. Decisions are
 // taken under the connection's lock, and the cut flag, set there, stops
-// both directions at once: no byte crosses after it. Bytes are written
-// outside the lock, so a large pipeline cannot deadlock the proxy.
+// both directions at once: after it nothing more is let through (a message
+// let through just before may still be on its way, as on a real network).
+// Bytes are written outside the lock, so a large pipeline cannot deadlock
+// the proxy.
 //
 // The proxy also counts BEGINs and COMMITs over all connections, and takes
 // hooks that may hold a BEGIN or a COMMIT back (the concurrency test's
@@ -109,7 +111,6 @@ type fault struct {
 	claimed bool
 	fired   bool
 	phase   string
-	firedAt time.Time
 	// Recorded, for kind record (and counted for the others too).
 	rec recording
 }
@@ -126,9 +127,10 @@ type recording struct {
 	complete    bool      // COMMIT's ReadyForQuery was seen
 }
 
-// wireMsg is one protocol message: its type, where it starts in its
-// direction's count, its length with the type byte, and for a query or a
-// parse, the start of its SQL.
+// wireMsg is one protocol message: its type, its number from BEGIN (the
+// client's) or the byte offset where it starts from BEGIN's reply (the
+// server's), its length with the type byte, and for a query or a parse,
+// the start of its SQL.
 type wireMsg struct {
 	typ   byte
 	start int
@@ -271,6 +273,8 @@ type proxyConn struct {
 	sbytes      int // server bytes from BEGIN's reply
 	readys      int // ReadyForQuery messages from BEGIN's reply
 	beginDone   bool
+	beginEnd    int // where BEGIN's reply ends, in sbytes
+	commitStart int // where COMMIT's reply starts, in sbytes
 	cut         bool
 	stalled     bool
 }
@@ -389,7 +393,7 @@ func (c *proxyConn) decideClient(msg []byte, sql string, begin, commit bool) (fo
 		p.mu.Lock()
 		f := p.fault
 		if f != nil && f.kind == resetFirstQuery && !f.claimed {
-			f.claimed, f.fired, f.firedAt, f.phase = true, true, time.Now(), "after sign-in"
+			f.claimed, f.fired, f.phase = true, true, "after sign-in"
 			c.cut = true
 			p.mu.Unlock()
 			return false, true, true
@@ -462,7 +466,7 @@ func (c *proxyConn) phaseNow() string {
 		return phaseBeforeBeginReply
 	case !c.commitSent:
 		return phasePipeline
-	case c.readys < c.commitSyncs-1 || c.sbytes == c.f.rec.commitStart:
+	case c.readys < c.commitSyncs-1 || c.sbytes == c.commitStart:
 		return phaseCommitSent
 	}
 	return phaseCommitReply
@@ -473,7 +477,7 @@ func (c *proxyConn) phaseNow() string {
 func (c *proxyConn) fire(phase string) {
 	c.cut = true
 	c.p.mu.Lock()
-	c.f.fired, c.f.phase, c.f.firedAt = true, phase, time.Now()
+	c.f.fired, c.f.phase = true, phase
 	c.p.mu.Unlock()
 }
 
@@ -545,7 +549,7 @@ func (c *proxyConn) decideServer(msg []byte) (n int, cut, stall bool) {
 	if f.kind == stallAtCommit && c.commitSent {
 		c.stalled = true
 		c.p.mu.Lock()
-		f.fired, f.phase, f.firedAt = true, phaseCommitSent, time.Now()
+		f.fired, f.phase = true, phaseCommitSent
 		c.p.mu.Unlock()
 		return 0, false, true
 	}
@@ -553,30 +557,29 @@ func (c *proxyConn) decideServer(msg []byte) (n int, cut, stall bool) {
 	if (f.kind == cutAfterByte || f.kind == stallAfterByte) && c.sbytes+n >= f.k {
 		n = f.k - c.sbytes
 	}
-	c.p.mu.Lock()
-	f.rec.replies = append(f.rec.replies, wireMsg{typ: msg[0], start: c.sbytes, size: len(msg)})
-	c.p.mu.Unlock()
+	start := c.sbytes
 	c.sbytes += n
 	if n == len(msg) && msg[0] == 'Z' {
 		c.readys++
 		if c.readys == 1 {
 			c.beginDone = true
-			f.rec.beginEnd = c.sbytes
+			c.beginEnd = c.sbytes
 		}
-		if c.commitSent && c.readys == c.commitSyncs-1 {
-			f.rec.commitStart = c.sbytes
+		// COMMIT's reply starts after the ReadyForQuery before it:
+		// the last one until COMMIT is sent.
+		if !c.commitSent || c.readys == c.commitSyncs-1 {
+			c.commitStart = c.sbytes
 		}
-	}
-	if !c.commitSent && msg[0] == 'Z' && n == len(msg) {
-		// Until COMMIT is sent, its reply starts after the last
-		// ReadyForQuery.
-		f.rec.commitStart = c.sbytes
 	}
 	done := c.commitSent && c.readys >= c.commitSyncs && n == len(msg) && msg[0] == 'Z'
+	c.p.mu.Lock()
+	f.rec.replies = append(f.rec.replies, wireMsg{typ: msg[0], start: start, size: len(msg)})
+	f.rec.beginEnd, f.rec.commitStart = c.beginEnd, c.commitStart
 	if done {
 		f.rec.total = c.sbytes
 		f.rec.complete = true
 	}
+	c.p.mu.Unlock()
 	switch {
 	case f.kind == cutAfterByte && c.sbytes == f.k:
 		c.fire(c.phaseNow())
@@ -584,7 +587,7 @@ func (c *proxyConn) decideServer(msg []byte) (n int, cut, stall bool) {
 	case f.kind == stallAfterByte && c.sbytes == f.k:
 		c.stalled = true
 		c.p.mu.Lock()
-		f.fired, f.phase, f.firedAt = true, c.phaseNow(), time.Now()
+		f.fired, f.phase = true, c.phaseNow()
 		c.p.mu.Unlock()
 		// Nothing after: the client's messages still reach the server.
 		return n, false, true
