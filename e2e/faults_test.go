@@ -192,6 +192,15 @@ type tally struct {
 	sweeps   map[string]map[string]int // sweep → outcome → count
 	problems map[string]*problem
 	order    []string
+	errors   map[string]int // the reports' errors, addresses and numbers blanked
+}
+
+var blanks = regexp.MustCompile(`[0-9]+`)
+
+// errorShape is an error with its numbers blanked (ports, names'
+// numbers), so that alike errors count as one.
+func errorShape(phase, status, msg string) string {
+	return fmt.Sprintf("%s: %s: %s", phase, status, blanks.ReplaceAllString(msg, "N"))
 }
 
 type problem struct {
@@ -201,7 +210,7 @@ type problem struct {
 }
 
 func newTally() *tally {
-	return &tally{outcomes: map[string]map[string]int{}, sweeps: map[string]map[string]int{}, problems: map[string]*problem{}}
+	return &tally{outcomes: map[string]map[string]int{}, sweeps: map[string]map[string]int{}, problems: map[string]*problem{}, errors: map[string]int{}}
 }
 
 func (tl *tally) add(sweep, phase, outcome string) {
@@ -259,6 +268,15 @@ func (tl *tally) table() string {
 		if m, ok := tl.sweeps[s]; ok {
 			row(s, m)
 		}
+	}
+	b.WriteString("what the reports said (phase: status: error, numbers blanked):\n")
+	var shapes []string
+	for e := range tl.errors {
+		shapes = append(shapes, e)
+	}
+	sort.Strings(shapes)
+	for _, e := range shapes {
+		fmt.Fprintf(&b, "  %4d × %s\n", tl.errors[e], excerpt(e, 300))
 	}
 	return b.String()
 }
@@ -504,6 +522,11 @@ func runJob(t testing.TB, w *world, sh shape, j sweepJob, tl *tally) {
 	}
 	judged := judge(r, phase, state, w.old, w.new)
 	tl.add(j.sweep(), phase, judged.outcome)
+	if sr, err := oneServer(r); err == nil {
+		tl.mu.Lock()
+		tl.errors[errorShape(phase, sr.Status, sr.Error)]++
+		tl.mu.Unlock()
+	}
 	example := func(detail string) string {
 		return fmt.Sprintf("  fault %s, phase %s, outcome %s\n%s%s", j, phase, judged.outcome, detail, brief(r))
 	}
