@@ -1,0 +1,158 @@
+package e2e_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLostMidPipelineSaysSo cuts the apply's connection in the middle of
+// its statements. Nothing was committed, and the report must say what
+// happened — the connection was lost during the change set and the
+// transaction rolled back — instead of blaming the statement whose reply
+// was being read ("create svc-01: unexpected EOF").
+func TestLostMidPipelineSaysSo(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	sh := w.record(t)
+	k := (sh.lockEndMsg + sh.rec.commitIndex) / 2
+	for _, reset := range []bool{false, true} {
+		r, f, state := w.faulted(t, &fault{kind: cutAfterMessage, k: k, reset: reset})
+		if !f.fired || f.phase != phasePipeline {
+			t.Fatalf("the cut after message %d fired: %v, in phase %q; want the pipeline", k, f.fired, f.phase)
+		}
+		if !sameLines(state, w.old) {
+			t.Errorf("after a cut before COMMIT the server does not hold the old state:\n%s", lineDiff(w.old, state))
+		}
+		sr, err := oneServer(r)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, r)
+		}
+		if sr.Status != "error" || r.code != 1 {
+			t.Errorf("status %q, exit %d; want error, 1", sr.Status, r.code)
+		}
+		if !saysConnectionLost.MatchString(sr.Error) || !saysRolledBack.MatchString(sr.Error) {
+			t.Errorf("cut after message %d (RST: %v): the error does not say the connection was lost and the transaction rolled back: %q", k, reset, sr.Error)
+		}
+		if sr.Failed != nil {
+			t.Errorf("cut after message %d (RST: %v): the report blames a statement (failed): %+v", k, reset, *sr.Failed)
+		}
+		if blamesAChange.MatchString(sr.Error) || blamesAChange.MatchString(r.stderr) {
+			t.Errorf("cut after message %d (RST: %v): the error blames one change: %q\nstderr:\n%s", k, reset, sr.Error, r.stderr)
+		}
+		if problems, detail := w.converge(t); problems != nil {
+			t.Errorf("%v\n%s", problems, detail)
+		}
+		w.reset(t)
+	}
+}
+
+// TestStalledCommitReplyIsFoundOut forwards COMMIT to the server, which
+// commits, and holds its reply until pgusers' --timeout fires. The plan is
+// on the server: pgusers must read the server again and say "applied", or
+// say it cannot tell ("unknown") — never that it was not applied.
+func TestStalledCommitReplyIsFoundOut(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	r, f, state := w.faulted(t, &fault{kind: stallAtCommit})
+	t.Logf("%s", brief(r))
+	if !f.fired {
+		t.Fatalf("the stall at COMMIT did not fire")
+	}
+	if !sameLines(state, w.new) {
+		t.Fatalf("the server did not commit while the reply was held:\n%s", lineDiff(w.new, state))
+	}
+	if r.took < 5*time.Second {
+		t.Errorf("the apply ended after %v, before its --timeout of 5s", r.took)
+	}
+	if r.took > 20*time.Second {
+		t.Errorf("the apply took %v: pgusers must find out within a bounded time after --timeout 5s", r.took)
+	}
+	sr, err := oneServer(r)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r)
+	}
+	switch sr.Status {
+	case "applied":
+		if r.code != 0 {
+			t.Errorf("applied, exit %d; want 0", r.code)
+		}
+	case "unknown":
+		if sr.ErrorKind != "unknown-outcome" || !strings.Contains(sr.Error, unknownOutcome) || r.code != 1 {
+			t.Errorf(`"unknown" wants errorKind "unknown-outcome", %q in the error and exit 1; got %q, %q, exit %d`, unknownOutcome, sr.ErrorKind, sr.Error, r.code)
+		}
+	default:
+		t.Errorf("the server committed and its reply was held until --timeout: status %q (error %q), want applied (read the server again) or unknown", sr.Status, sr.Error)
+	}
+	if problems, detail := w.converge(t); problems != nil {
+		t.Errorf("%v\n%s", problems, detail)
+	}
+}
+
+// TestStalledPipelineRollsBack holds the server's replies in the middle of
+// the statements until --timeout: nothing was committed, and the report
+// must say the transaction rolled back.
+func TestStalledPipelineRollsBack(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	sh := w.record(t)
+	k := (sh.lockEndByte + sh.rec.commitStart) / 2
+	r, f, state := w.faulted(t, &fault{kind: stallAfterByte, k: k})
+	t.Logf("%s", brief(r))
+	if !f.fired || f.phase != phasePipeline {
+		t.Fatalf("the stall after byte %d fired: %v, in phase %q; want the pipeline", k, f.fired, f.phase)
+	}
+	if !sameLines(state, w.old) {
+		t.Errorf("after a stall before COMMIT the server does not hold the old state:\n%s", lineDiff(w.old, state))
+	}
+	sr, err := oneServer(r)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r)
+	}
+	if sr.Status != "error" || r.code != 1 {
+		t.Errorf("status %q, exit %d; want error, 1", sr.Status, r.code)
+	}
+	if !saysRolledBack.MatchString(sr.Error) {
+		t.Errorf("the error does not say the transaction rolled back: %q", sr.Error)
+	}
+	if r.took > 20*time.Second {
+		t.Errorf("the apply took %v with --timeout 5s", r.took)
+	}
+	if problems, detail := w.converge(t); problems != nil {
+		t.Errorf("%v\n%s", problems, detail)
+	}
+}
+
+// TestCommitOutcomeUnknownWhenUnreachable cuts the connection once COMMIT
+// was sent (right after it, and in the middle of its CommandComplete), and
+// from then on the server cannot be reached: every new connection is
+// reset. The server committed, pgusers cannot read it to find out, so it
+// must say so — "unknown", errorKind "unknown-outcome", "outcome unknown:
+// plan again", exit 1 — and never "error" (not applied). "applied" is
+// true too, for a client that read COMMIT's CommandComplete whole.
+func TestCommitOutcomeUnknownWhenUnreachable(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	sh := w.record(t)
+	for _, j := range []sweepJob{
+		{kind: cutAfterMessage, k: sh.rec.commitIndex},
+		{kind: cutAfterByte, k: sh.rec.commitStart + 6},
+	} {
+		r, f, state := w.faulted(t, &fault{kind: j.kind, k: j.k, refuse: true})
+		if !f.fired || beforeCommit(f.phase) {
+			t.Fatalf("fault %s fired: %v, in phase %q; want after COMMIT was sent", j, f.fired, f.phase)
+		}
+		t.Logf("fault %s (then unreachable), phase %s, server holds the new state: %v\n%s", j, f.phase, sameLines(state, w.new), brief(r))
+		jd := judge(r, f.phase, state, w.old, w.new)
+		for _, p := range jd.problems {
+			t.Errorf("fault %s, then unreachable: %s", j, p)
+		}
+		if jd.outcome != "unknown" && jd.outcome != "applied" {
+			t.Errorf("fault %s, then unreachable: outcome %q; pgusers cannot read the server, so it must say unknown (or applied, if it read COMMIT's reply)", j, jd.outcome)
+		}
+		if problems, detail := w.converge(t); problems != nil {
+			t.Errorf("%v\n%s", problems, detail)
+		}
+		w.reset(t)
+	}
+}
