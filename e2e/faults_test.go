@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pgusers/pgusers/pkg/inspect"
 )
 
 // What the report must say, by outcome (docs of the issue "Tell the truth
@@ -63,8 +65,8 @@ func (j sweepJob) sweep() string {
 // recording.
 type shape struct {
 	rec         recording
-	lockEndMsg  int // the Sync that ends the lock and re-read
-	lockEndByte int // the end of its ReadyForQuery
+	lockEndMsg  int // the Execute that ends the lock and re-read
+	lockEndByte int // the end of its CommandComplete
 }
 
 func shapeOf(t testing.TB, rec recording) shape {
@@ -73,21 +75,32 @@ func shapeOf(t testing.TB, rec recording) shape {
 		t.Fatalf("the dry run saw no complete transaction: %d messages, COMMIT at %d, %d bytes", len(rec.messages), rec.commitIndex, rec.total)
 	}
 	s := shape{rec: rec}
+	// apply sends BEGIN, SET LOCAL lock_timeout, the lock, the reset of
+	// lock_timeout and the re-read's statements (inspect.Statements) at
+	// the head of one pipeline, each as Parse, Bind, Describe, Execute
+	// and each answered by a CommandComplete: the lock and re-read end
+	// with the Execute, and the CommandComplete, of the last of them.
+	head := 4 + len(inspect.Statements())
+	executes := 0
 	for i, m := range rec.messages {
-		if m.typ == 'S' {
-			s.lockEndMsg = i + 1
-			break
+		if m.typ == 'E' {
+			if executes++; executes == head {
+				s.lockEndMsg = i + 1
+				break
+			}
 		}
 	}
-	readys := 0
+	completes := 0
 	for _, m := range rec.replies {
-		if m.typ == 'Z' {
-			readys++
-			if readys == 2 {
+		if m.typ == 'C' {
+			if completes++; completes == head {
 				s.lockEndByte = m.start + m.size
 				break
 			}
 		}
+	}
+	if s.lockEndMsg == 0 || s.lockEndByte == 0 {
+		t.Fatalf("the dry run's transaction does not start with the %d statements of BEGIN, the lock and the re-read", head)
 	}
 	return s
 }
@@ -105,6 +118,17 @@ func (s shape) phase(j sweepJob, proxyPhase string) string {
 		return "lock/re-read"
 	}
 	return proxyPhase
+}
+
+// saidLostAndRetried reports whether stderr says the connection was lost,
+// the transaction rolled back and the apply retried.
+func saidLostAndRetried(stderr string) bool {
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.Contains(line, "retrying") && saysConnectionLost.MatchString(line) && saysRolledBack.MatchString(line) {
+			return true
+		}
+	}
+	return false
 }
 
 func beforeCommit(phase string) bool {
@@ -243,7 +267,7 @@ func (tl *tally) problem(key, job, example string) {
 }
 
 var phaseOrder = []string{phaseBeforeBeginReply, "lock/re-read", phasePipeline, phaseAmbiguous, phaseCommitSent, phaseCommitReply, "none"}
-var outcomeOrder = []string{"applied", "not applied", "unknown", "other"}
+var outcomeOrder = []string{"applied", "retried, applied", "not applied", "unknown", "other"}
 
 func (tl *tally) table() string {
 	tl.mu.Lock()
@@ -341,7 +365,15 @@ func judge(r result, phase string, state, old, new []string) judgement {
 			fail(`"applied" with an exit code other than 0`)
 		}
 		if beforeCommit(phase) {
-			fail(`"applied" after a cut before COMMIT was sent: nothing was committed, the report must say error`)
+			// Nothing committed, so pgusers may apply again on a new
+			// connection, and must say why on stderr.
+			j.outcome = "retried, applied"
+			if !saidLostAndRetried(r.stderr) {
+				fail(`"applied" after a cut before COMMIT was sent, without saying on stderr that the connection was lost, the transaction rolled back and the apply was retried`)
+			}
+			if blamesAChange.MatchString(r.stderr) {
+				fail("cut before COMMIT was sent: the retry's notice blames one statement")
+			}
 		}
 	case "error":
 		j.outcome = "not applied"

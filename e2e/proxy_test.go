@@ -19,8 +19,8 @@ import (
 // messages of a type byte and an int32 length that counts itself.
 //
 // One fault at a time is armed (arm). The first connection that sends a
-// BEGIN (a simple query "begin", as pgx's Begin sends it; a READ ONLY one is
-// not an apply's) claims it: the apply's connection, since pgusers plans and
+// BEGIN (a simple query "begin", as pgx's Begin sends it, or the Parse of
+// one at the head of apply's pipeline; a READ ONLY one is not an apply's) claims it: the apply's connection, since pgusers plans and
 // applies on one connection. From the message carrying BEGIN the proxy
 // counts, on that connection, the client's messages and the bytes of the
 // server's replies, through the reply to COMMIT (its ReadyForQuery), and
@@ -355,7 +355,7 @@ func (c *proxyConn) clientToServer() {
 			return
 		}
 		sql := messageSQL(msg)
-		begin := msg[0] == 'Q' && isBegin(sql)
+		begin := (msg[0] == 'Q' || msg[0] == 'P') && isBegin(sql)
 		commit := (msg[0] == 'Q' || msg[0] == 'P') && isCommit(sql)
 		c.p.mu.Lock()
 		beforeBegin, beforeCommit := c.p.beforeBegin, c.p.beforeCommit
@@ -559,12 +559,14 @@ func (c *proxyConn) decideServer(msg []byte) (n int, cut, stall bool) {
 	}
 	start := c.sbytes
 	c.sbytes += n
+	if n == len(msg) && !c.beginDone && (msg[0] == 'C' || msg[0] == 'Z') {
+		// BEGIN's reply ends with its CommandComplete, whether it came
+		// alone or at the head of a pipeline.
+		c.beginDone = true
+		c.beginEnd = c.sbytes
+	}
 	if n == len(msg) && msg[0] == 'Z' {
 		c.readys++
-		if c.readys == 1 {
-			c.beginDone = true
-			c.beginEnd = c.sbytes
-		}
 		// COMMIT's reply starts after the ReadyForQuery before it:
 		// the last one until COMMIT is sent.
 		if !c.commitSent || c.readys == c.commitSyncs-1 {

@@ -269,6 +269,7 @@ defaults:
   user: %q
   credential: environment
   sslmode: disable
+  insecureSkipTLSVerify: true
 servers:
   - name: local
     host: 127.0.0.1
