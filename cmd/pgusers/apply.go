@@ -24,9 +24,9 @@ type applyOptions struct {
 
 func runApply(ctx context.Context, o *applyOptions, planFile string, e env) (int, error) {
 	c, dry, autoApprove := &o.common, o.dry, o.autoApprove
-	if planFile != "" && (len(c.files) > 0 || len(c.servers) > 0 || c.maxDrops >= 0) {
+	if planFile != "" && (len(c.files) > 0 || len(c.servers) > 0 || c.maxDrops >= 0 || c.shard.N > 0) {
 		return exitError, cli.Usagef("apply %s runs exactly the saved plan, which holds its servers and how to reach them: "+
-			"drop -f, --server and --max-drops (plan again to change them); nothing was changed", planFile)
+			"drop -f, --server, --shard and --max-drops (plan again to change them); nothing was changed", planFile)
 	}
 	// Refuse before reading any server: a CI job without --auto-approve
 	// must fail the same way whatever the servers hold.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -21,7 +22,7 @@ const discoverSub = "3f2b1c0d-0000-4000-8000-0000000000d1"
 // discoveredFleet is a fake Azure Resource Manager whose subscription holds
 // four servers, two of them on the throwaway cluster's address and one
 // with Microsoft Entra authentication off, and the files that discover them.
-func discoveredFleet(t *testing.T) (*fixture, string) {
+func discoveredFleet(t *testing.T, adminDelay time.Duration) (*fixture, string) {
 	t.Helper()
 	f := newFixture(t)
 	admin := armfake.Admin{Name: f.c.Admin, Type: armfake.User, ObjectID: pgtest.AdminObjectID}
@@ -34,7 +35,7 @@ func discoveredFleet(t *testing.T) (*fixture, string) {
 	}
 	servers = append(servers, armfake.Server{Subscription: discoverSub, ResourceGroup: "rg", Name: "pg-off", FQDN: "127.0.0.2",
 		Tags: map[string]string{"env": "prod"}, Entra: "Disabled", Admins: []armfake.Admin{admin}})
-	arm := armfake.Start(t, armfake.Options{Servers: servers})
+	arm := armfake.Start(t, armfake.Options{Servers: servers, AdminDelay: adminDelay})
 	f.env.arm = run.ARM{Cloud: arm.Cloud(), Transport: arm.Transport(), Retry: armfake.Retry()}
 	// One credential signs in to Resource Manager and to the servers, as
 	// DefaultAzureCredential does; its token is the cluster's password.
@@ -56,7 +57,7 @@ discover:
 }
 
 func TestServersListsTheFleetAsAzureKnowsIt(t *testing.T) {
-	f, file := discoveredFleet(t)
+	f, file := discoveredFleet(t, 0)
 	r := pgusers(t, f.env, "servers", "-f", file, "--output", "json")
 	wantCode(t, r, exitOK)
 	var fleet report.Fleet
@@ -82,7 +83,7 @@ func TestServersListsTheFleetAsAzureKnowsIt(t *testing.T) {
 }
 
 func TestShardsSplitADiscoveredFleet(t *testing.T) {
-	f, file := discoveredFleet(t)
+	f, file := discoveredFleet(t, 0)
 	var union []string
 	for k := range 3 {
 		r := pgusers(t, f.env, "servers", "-f", file, "--shard", fmt.Sprintf("%d/3", k), "--output", "json")
@@ -110,7 +111,7 @@ func TestShardsSplitADiscoveredFleet(t *testing.T) {
 // A server Azure says cannot be signed in to fails before any connection;
 // the others are planned.
 func TestPlanOfADiscoveredFleet(t *testing.T) {
-	f, file := discoveredFleet(t)
+	f, file := discoveredFleet(t, 0)
 	r := pgusers(t, f.env, "plan", "-f", file, "--server", "pg-a", "--server", "pg-off", "--output", "json")
 	wantCode(t, r, exitError)
 	rep := jsonReport(t, r.stdout)
@@ -123,5 +124,18 @@ func TestPlanOfADiscoveredFleet(t *testing.T) {
 	}
 	if !strings.Contains(rep.Servers[1].Error, "pgusers did not try") {
 		t.Errorf("the unusable server's error: %s", rep.Servers[1].Error)
+	}
+}
+
+// Discovery is bounded by --timeout: a Resource Manager that does not
+// answer fails the run with what took too long, not a hang.
+func TestDiscoveryIsBoundedByTheTimeout(t *testing.T) {
+	f, file := discoveredFleet(t, time.Minute)
+	start := time.Now()
+	r := pgusers(t, f.env, "plan", "-f", file, "--timeout", "1s")
+	wantCode(t, r, exitError)
+	mustContain(t, "stderr", r.stderr, "discovery did not finish within 1s (--timeout)", "nothing was changed")
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("plan took %v with --timeout 1s", took)
 	}
 }

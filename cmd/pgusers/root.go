@@ -189,7 +189,7 @@ sync and how many changes it has, and when it was last read without error.`,
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 2 when a server has changes (and none failed), 0 when all are in sync")
 	fs.StringVar(&o.out, "out", "", "save the plan to `PLANFILE`, for pgusers apply PLANFILE")
 	fs.StringVar(&o.metricsFile, "metrics-file", "", "write the result in Prometheus text format to `FILE` (atomically: a temporary file, renamed)")
-	o.common.register(cmd)
+	o.common.register(cmd, fleetFlags | parallelFlag | maxDropsFlag)
 	cli.CompleteChoices(cmd, "output", "text\tfor people", "json\tfor machines (docs/json.md)", "markdown\tfor a pull request or job summary")
 	return cmd
 }
@@ -247,7 +247,7 @@ refused, as "server" would be read as a plan file.`,
 	fs.Var(&o.dry, "dry-run", "print the SQL and run none of it; --dry-run=server runs it all and rolls it back")
 	fs.Lookup("dry-run").NoOptDefVal = string(cli.DryRunClient)
 	fs.BoolVar(&o.autoApprove, "auto-approve", false, "apply without asking (CI)")
-	o.common.register(cmd)
+	o.common.register(cmd, fleetFlags | parallelFlag | maxDropsFlag)
 	cli.CompleteChoices(cmd, "output", "text\tfor people", "json\tfor machines (docs/json.md)")
 	cli.CompleteChoices(cmd, "dry-run", "client\tprint the SQL, run none of it", "server\trun it all and roll it back")
 	return cmd
@@ -274,7 +274,7 @@ is read from the server, once, without a lock. --timeout bounds the whole export
 		ValidArgsFunction: cobra.NoFileCompletions,
 	}
 	cmd.Flags().StringArrayVar(&o.databases, "database", nil, "also export the group roles and grants in database `DB` (repeatable)")
-	o.common.register(cmd)
+	o.common.register(cmd, 0)
 	_ = cmd.RegisterFlagCompletionFunc("database", cobra.NoFileCompletions)
 	return cmd
 }
@@ -299,7 +299,7 @@ apply report it failed without connecting. No server is connected to.`,
 		ValidArgsFunction: cobra.NoFileCompletions,
 	}
 	cmd.Flags().VarP(&o.output, "output", "o", "text for people, or JSON")
-	o.common.register(cmd)
+	o.common.register(cmd, fleetFlags)
 	cli.CompleteChoices(cmd, "output", "text", "json")
 	return cmd
 }
@@ -349,28 +349,45 @@ type common struct {
 	fleet run.Fleet
 }
 
-func (c *common) register(cmd *cobra.Command) {
+// The flags a command takes beyond -f, --timeout and the log flags.
+const (
+	fleetFlags    = 1 << iota // --server repeatable, and --shard
+	parallelFlag              // --parallel
+	maxDropsFlag              // --max-drops
+)
+
+// register adds the common flags that which names, with -f, --timeout and
+// the log flags, to cmd. Without fleetFlags, --server names exactly one
+// server.
+func (c *common) register(cmd *cobra.Command, which int) {
 	addFileFlag(cmd, &c.files)
 	fs := cmd.Flags()
-	fs.StringArrayVar(&c.servers, "server", nil, "only server `NAME` of the files (repeatable; default: every server)")
-	c.parallel = cli.AtLeast{Value: 8, Min: 1}
-	fs.Var(&c.parallel, "parallel", "how many servers at once")
-	c.timeout = cli.Duration(5 * time.Minute)
-	fs.Var(&c.timeout, "timeout", "each server's time budget per phase (read and plan; apply), e.g. 90s, 10m, 1h")
-	c.maxDrops = -1
-	fs.Var(&c.maxDrops, "max-drops", "refuse a server whose plan drops or replaces more than N principals (default: the files' maxDrops, else 5)")
+	c.parallel, c.timeout, c.maxDrops = cli.AtLeast{Value: 8, Min: 1}, cli.Duration(5*time.Minute), -1
+	if which&fleetFlags != 0 {
+		fs.StringArrayVar(&c.servers, "server", nil, "only server `NAME` of the files (repeatable; default: every server)")
+		fs.Var(&c.shard, "shard", "run only part `K/N` of the fleet: K from 0 to N-1, by a stable hash of the server name "+
+			"(a Kubernetes Indexed Job's JOB_COMPLETION_INDEX, a CI matrix index)")
+	} else {
+		fs.StringArrayVar(&c.servers, "server", nil, "the server `NAME` of the files (exactly one)")
+	}
+	if which&parallelFlag != 0 {
+		fs.Var(&c.parallel, "parallel", "how many servers at once")
+	}
+	fs.Var(&c.timeout, "timeout", "the time budget of discovery, and of each server per phase (read and plan; apply), e.g. 90s, 10m, 1h")
+	if which&maxDropsFlag != 0 {
+		fs.Var(&c.maxDrops, "max-drops", "refuse a server whose plan drops or replaces more than N principals (default: the files' maxDrops, else 5)")
+	}
 	fs.BoolVarP(&c.verbose, "verbose", "v", false, "debug logs on stderr (--log-level debug)")
 	c.logLevel = cli.NewChoice("warn", "debug", "info", "warn", "error")
 	fs.Var(&c.logLevel, "log-level", "diagnostics on stderr from this level up")
 	c.logFormat = cli.NewChoice("text", "text", "json")
 	fs.Var(&c.logFormat, "log-format", "diagnostics on stderr as text or JSON lines")
-	fs.Var(&c.shard, "shard", "run only part `K/N` of the fleet: K from 0 to N-1, by a stable hash of the server name "+
-		"(a Kubernetes Indexed Job's JOB_COMPLETION_INDEX, a CI matrix index)")
 	_ = cmd.RegisterFlagCompletionFunc("server", completeServers)
-	_ = cmd.RegisterFlagCompletionFunc("parallel", cobra.NoFileCompletions)
-	_ = cmd.RegisterFlagCompletionFunc("timeout", cobra.NoFileCompletions)
-	_ = cmd.RegisterFlagCompletionFunc("max-drops", cobra.NoFileCompletions)
-	_ = cmd.RegisterFlagCompletionFunc("shard", cobra.NoFileCompletions)
+	for _, name := range []string{"parallel", "timeout", "max-drops", "shard"} {
+		if fs.Lookup(name) != nil {
+			_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
+		}
+	}
 	cli.CompleteChoices(cmd, "log-level", "debug", "info", "warn", "error")
 	cli.CompleteChoices(cmd, "log-format", "text", "json")
 }

@@ -77,14 +77,22 @@ func (c *common) decode(ctx context.Context, start time.Time, files *spec.Files,
 		return nil, nil, err
 	}
 	c.log.Debug("loaded the desired state", "files", len(d.Files), "servers", len(d.Servers), "took", time.Since(start))
-	found, err := run.Discover(ctx, d, *cfg, arm)
-	if err != nil {
+	dctx, cancel := context.WithTimeout(ctx, time.Duration(c.timeout))
+	found, err := run.Discover(dctx, d, *cfg, arm)
+	cancel()
+	switch {
+	case err != nil && ctx.Err() == nil && dctx.Err() != nil:
+		return nil, nil, fmt.Errorf("discovery did not finish within %s (--timeout): %w; nothing was changed", c.timeout.String(), err)
+	case err != nil:
 		return nil, nil, fmt.Errorf("discovery: %w; nothing was changed", err)
 	}
 	cfg.Unusable, c.fleet = found.Unusable, found
 	servers, err := c.selectServers(d)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(servers) == 0 && len(d.Servers) > 0 && c.shard.N > 1 {
+		c.log.Warn("the shard holds none of the servers; the other shards hold them", "shard", c.shard.String())
 	}
 	if len(d.Servers) == 0 {
 		// A drift check of a directory emptied by mistake must not pass
@@ -130,9 +138,6 @@ func (c *common) selectServers(d *spec.Desired) ([]spec.Server, error) {
 	servers, err := run.Select(d, c.servers, c.shard.Shard)
 	if err != nil {
 		return nil, cli.Usagef("%v", err)
-	}
-	if len(servers) == 0 && len(d.Servers) > 0 && c.shard.N > 1 && c.log != nil {
-		c.log.Warn("the shard holds none of the servers; the other shards hold them", "shard", c.shard.String())
 	}
 	return servers, nil
 }

@@ -309,7 +309,7 @@ func (f *ARM) serve(w http.ResponseWriter, r *http.Request) {
 	case len(rest) == 0:
 		f.serveList(w, r, sub, rg)
 	case len(rest) == 2 && rest[1] == "administrators" && rg != "":
-		f.serveAdmins(w, sub, rg, rest[0])
+		f.serveAdmins(w, r, sub, rg, rest[0])
 	default:
 		f.badRequest(w, r, "unknown path")
 	}
@@ -441,7 +441,7 @@ func (f *ARM) serveList(w http.ResponseWriter, r *http.Request, sub, rg string) 
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (f *ARM) serveAdmins(w http.ResponseWriter, sub, rg, name string) {
+func (f *ARM) serveAdmins(w http.ResponseWriter, r *http.Request, sub, rg, name string) {
 	f.mu.Lock()
 	f.inflight++
 	f.maxIn = max(f.maxIn, f.inflight)
@@ -452,7 +452,11 @@ func (f *ARM) serveAdmins(w http.ResponseWriter, sub, rg, name string) {
 		f.mu.Unlock()
 	}()
 	if f.opts.AdminDelay > 0 {
-		time.Sleep(f.opts.AdminDelay)
+		select {
+		case <-time.After(f.opts.AdminDelay):
+		case <-r.Context().Done(): // the client gave up
+			return
+		}
 	}
 	i, ok := f.byPath[strings.ToLower(sub+"/"+rg+"/"+name)]
 	if !ok {

@@ -153,7 +153,7 @@ func (s *Shard) Type() string { return "K/N" }
 func (s *Shard) Set(v string) error {
 	sh, err := fleet.ParseShard(v)
 	if err != nil {
-		return fmt.Errorf("--shard: %w", err)
+		return err
 	}
 	s.Shard = sh
 	return nil

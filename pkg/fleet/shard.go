@@ -20,11 +20,11 @@ func ParseShard(s string) (Shard, error) {
 	ni, err2 := strconv.Atoi(strings.TrimSpace(n))
 	switch {
 	case !ok || err1 != nil || err2 != nil:
-		return Shard{}, fmt.Errorf("shard %q is not K/N, such as 0/4 (K from 0 to N-1)", s)
+		return Shard{}, fmt.Errorf("%q is not K/N, such as 0/4 (K from 0 to N-1)", s)
 	case ni < 1:
-		return Shard{}, fmt.Errorf("shard %q: N must be at least 1", s)
+		return Shard{}, fmt.Errorf("%q: N must be at least 1", s)
 	case ki < 0 || ki >= ni:
-		return Shard{}, fmt.Errorf("shard %q: K must be from 0 to %d (it counts from 0, as JOB_COMPLETION_INDEX does)", s, ni-1)
+		return Shard{}, fmt.Errorf("%q: K must be from 0 to %d (it counts from 0, as JOB_COMPLETION_INDEX does)", s, ni-1)
 	}
 	return Shard{K: ki, N: ni}, nil
 }
