@@ -189,7 +189,7 @@ sync and how many changes it has, and when it was last read without error.`,
 	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 2 when a server has changes (and none failed), 0 when all are in sync")
 	fs.StringVar(&o.out, "out", "", "save the plan to `PLANFILE`, for pgusers apply PLANFILE")
 	fs.StringVar(&o.metricsFile, "metrics-file", "", "write the result in Prometheus text format to `FILE` (atomically: a temporary file, renamed)")
-	o.common.register(cmd, fleetFlags | parallelFlag | maxDropsFlag)
+	o.common.register(cmd, fleetFlags|parallelFlag|maxDropsFlag)
 	cli.CompleteChoices(cmd, "output", "text\tfor people", "json\tfor machines (docs/json.md)", "markdown\tfor a pull request or job summary")
 	return cmd
 }
@@ -247,7 +247,7 @@ refused, as "server" would be read as a plan file.`,
 	fs.Var(&o.dry, "dry-run", "print the SQL and run none of it; --dry-run=server runs it all and rolls it back")
 	fs.Lookup("dry-run").NoOptDefVal = string(cli.DryRunClient)
 	fs.BoolVar(&o.autoApprove, "auto-approve", false, "apply without asking (CI)")
-	o.common.register(cmd, fleetFlags | parallelFlag | maxDropsFlag)
+	o.common.register(cmd, fleetFlags|parallelFlag|maxDropsFlag)
 	cli.CompleteChoices(cmd, "output", "text\tfor people", "json\tfor machines (docs/json.md)")
 	cli.CompleteChoices(cmd, "dry-run", "client\tprint the SQL, run none of it", "server\trun it all and roll it back")
 	return cmd
@@ -351,9 +351,9 @@ type common struct {
 
 // The flags a command takes beyond -f, --timeout and the log flags.
 const (
-	fleetFlags    = 1 << iota // --server repeatable, and --shard
-	parallelFlag              // --parallel
-	maxDropsFlag              // --max-drops
+	fleetFlags   = 1 << iota // --server repeatable, and --shard
+	parallelFlag             // --parallel
+	maxDropsFlag             // --max-drops
 )
 
 // register adds the common flags that which names, with -f, --timeout and
