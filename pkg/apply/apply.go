@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -172,6 +173,28 @@ func transaction(plan diff.Plan, in, me string, w which) []diff.Change {
 	return out
 }
 
+// LockStatements are how the transaction of a plan in one transaction
+// takes the apply lock, with the key written in, as a dry run prints them:
+// a lock held by another apply raises an error at once (lock_timeout), so
+// that nothing after it runs, and the statements after it wait for locks
+// as usual.
+func LockStatements() []string {
+	return []string{headStatements[1], strings.Replace(lockSQL, "$1", strconv.FormatInt(LockKey, 10), 1), restoreLockTimeoutSQL}
+}
+
+// SessionLockStatement is how a plan of several transactions takes the
+// apply lock, for the session, as a dry run prints it.
+func SessionLockStatement() string {
+	return strings.Replace(sessionLockSQL, "$1", strconv.FormatInt(LockKey, 10), 1)
+}
+
+// lockHeld reports whether err is the lock_timeout of the apply lock:
+// another apply holds it.
+func lockHeld(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "55P03" // lock_not_available
+}
+
 // ErrLocked is returned when another apply holds the server's lock.
 var ErrLocked = errors.New("another pgusers apply is running on this server (it holds the advisory lock); " +
 	"nothing was changed: wait for it to finish, then plan again")
@@ -194,20 +217,37 @@ func (e *StaleError) Error() string {
 func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job, session bool) error {
 	b := &pgx.Batch{}
 	if session {
-		b.Queue("SELECT pg_catalog.pg_try_advisory_lock($1)", LockKey)
+		b.Queue(sessionLockSQL, LockKey)
 	} else {
-		b.Queue("SELECT pg_catalog.pg_try_advisory_xact_lock($1)", LockKey)
+		b.Queue(headStatements[1])
+		b.Queue(lockSQL, LockKey)
+		b.Queue(restoreLockTimeoutSQL)
 	}
 	inspect.Queue(b)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
 
-	var locked bool
-	if err := br.QueryRow().Scan(&locked); err != nil {
-		return fmt.Errorf("take the apply lock: %w", err)
-	}
-	if !locked {
-		return ErrLocked
+	if session {
+		var locked bool
+		if err := br.QueryRow().Scan(&locked); err != nil {
+			return fmt.Errorf("take the apply lock: %w", err)
+		}
+		if !locked {
+			return ErrLocked
+		}
+	} else {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("take the apply lock: %w", err)
+		}
+		if _, err := br.Exec(); err != nil {
+			if lockHeld(err) {
+				return ErrLocked
+			}
+			return fmt.Errorf("take the apply lock: %w", err)
+		}
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("take the apply lock: %w", err)
+		}
 	}
 	now, err := inspect.ReadQueued(br, job.Asked)
 	if err != nil {

@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -87,6 +86,7 @@ var headStatements = []string{"BEGIN", "SET LOCAL lock_timeout = 1"}
 
 const (
 	lockSQL               = "SELECT pg_catalog.pg_advisory_xact_lock($1)"
+	sessionLockSQL        = "SELECT pg_catalog.pg_try_advisory_lock($1)"
 	restoreLockTimeoutSQL = "SET LOCAL lock_timeout TO DEFAULT"
 )
 
@@ -98,8 +98,7 @@ func readHead(results pipelineResults, job Job) (diff.Observed, error) {
 		}
 	}
 	if _, err := results.Exec(); err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+		if lockHeld(err) {
 			return diff.Observed{}, ErrLocked
 		}
 		return diff.Observed{}, lost("the lock", fmt.Errorf("take the apply lock: %w", err))

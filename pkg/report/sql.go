@@ -41,7 +41,7 @@ func SQL(out io.Writer, results []Result) error {
 		} else {
 			fmt.Fprintf(w, "-- server %s (%s): %d change(s), %d transactions, in order, under a lock held by the session "+
 				"(no transaction spans two databases)\n", name, at, len(plan.Changes), len(steps))
-			fmt.Fprintf(w, "SELECT pg_catalog.pg_try_advisory_lock(%d); -- then re-read the server and stop if it changed\n", apply.LockKey)
+			fmt.Fprintf(w, "%s; -- then re-read the server and stop if it changed\n", apply.SessionLockStatement())
 		}
 		for i, step := range steps {
 			if step.In != "" {
@@ -49,7 +49,11 @@ func SQL(out io.Writer, results []Result) error {
 			}
 			fmt.Fprintln(w, "BEGIN;")
 			if len(steps) == 1 {
-				fmt.Fprintf(w, "SELECT pg_catalog.pg_try_advisory_xact_lock(%d); -- then re-read the server and stop if it changed\n", apply.LockKey)
+				lock := apply.LockStatements()
+				for _, q := range lock[:len(lock)-1] {
+					fmt.Fprintf(w, "%s;\n", q)
+				}
+				fmt.Fprintf(w, "%s; -- then re-read the server and stop if it changed\n", lock[len(lock)-1])
 			}
 			if i == 0 {
 				writeCleanups(w, plan.Cleanups)
