@@ -5,6 +5,9 @@
 #   docker build -t pgusers --build-arg VERSION=v0.1.0 --build-arg COMMIT=$(git rev-parse HEAD) .
 #   docker run --rm pgusers version
 #
+# Without the build arguments, the version and commit are what the Go build
+# info says ("dev", or the commit when the context holds .git).
+#
 # The final image holds the binary and the CA certificates (TLS to the
 # servers and to Microsoft Entra) and nothing else: no shell, no package
 # manager. It runs as 65532:65532, not root. Releases build the same image
@@ -21,8 +24,8 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download && go mod verify
 COPY . .
 ARG TARGETOS TARGETARCH
-ARG VERSION=dev
-ARG COMMIT=unknown
+ARG VERSION=
+ARG COMMIT=
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \

@@ -228,7 +228,7 @@ func TestExportPlansInSync(t *testing.T) {
 	f.c.SuperExec(t, `GRANT orders_rw, reporting TO "orders-api"`)
 	f.c.SuperExec(t, `GRANT "Data Team" TO "alice@contoso.com"`)
 	f.c.SuperExec(t, `GRANT reporting TO "ops-admins"`)
-	source := f.file(t, "source.yaml", "    prune: true\n    protect: [\"breakglass-*\"]\n")
+	source := f.file(t, "source.yaml", "    prune: true\n    pruneSyncedUsers: true\n    protect: [\"breakglass-*\"]\n")
 
 	r := pgusers(t, f.env, "export", "-f", source, "--server", "local")
 	wantCode(t, r, exitOK)
@@ -239,6 +239,7 @@ func TestExportPlansInSync(t *testing.T) {
 		"memberOf: [Data Team]",
 		"passwordEnv: PGUSERS_TEST_PASSWORD",
 		"prune: true",
+		"pruneSyncedUsers: true",
 	)
 	if strings.Count(r.stdout, "# Azure manages this principal") != 2 {
 		t.Errorf("want the two administrators marked")

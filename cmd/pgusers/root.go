@@ -124,12 +124,12 @@ func (a *app) run(f func(ctx context.Context, cmd *cobra.Command, args []string)
 }
 
 // fail reports err: on stderr for people, one problem a line; and, when
-// the command line asks for --output json and nothing was written to
+// the command line asks a command that has --output for json and nothing was written to
 // stdout yet, as a JSON document there, so that stdout is always one
 // document for a machine.
 func (a *app) fail(cmd *cobra.Command, err error) {
 	cli.PrintError(a.env.stderr, cmd, err)
-	if cli.JSONRequested(a.args) && !a.stdout.Written {
+	if cli.JSONRequested(a.args) && !a.stdout.Written && cmd != nil && cmd.Flags().Lookup("output") != nil {
 		_ = report.ProblemsJSON(a.env.stdout, report.ProblemsOf(err))
 	}
 }

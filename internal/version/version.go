@@ -21,7 +21,9 @@ type Info struct {
 // plans and exports: "pgusers v0.1.0 0123456789ab (go1.26.8 linux/amd64)".
 func (v Info) String() string {
 	rev := ""
-	if v.Commit != "" {
+	// A pseudo-version (v0.0.0-20261130085311-46ea76d6c4e8, what Go 1.24+
+	// stamps on a build in a git checkout) holds the commit already.
+	if c := strings.TrimSuffix(v.Commit, "-dirty"); c != "" && !strings.Contains(v.Version, c) {
 		rev = " " + v.Commit
 	}
 	return fmt.Sprintf("pgusers %s%s (%s %s)", v.Version, rev, v.Go, v.Platform)

@@ -36,6 +36,10 @@ func TestBuildVersion(t *testing.T) {
 		"-X with its v":         {info("v9.9.9"), "v1.2.3", "", "pgusers v1.2.3 (go1.26.8 " + platform + ")"},
 		"-X commit alone":       {info("v0.1.0", "vcs.revision", sha), "", "abc", "pgusers v0.1.0 abc (go1.26.8 " + platform + ")"},
 		"an empty main version": {info(""), "", "", "pgusers dev (go1.26.8 " + platform + ")"},
+		"go build in a checkout (Go 1.24+ pseudo-version)": {info("v0.0.0-20261130085311-0123456789ab", "vcs.revision", sha, "vcs.modified", "false"), "", "",
+			"pgusers v0.0.0-20261130085311-0123456789ab (go1.26.8 " + platform + ")"},
+		"a pseudo-version with changes": {info("v0.0.0-20261130085311-0123456789ab+dirty", "vcs.revision", sha, "vcs.modified", "true"), "", "",
+			"pgusers v0.0.0-20261130085311-0123456789ab+dirty (go1.26.8 " + platform + ")"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -36,23 +36,38 @@ func Transient(err error) bool {
 // Runner is Apply or Rehearse.
 type Runner func(ctx context.Context, conn Beginner, job Job) error
 
-// Retry runs job with run until it succeeds or fails for a reason that is
-// not Transient, at most as often as b allows. Each try is a fresh
-// transaction: a failed one rolled back whole, except for the Cleanups it
-// had committed, which the next try neither runs again nor takes for a
-// change since the plan (Job.After). onRetry, when set, hears of each
-// retry before its wait.
-func Retry(ctx context.Context, conn Beginner, job Job, run Runner, b fleet.Backoff,
+// Retry runs job with run until it succeeds or fails for a reason no
+// retry mends, at most as often as b allows, in one budget. Each try is a
+// fresh transaction, on the connection conn gives (conn opens a new one
+// when the last was lost): a failed try rolled back whole, except for the
+// Cleanups it had committed, which the next try neither runs again nor
+// takes for a change since the plan (Job.After).
+//
+// A try is worth another when it failed Transient, or lost its connection
+// before COMMIT was sent (LostError) in a plan without Cleanups, whose
+// hand-overs in other databases a new connection would not know of. Never
+// after a partial commit (the server is no longer as planned), nor when
+// ctx ended. onRetry, when set, hears of each retry before its wait.
+func Retry(ctx context.Context, conn func(context.Context) (Beginner, error), job Job, run Runner, b fleet.Backoff,
 	onRetry func(attempt int, err error, wait time.Duration)) error {
 	var handedOver []string
-	// After a partial commit the server is no longer as planned: a retry
-	// would only find the plan stale.
-	transient := func(err error) bool {
+	retry := func(err error) bool {
 		var pe *PartialError
-		return !errors.As(err, &pe) && Transient(err)
+		var le *LostError
+		switch {
+		case errors.As(err, &pe), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			return false
+		case errors.As(err, &le):
+			return len(job.Plan.Cleanups) == 0
+		}
+		return Transient(err)
 	}
-	_, err := fleet.Retry(ctx, b, transient, onRetry, func(ctx context.Context) error {
-		err := run(ctx, conn, job.After(handedOver))
+	_, err := fleet.Retry(ctx, b, retry, onRetry, func(ctx context.Context) error {
+		c, err := conn(ctx)
+		if err != nil {
+			return err
+		}
+		err = run(ctx, c, job.After(handedOver))
 		var se *StatementError
 		var ce *CleanupError
 		switch {

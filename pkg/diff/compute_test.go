@@ -325,3 +325,29 @@ func TestChanges(t *testing.T) {
 		t.Error("different states share a fingerprint")
 	}
 }
+
+// A plan refused as stale always says why: each change the fingerprint
+// sees is named.
+func TestChangesNameEveryDifference(t *testing.T) {
+	base := Observed{Principals: []ObservedPrincipal{{Name: "a", Type: "user"}}, Roles: []string{"r"}, SessionUser: "admin", Database: "postgres", ServerVersion: 150000}
+	for name, change := range map[string]struct {
+		mutate func(*Observed)
+		want   string
+	}{
+		"group sync":     {func(o *Observed) { o.GroupSync = true }, "pgaadauth.enable_group_sync changed since the plan (off → on)"},
+		"server version": {func(o *Observed) { o.ServerVersion = 160000 }, "the server's version changed"},
+		"session user":   {func(o *Observed) { o.SessionUser = "other" }, "signed in as other"},
+		"session roles":  {func(o *Observed) { o.SessionRoles = []string{"r"} }, "role r: the signed-in user has its privileges"},
+		"group roles":    {func(o *Observed) { o.GroupRoles = []ObservedRole{{Name: "g"}} }, "group roles"},
+	} {
+		after := base
+		change.mutate(&after)
+		if base.Fingerprint() == after.Fingerprint() {
+			t.Errorf("%s: the fingerprint does not see the change", name)
+		}
+		got := strings.Join(Changes(base, after), "; ")
+		if !strings.Contains(got, change.want) {
+			t.Errorf("%s: Changes = %q, want %q", name, got, change.want)
+		}
+	}
+}

@@ -197,12 +197,12 @@ func Changes(before, after Observed) []string {
 	out = append(out, dependencyChanges(before.Dependencies, after.Dependencies)...)
 	for _, r := range after.SessionRoles {
 		if !before.HasSessionRole(r) {
-			out = append(out, fmt.Sprintf("role %s: the signed-in user has its privileges since the plan", r))
+			out = append(out, fmt.Sprintf("role %s: the signed-in user has its privileges since the plan", SafeName(r)))
 		}
 	}
 	for _, r := range before.SessionRoles {
 		if !after.HasSessionRole(r) {
-			out = append(out, fmt.Sprintf("role %s: the signed-in user lost its privileges since the plan", r))
+			out = append(out, fmt.Sprintf("role %s: the signed-in user lost its privileges since the plan", SafeName(r)))
 		}
 	}
 	if fingerprintOf(before.HeldFrom) != fingerprintOf(after.HeldFrom) {
@@ -220,8 +220,24 @@ func Changes(before, after Observed) []string {
 	if before.ServerVersion != after.ServerVersion {
 		out = append(out, fmt.Sprintf("the server's version changed since the plan (%d → %d)", before.ServerVersion, after.ServerVersion))
 	}
+	if before.GroupSync != after.GroupSync {
+		out = append(out, fmt.Sprintf("the server parameter pgaadauth.enable_group_sync changed since the plan (%s → %s)",
+			onOff(before.GroupSync), onOff(after.GroupSync)))
+	}
+	if len(out) == 0 && before.Fingerprint() != after.Fingerprint() {
+		// Every difference the fingerprint sees should be named above; a
+		// stale plan must never be refused with an empty reason.
+		out = append(out, "the server's roles or settings changed since the plan")
+	}
 	slices.Sort(out)
 	return out
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 func principalEqual(a, b ObservedPrincipal) bool {

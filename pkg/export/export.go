@@ -114,6 +114,9 @@ func serverNode(s spec.Server) (*yaml.Node, error) {
 	if s.ReassignOwnedTo != "" {
 		n.Content = append(n.Content, str("reassignOwnedTo"), str(s.ReassignOwnedTo))
 	}
+	if s.PruneSyncedUsers {
+		n.Content = append(n.Content, str("pruneSyncedUsers"), boolean(true))
+	}
 	return n, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -71,7 +72,8 @@ func fleetResults(t *testing.T) []Result {
 		{Server: spec.Server{Name: "reporting-dev", Connection: spec.Connection{Host: "reporting-dev.postgres.database.azure.com"}},
 			Principals: 12, Status: InSync},
 		{Server: spec.Server{Name: "billing", Connection: spec.Connection{Host: "billing.postgres.database.azure.com"}}, Status: Error,
-			Err: errors.New("connect: dial tcp 10.0.0.9:5432: connection refused")},
+			Err: fmt.Errorf("connect: %w", &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 9), Port: 5432},
+				Err: syscall.ECONNREFUSED})},
 	}
 }
 

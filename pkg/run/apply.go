@@ -51,7 +51,8 @@ func Connect(ctx context.Context, targets []*Target, cfg Config) {
 //
 // What can be tried again is: a transient server error (apply.Transient),
 // in a fresh transaction; a connection lost before COMMIT was sent, on a
-// new connection (nothing of the transaction stayed). A COMMIT whose reply
+// new connection (nothing of the transaction stayed); three tries in all
+// (apply.Retry, fleet.DefaultBackoff). A COMMIT whose reply
 // never came is not tried again: the server is read again to find out
 // whether the plan applied (see verify).
 func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
@@ -78,17 +79,18 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 		}
 		log := cfg.Log.With("server", t.Server.Name)
 		job := apply.Job{Plan: t.Plan, Observed: t.Observed, Asked: t.Asked, Open: opener(t.Server, cfg.Connect)}
-		_, err := fleet.Retry(ctx, fleet.DefaultBackoff, lostBeforeCommit(job), retryLogger(log, "apply"), func(ctx context.Context) error {
+		conn := func(ctx context.Context) (apply.Beginner, error) {
 			if t.conn == nil || t.conn.IsClosed() {
 				t.close(ctx)
 				conn, err := connect.Open(ctx, t.Server, cfg.Connect)
 				if err != nil {
-					return &apply.LostError{During: "signing in again", Err: err}
+					return nil, &apply.LostError{During: "signing in again", Err: err}
 				}
 				t.conn = conn
 			}
-			return apply.Retry(ctx, t.conn, job, runner, fleet.DefaultBackoff, retryLogger(log, "apply"))
-		})
+			return t.conn, nil
+		}
+		err := apply.Retry(ctx, conn, job, runner, fleet.DefaultBackoff, retryLogger(log, "apply"))
 		var unknown *apply.UnknownOutcomeError
 		switch {
 		case err == nil:
@@ -102,19 +104,6 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			t.fail(stopped(ctx, cfg.Timeout, outcome(err), err))
 		}
 	})
-}
-
-// lostBeforeCommit reports the failures worth another try on a new
-// connection: a connection lost before COMMIT was sent, when nothing of
-// the plan committed before (no partial commit, no hand-over in another
-// database, whose retry memory a new try would not have).
-func lostBeforeCommit(job apply.Job) func(error) bool {
-	return func(err error) bool {
-		var pe *apply.PartialError
-		var le *apply.LostError
-		return len(job.Plan.Cleanups) == 0 && !errors.As(err, &pe) && errors.As(err, &le) && !errors.Is(err, context.Canceled) &&
-			!errors.Is(err, context.DeadlineExceeded)
-	}
 }
 
 // VerifyTimeout bounds reading a server again after a COMMIT whose reply

@@ -116,7 +116,7 @@ discover:
   - resourceGroup: rg
     names: ["[a"]
     tags: {env: [x]}
-    server: {name: x, host: y, prune: true, colour: red}
+    server: {name: x, host: y, prune: true, sku: small}
   - subscription: nope
 servers:
   - {name: s, discovered: true, host: h}
@@ -127,7 +127,7 @@ servers:
 		{Pos: "a.yaml:6:17", Msg: `tag "env" must be a string, not a list`},
 		{Pos: "a.yaml:7:14", Msg: "name is not set here"},
 		{Pos: "a.yaml:7:23", Msg: "host is not set here"},
-		{Pos: "a.yaml:7:45", Msg: `unknown key "colour"`},
+		{Pos: "a.yaml:7:45", Msg: `unknown key "sku"; a discover entry's server takes include, principals, includeRoles, roles, grants, database,`},
 		{Pos: "a.yaml:8:19", Msg: `subscription "nope" is not a UUID`},
 		{Pos: "a.yaml:10:5", Server: "s", Msg: "host is set, and discovered: true says Azure gives it"},
 	})

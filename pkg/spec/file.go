@@ -236,7 +236,13 @@ func (d *decoder) serverEntry(n *yaml.Node, template bool, sc scope) (rawServer,
 			}
 		default:
 			if !d.setting(s.settings, kv, sc) {
-				d.unknownKey(kv, sc, what, serverKeys)
+				keys := serverKeys
+				if template {
+					keys = slices.DeleteFunc(slices.Clone(serverKeys), func(k string) bool {
+						return k == "name" || k == "host" || k == "discovered"
+					})
+				}
+				d.unknownKey(kv, sc, what, keys)
 			}
 		}
 	}
