@@ -367,6 +367,36 @@ func TestDriftWorkflow(t *testing.T) {
 	}
 }
 
+// The sharded drift check runs every shard of one N, none cancelling the
+// others, and fails a shard with drift or an error.
+func TestShardedDriftWorkflow(t *testing.T) {
+	wf := yamlDoc(t, "github-actions/drift-sharded.yml")
+	job := get(wf, "jobs", "drift")
+	shards := list(job, "strategy", "matrix", "shard")
+	if len(shards) < 2 {
+		t.Fatalf("the matrix must list the shards, got %v", shards)
+	}
+	if ff, ok := get(job, "strategy", "fail-fast").(bool); !ok || ff {
+		t.Error("fail-fast must be false: one shard's drift must not cancel the others")
+	}
+	cmd := str(step(job, "pgusers/pgusers@"), "with", "command")
+	want := fmt.Sprintf("--shard ${{ matrix.shard }}/%d", len(shards))
+	for i, s := range shards {
+		if fmt.Sprint(s) != fmt.Sprint(i) {
+			t.Errorf("shard %d of the matrix is %v: K counts 0 to N-1", i, s)
+		}
+	}
+	for _, w := range []string{want, "--detailed-exitcode"} {
+		if !strings.Contains(cmd, w) {
+			t.Errorf("the sharded drift command %q lacks %q", cmd, w)
+		}
+	}
+	s := string(read(t, "github-actions/drift-sharded.yml"))
+	if !strings.Contains(s, "2) echo") || !strings.Contains(s, "fail-on-error: false") {
+		t.Error("a shard with drift (exit code 2) must fail its job")
+	}
+}
+
 func TestActionMetadata(t *testing.T) {
 	path := filepath.Join(root, "action.yml")
 	a := yamlDoc(t, path)
