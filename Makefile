@@ -19,6 +19,7 @@ demo: build
 test:
 	.ci/ensure-postgres --tests
 	$(GO) test -race ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 30s ./pkg/spec/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
@@ -31,6 +32,8 @@ docs:
 
 # Performance targets of the issues; figures in the closing notes.
 bench:
+	.ci/ensure-postgres
+	.ci/ensure-bench-tools
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bench/
 	$(GO) test -run '^$$' -bench FleetPlan50 -benchtime 3x -timeout 30m ./cmd/pgusers/
 	$(GO) test -run '^$$' -bench Compute10k -benchmem ./pkg/diff/
