@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +155,55 @@ func TestCommitOutcomeUnknownWhenUnreachable(t *testing.T) {
 			t.Errorf("%v\n%s", problems, detail)
 		}
 		w.reset(t)
+	}
+}
+
+// TestInterruptAtCommitIsFoundOut forwards COMMIT to the server, which
+// commits, holds its reply, and sends pgusers SIGINT (Ctrl-C) while it
+// waits for it. The plan is on the server: pgusers must read the server
+// again before it exits and say "applied" (or "unknown" if it cannot
+// tell), never that nothing changed.
+func TestInterruptAtCommitIsFoundOut(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.p.arm(&fault{kind: stallAtCommit})
+	p := w.r.start(t, "apply", "-f", w.viaProxy, "--auto-approve", "--output", "json")
+	deadline := time.Now().Add(30 * time.Second)
+	for !w.p.result().fired {
+		if time.Now().After(deadline) {
+			t.Fatal("COMMIT did not reach the proxy within 30s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // pgusers is waiting for COMMIT's reply
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	r := p.wait(t)
+	w.p.arm(nil)
+	w.s.settle(t)
+	t.Logf("%s", brief(r))
+	if state := w.s.state(t); !sameLines(state, w.new) {
+		t.Fatalf("the server did not commit while the reply was held:\n%s", lineDiff(w.new, state))
+	}
+	sr, err := oneServer(r)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r)
+	}
+	switch sr.Status {
+	case "applied":
+	case "unknown":
+		if sr.ErrorKind != "unknown-outcome" || r.code != 1 {
+			t.Errorf(`"unknown" wants errorKind "unknown-outcome" and exit 1; got %q, exit %d`, sr.ErrorKind, r.code)
+		}
+	default:
+		t.Errorf("the server committed and pgusers was interrupted waiting for the reply: status %q (error %q), want applied or unknown",
+			sr.Status, sr.Error)
+	}
+	if r.took > 30*time.Second {
+		t.Errorf("the interrupted apply took %v to exit", r.took)
+	}
+	if problems, detail := w.converge(t); problems != nil {
+		t.Errorf("%v\n%s", problems, detail)
 	}
 }
