@@ -18,7 +18,10 @@ import (
 // for benchmarks that must measure the client and not this machine's slow
 // backend start-up: once a server connection is open, a client's sign-in
 // to PgBouncer costs no fork. Sign-in takes the administrator's password as
-// it is (auth_type plain), as Azure takes an Entra token.
+// it is (auth_type plain), as Azure takes an Entra token. A server
+// connection goes back to the pool without DISCARD ALL (server_reset_query
+// is empty): pgusers leaves no session state (its settings are SET LOCAL),
+// and the reset would be the server's work, not the client's.
 type PgBouncer struct {
 	Port int
 	log  string
@@ -69,6 +72,7 @@ max_db_connections = %d
 server_idle_timeout = 0
 server_lifetime = 86400
 server_login_retry = 1
+server_reset_query =
 logfile = %s
 log_connections = 0
 log_disconnections = 0
