@@ -128,13 +128,13 @@ type request struct {
 // statement failed, and what the server said.
 func (r request) fail(err error) error {
 	var pgErr *pgconn.PgError
-	if r.kind == deallocateRequest {
-		return fmt.Errorf("apply: release the prepared statement %s: %w", r.name, err)
-	}
 	if !errors.As(err, &pgErr) {
 		// Not the server's answer to this statement: the connection went,
 		// and the transaction with it. No statement is to blame.
 		return lost("the change set", err)
+	}
+	if r.kind == deallocateRequest {
+		return fmt.Errorf("apply: release the prepared statement %s: %w", r.name, err)
 	}
 	return &StatementError{Change: *r.change, Statement: *r.stmt, Err: describePgError(err)}
 }

@@ -1,10 +1,13 @@
 package apply
 
 import (
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgusers/pgusers/pkg/diff"
 )
@@ -76,5 +79,20 @@ func TestPipelineRequestsRefuseOtherArguments(t *testing.T) {
 	_, err := pipelineRequests(plan.Changes)
 	if err == nil || !strings.Contains(err.Error(), "argument 1 is a float64") {
 		t.Errorf("err = %v, want a message naming the argument and its type", err)
+	}
+}
+
+// A connection lost while the pipeline's last replies (the releases of its
+// prepared statements) are read is a lost connection, not the release's
+// failure: the transaction went with it.
+func TestLostDuringReleaseIsLost(t *testing.T) {
+	err := request{kind: deallocateRequest, name: "pgusers_x_0"}.fail(io.ErrUnexpectedEOF)
+	var le *LostError
+	if !errors.As(err, &le) {
+		t.Fatalf("fail(unexpected EOF) = %T %v, want a LostError", err, err)
+	}
+	err = request{kind: deallocateRequest, name: "pgusers_x_0"}.fail(&pgconn.PgError{Code: "26000", Message: "prepared statement does not exist"})
+	if errors.As(err, &le) || !strings.Contains(err.Error(), "release the prepared statement pgusers_x_0") {
+		t.Errorf("the server refusing the release: %v", err)
 	}
 }
