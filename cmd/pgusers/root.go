@@ -319,7 +319,7 @@ platform.`,
 		RunE: a.run(func(context.Context, *cobra.Command, []string) (int, error) {
 			v := currentVersion()
 			if output.Value == "json" {
-				return exitOK, writeJSON(a.env.stdout, v)
+				return exitOK, report.WriteJSON(a.env.stdout, v)
 			}
 			_, err := fmt.Fprintln(a.env.stdout, v)
 			return exitOK, err
@@ -382,7 +382,7 @@ func (c *common) register(cmd *cobra.Command, which int) {
 	fs.Var(&c.logLevel, "log-level", "diagnostics on stderr from this level up")
 	c.logFormat = cli.NewChoice("text", "text", "json")
 	fs.Var(&c.logFormat, "log-format", "diagnostics on stderr as text or JSON lines")
-	_ = cmd.RegisterFlagCompletionFunc("server", completeServers)
+	_ = cmd.RegisterFlagCompletionFunc("server", cli.CompleteServers)
 	for _, name := range []string{"parallel", "timeout", "max-drops", "shard"} {
 		if fs.Lookup(name) != nil {
 			_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/pgusers/pgusers/pkg/spec"
 	"github.com/spf13/cobra"
@@ -141,4 +144,35 @@ func StrictCompletion(root *cobra.Command) {
 		}
 		return Usagef("no completion for shell %q%s (pgusers completion bash, zsh, fish or powershell)", args[0], hint)
 	}
+}
+
+// Shell completion: cobra's `completion` command writes the script for
+// bash, zsh, fish or PowerShell; the script asks `pgusers __complete ...`
+// for candidates. CompleteChoices and CompleteServers add what cobra
+// cannot know.
+
+// CompleteServers completes --server with the names of the servers in the
+// files of the -f flags typed so far (pgusers.yaml without any), read
+// only as far as their connections, the cheap part; the names already
+// given are left out. Files with problems complete nothing.
+func CompleteServers(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	files, _ := cmd.Flags().GetStringArray("file")
+	given, _ := cmd.Flags().GetStringArray("server")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	read, err := spec.Read(ctx, files)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	servers, ok := read.Connections(ctx)
+	if !ok {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, s := range servers {
+		if strings.HasPrefix(s.Name, toComplete) && !slices.Contains(given, s.Name) {
+			out = append(out, s.Name+"\t"+s.Host)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }

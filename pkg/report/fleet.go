@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -50,10 +49,7 @@ func FleetJSON(w io.Writer, servers []FleetServer) error {
 	if servers == nil {
 		servers = []FleetServer{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(Fleet{FormatVersion: FormatVersion, Servers: servers})
+	return WriteJSON(w, Fleet{FormatVersion: FormatVersion, Servers: servers})
 }
 
 // FleetText writes servers as a table for people, a server a line, and

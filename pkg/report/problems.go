@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 
@@ -50,8 +49,5 @@ func ProblemsOf(err error) []Problem {
 // ProblemsJSON writes the Problems document of ps, formatted as JSON writes
 // a Report.
 func ProblemsJSON(w io.Writer, ps []Problem) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(Problems{FormatVersion: FormatVersion, Errors: ps})
+	return WriteJSON(w, Problems{FormatVersion: FormatVersion, Errors: ps})
 }
