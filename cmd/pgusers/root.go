@@ -273,7 +273,7 @@ is read from the server, once, without a lock. --timeout bounds the whole export
 		}),
 		ValidArgsFunction: cobra.NoFileCompletions,
 	}
-	cmd.Flags().StringArrayVar(&o.databases, "database", nil, "also export the group roles and grants in database `DB` (repeatable)")
+	cmd.Flags().StringArrayVar(&o.databases, "database", nil, "also export the grants in database `DB` (repeatable)")
 	o.common.register(cmd, 0)
 	_ = cmd.RegisterFlagCompletionFunc("database", cobra.NoFileCompletions)
 	return cmd
