@@ -107,7 +107,8 @@ func completionScript(t *testing.T, shell string) string {
 
 // The scripts for bash and zsh load in their shells, and bash completes
 // --server from the files on the command line through the script, with
-// the test binary as pgusers. zsh is tested where it is installed.
+// the test binary as pgusers. zsh is tested where it is installed, and
+// must be in CI.
 func TestCompletionScripts(t *testing.T) {
 	for _, shell := range []string{"fish", "powershell"} {
 		completionScript(t, shell)
@@ -175,11 +176,21 @@ printf '%s\n' "${COMPREPLY[@]}"
 
 	zsh, err := exec.LookPath("zsh")
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("zsh is not installed: CI must load the zsh script (.ci/run installs zsh)")
+		}
 		t.Log("zsh is not installed: the zsh script is generated but not loaded in zsh")
 		completionScript(t, "zsh")
 		return
 	}
-	if out, err := exec.Command(zsh, "-n", completionScript(t, "zsh")).CombinedOutput(); err != nil {
+	script = completionScript(t, "zsh")
+	if out, err := exec.Command(zsh, "-n", script).CombinedOutput(); err != nil {
 		t.Errorf("zsh -n: %v\n%s", err, out)
+	}
+	// Loaded as a user's .zshrc would: compinit, then the script, which
+	// registers its function for pgusers.
+	out, err = exec.Command(zsh, "-f", "-c", `autoload -U compinit && compinit -u && source "$1" && print -r -- ${_comps[pgusers]}`, "zsh", script).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "_pgusers") {
+		t.Errorf("loading the zsh script: %v\n%s", err, out)
 	}
 }
