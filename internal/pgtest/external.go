@@ -42,7 +42,7 @@ var externalTurn = struct {
 // administrator are there, and no principal but the administrator is left.
 func newExternal(t testing.TB, dsn string, opts Options) *Cluster {
 	t.Helper()
-	if opts.TLSCertFile != "" || opts.LogConnections || opts.Port != 0 || opts.PlainPassword || opts.GroupSync {
+	if !externalFits(opts) {
 		t.Skipf("pgtest: %s names an existing server, which cannot be set up with %+v", EnvTestDSN, opts)
 	}
 	config, err := pgx.ParseConfig(dsn)
@@ -71,6 +71,20 @@ func newExternal(t testing.TB, dsn string, opts Options) *Cluster {
 	return c
 }
 
+// externalFits reports whether an existing server can stand for a cluster
+// set up with opts: it cannot take certificates, a port, settings or a
+// way of signing in from a test.
+func externalFits(opts Options) bool {
+	return opts.TLSCertFile == "" && !opts.LogConnections && opts.Port == 0 && !opts.PlainPassword && !opts.GroupSync &&
+		opts.MaxConnections == 0
+}
+
+// heldByAncestor reports whether the test named name, or a test it runs
+// under, is holder.
+func heldByAncestor(name, holder string) bool {
+	return holder != "" && (name == holder || strings.HasPrefix(name, holder+"/"))
+}
+
 // waitExternalTurn waits until no other test of this process holds the
 // existing server. A test that holds it already, itself or through a parent
 // test, would wait for ever: it is skipped instead, since one existing
@@ -86,7 +100,7 @@ func waitExternalTurn(t testing.TB) {
 			return
 		}
 		externalTurn.Unlock()
-		if t.Name() == holder || strings.HasPrefix(t.Name(), holder+"/") {
+		if heldByAncestor(t.Name(), holder) {
 			t.Skipf("pgtest: this test needs a second server, and %s names only one", EnvTestDSN)
 		}
 		<-free
