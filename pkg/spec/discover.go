@@ -45,14 +45,7 @@ type rawDiscover struct {
 }
 
 func (d *decoder) discoverEntries(n *yaml.Node) []rawDiscover {
-	items, _ := d.sequence(n, scope{}, "discover")
-	var out []rawDiscover
-	for _, item := range items {
-		if r, ok := d.discoverEntry(item); ok {
-			out = append(out, r)
-		}
-	}
-	return out
+	return decodeEach(d, n, scope{}, "discover", d.discoverEntry)
 }
 
 func (d *decoder) discoverEntry(n *yaml.Node) (rawDiscover, bool) {

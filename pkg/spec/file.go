@@ -82,12 +82,7 @@ func (d *decoder) decodeFile(root *yaml.Node) *rawFile {
 		case "discover":
 			f.discover = d.discoverEntries(kv.v)
 		case "servers":
-			items, _ := d.sequence(kv.v, scope{}, "servers")
-			for _, item := range items {
-				if s, ok := d.server(item); ok {
-					f.servers = append(f.servers, s)
-				}
-			}
+			f.servers = decodeEach(d, kv.v, scope{}, "servers", d.server)
 		default:
 			d.unknownKey(kv, scope{}, "the file", topKeys)
 		}

@@ -35,14 +35,7 @@ type rawGrant struct {
 }
 
 func (d *decoder) grants(n *yaml.Node, sc scope) []rawGrant {
-	items, _ := d.sequence(n, sc, "grants")
-	var out []rawGrant
-	for _, item := range items {
-		if g, ok := d.grant(item, sc); ok {
-			out = append(out, g)
-		}
-	}
-	return out
+	return decodeEach(d, n, sc, "grants", func(item *yaml.Node) (rawGrant, bool) { return d.grant(item, sc) })
 }
 
 func (d *decoder) grant(n *yaml.Node, sc scope) (rawGrant, bool) {

@@ -198,6 +198,20 @@ func peekName(n *yaml.Node) string {
 	return ""
 }
 
+// decodeEach decodes every item of the list n with one, keeping those it
+// returns ok: an item with a usable name is kept even when other keys are
+// wrong, so that duplicates are still found and reported in the same run.
+func decodeEach[T any](d *decoder, n *yaml.Node, sc scope, what string, one func(*yaml.Node) (T, bool)) []T {
+	items, _ := d.sequence(n, sc, what)
+	out := make([]T, 0, len(items))
+	for _, item := range items {
+		if v, ok := one(item); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // sequence returns the items of n; null counts as an empty list.
 func (d *decoder) sequence(n *yaml.Node, sc scope, what string) ([]*yaml.Node, bool) {
 	n = d.resolve(n)

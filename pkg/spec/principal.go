@@ -11,18 +11,9 @@ import (
 
 var principalKeys = []string{"name", "type", "objectId", "admin", "mfa", "memberOf", "renamedFrom"}
 
-// principals decodes a list of principals. Each one that has a usable name
-// is returned, even when other keys are wrong, so that duplicates are still
-// found and reported in the same run.
+// principals decodes a list of principals (decodeEach).
 func (d *decoder) principals(n *yaml.Node, sc scope, what string) []Principal {
-	items, _ := d.sequence(n, sc, what)
-	out := make([]Principal, 0, len(items))
-	for _, item := range items {
-		if p, ok := d.principal(item, sc); ok {
-			out = append(out, p)
-		}
-	}
-	return out
+	return decodeEach(d, n, sc, what, func(item *yaml.Node) (Principal, bool) { return d.principal(item, sc) })
 }
 
 func (d *decoder) principal(n *yaml.Node, sc scope) (Principal, bool) {

@@ -33,18 +33,9 @@ func (d *decoder) roleSets(n *yaml.Node, f *rawFile) {
 	}
 }
 
-// roles decodes a list of group roles. Each one that has a usable name is
-// returned, even when other keys are wrong, so that duplicates are still
-// found and reported in the same run.
+// roles decodes a list of group roles (decodeEach).
 func (d *decoder) roles(n *yaml.Node, sc scope, what string) []Role {
-	items, _ := d.sequence(n, sc, what)
-	out := make([]Role, 0, len(items))
-	for _, item := range items {
-		if r, ok := d.role(item, sc); ok {
-			out = append(out, r)
-		}
-	}
-	return out
+	return decodeEach(d, n, sc, what, func(item *yaml.Node) (Role, bool) { return d.role(item, sc) })
 }
 
 func (d *decoder) role(n *yaml.Node, sc scope) (Role, bool) {
