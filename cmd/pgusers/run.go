@@ -36,10 +36,12 @@ func (c *common) load(ctx context.Context, cfg *run.Config, arm run.ARM, early b
 		return nil, nil, nil, err
 	}
 	var reads *run.Reads
-	if conns, ok := files.Connections(ctx); ok && early {
-		// A --server that names no server is reported by decode.
-		if servers, err := c.selectServers(&spec.Desired{Servers: conns}); err == nil {
-			reads = run.StartReads(ctx, servers, *cfg)
+	if early {
+		if conns, ok := files.Connections(ctx); ok {
+			// A --server that names no server is reported by decode.
+			if servers, err := c.selectServers(&spec.Desired{Servers: conns}); err == nil {
+				reads = run.StartReads(ctx, servers, *cfg)
+			}
 		}
 	}
 	d, servers, err := c.decode(ctx, start, files, cfg, arm)
