@@ -32,9 +32,6 @@ func runExport(ctx context.Context, o *exportOptions, e env) (int, error) {
 		return exitError, err
 	}
 	s := servers[0]
-	if err := cfg.Unusable[s.Name]; err != nil {
-		return exitError, fmt.Errorf("server %s: %w; nothing was exported", s.Name, err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(c.timeout))
 	defer cancel()
 	observed, dbs, err := run.ReadForExport(ctx, s, databases, cfg)

@@ -15,8 +15,12 @@ import (
 
 // ReadForExport reads what pgusers export prints of server s: its
 // principals, and, in each database of dbs, what they and the group roles
-// they belong to hold there. It reads once, without a lock, within ctx.
+// they belong to hold there. It reads once, without a lock, within ctx. A
+// server Azure says cannot be signed in to (cfg.Unusable) is not tried.
 func ReadForExport(ctx context.Context, s spec.Server, dbs []string, cfg Config) (diff.Observed, export.Databases, error) {
+	if err := cfg.Unusable[s.Name]; err != nil {
+		return diff.Observed{}, nil, err
+	}
 	conn, err := connect.Open(ctx, s, cfg.Connect)
 	if err != nil {
 		return diff.Observed{}, nil, err
