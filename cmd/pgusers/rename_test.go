@@ -43,13 +43,22 @@ func TestRenamedFromCarriesWhatTheRoleHolds(t *testing.T) {
       - {name: "%[2]s", type: user, objectId: %[1]s, memberOf: [reporting], renamedFrom: "%[3]s"}
     grants:
       - {to: "%[2]s", databases: [orders], database: [CONNECT], tables: [SELECT], defaultsFor: [app_owner]}
+      - {to: orders_rw, databases: [orders], tables: [INSERT]}
 `, pgtest.ObjectID(old), renamed, old))
 
 	r := pgusers(t, f.env, "plan", "-f", file, "--output", "json")
 	wantCode(t, r, exitOK)
-	want := []string{"rename " + renamed, "revoke-privileges " + renamed + " orders.public tables [DELETE]"}
+	want := []string{"rename " + renamed, "grant-privileges orders_rw orders.public tables [INSERT]",
+		"revoke-privileges " + renamed + " orders.public tables [DELETE]"}
 	if diff := cmp.Diff(want, actions(jsonReport(t, r.stdout))); diff != "" {
 		t.Errorf("the plan of a rename (-want +got):\n%s", diff)
+	}
+	// The rehearsal runs every step, the other database's too, where the
+	// role it lends to grant on the tables it owns has its new name.
+	roles := f.c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles ORDER BY 1`)
+	wantCode(t, pgusers(t, f.env, "apply", "-f", file, "--dry-run=server"), exitOK)
+	if diff := cmp.Diff(roles, f.c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles ORDER BY 1`)); diff != "" {
+		t.Errorf("the rehearsal changed roles (-before +after):\n%s", diff)
 	}
 	applyConverged(t, f.env, []string{"-f", file})
 

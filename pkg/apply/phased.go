@@ -226,13 +226,18 @@ func hasDrops(plan diff.Plan) bool {
 
 // standIns create, in a rehearsal of database db's transaction, the roles
 // the main transaction would have made and db's changes grant to: the
-// rolled-back main transaction's roles are not there for it to see.
+// rolled-back main transaction's roles are not there for it to see. A
+// renamed role is renamed again instead, so that it holds and owns what
+// it will (db's changes may grant to it, or act as it on what it owns).
 func standIns(plan diff.Plan, db string) []diff.Change {
 	made := map[string]bool{}
+	var renames []diff.Change
 	for _, c := range plan.Changes {
 		switch c.Action {
-		case diff.Create, diff.Rename:
+		case diff.Create:
 			made[c.Principal] = true
+		case diff.Rename:
+			renames = append(renames, c)
 		case diff.CreateRole:
 			made[c.Role] = true
 		}
@@ -244,12 +249,12 @@ func standIns(plan diff.Plan, db string) []diff.Change {
 		}
 	}
 	if len(names) == 0 {
-		return nil
+		return renames
 	}
 	slices.Sort(names)
 	var ss []diff.Statement
 	for _, n := range names {
 		ss = append(ss, diff.Statement{SQL: "CREATE ROLE " + pgx.Identifier{n}.Sanitize() + " NOLOGIN"})
 	}
-	return []diff.Change{{Action: "stand-in", Role: strings.Join(names, ", "), Statements: ss}}
+	return append(renames, diff.Change{Action: "stand-in", Role: strings.Join(names, ", "), Statements: ss})
 }
