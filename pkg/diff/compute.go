@@ -68,6 +68,9 @@ type computation struct {
 	// byObjectID indexes the observed principals by object id, built when
 	// first asked.
 	byObjectID map[string]int
+	// renamedTo maps the old name of each role the plan renames to its
+	// new one; observed already says the new one.
+	renamedTo map[string]string
 }
 
 // planLends are the lends, sorted.
@@ -440,8 +443,14 @@ func (c *computation) handOver() {
 	for _, db := range dbs {
 		ps := others[db]
 		slices.Sort(ps)
+		// The hand-overs run before the renames: they name roles as the
+		// server has them then.
+		owners := c.heldFrom(ps, db)
+		for i, o := range owners {
+			owners[i] = c.former(o)
+		}
 		c.cleanups = append(c.cleanups, Cleanup{Database: db, Principals: ps,
-			Statements: handOverStatements(ps, to, me, c.observed.HasSessionRole, c.heldFrom(ps, db)...)})
+			Statements: handOverStatements(ps, c.former(to), me, c.hasSessionRoleBefore, owners...)})
 	}
 	slices.SortFunc(c.blockers, compareBlockers)
 	slices.SortFunc(c.blocked, compareBlockers)

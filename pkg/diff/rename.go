@@ -40,6 +40,28 @@ func (c *computation) renames() {
 	}
 	c.observed = c.observed.withRenames(to)
 	c.byObjectID = nil // indexes the principals as they were
+	c.renamedTo = to
+}
+
+// former is the name role has before the plan's renames: what the
+// hand-overs in other databases, which run before the main transaction
+// renames, must call it.
+func (c *computation) former(role string) string {
+	for old, renamed := range c.renamedTo {
+		if renamed == role {
+			return old
+		}
+	}
+	return role
+}
+
+// hasSessionRoleBefore is Observed.HasSessionRole for a role named as it
+// is before the plan's renames.
+func (c *computation) hasSessionRoleBefore(role string) bool {
+	if renamed, ok := c.renamedTo[role]; ok {
+		role = renamed
+	}
+	return c.observed.HasSessionRole(role)
 }
 
 // renamedFromOther refuses a renamedFrom that names a role other than the

@@ -166,3 +166,35 @@ func TestRenamedFromAnotherObject(t *testing.T) {
 		})
 	}
 }
+
+// The hand-overs in other databases run before the main transaction
+// renames: they name the renamed role by its old name, whether it receives
+// what a drop owns or owns what the dropped principal holds privileges on.
+func TestHandOversBeforeARenameUseTheOldName(t *testing.T) {
+	const me = `"pgadmin@contoso.com"`
+	o := observed(ObservedPrincipal{Name: oldName, Type: "group", ObjectID: oidC},
+		ObservedPrincipal{Name: "old-bot", Type: "service", ObjectID: oidA})
+	o.Database = "postgres"
+	o.Roles = []string{oldName}
+	o.Dependencies = []Dependency{{Principal: "old-bot", Database: "app", Kind: Privileges, Count: 1}}
+	o.HeldFrom = []HeldFrom{{Principal: "old-bot", Database: "app", Owner: oldName}}
+	o.SessionRoles = []string{"old-bot"}
+	s := server(true, spec.Principal{Name: newName, Type: spec.Group, ObjectID: oidC, RenamedFrom: oldName})
+	s.ReassignOwnedTo = newName
+	got, err := Compute(s, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Cleanup{{Database: "app", Principals: []string{"old-bot"}, Statements: []Statement{
+		{SQL: `GRANT "carol.old@contoso.com" TO ` + me},
+		{SQL: `REASSIGN OWNED BY "old-bot" TO "carol.old@contoso.com"`},
+		{SQL: `DROP OWNED BY "old-bot"`},
+		{SQL: `REVOKE "carol.old@contoso.com" FROM ` + me},
+	}}}
+	if diff := cmp.Diff(want, got.Cleanups); diff != "" {
+		t.Errorf("cleanups (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]Action{Rename, Drop}, []Action{got.Changes[0].Action, got.Changes[len(got.Changes)-1].Action}); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+}
