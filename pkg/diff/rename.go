@@ -19,7 +19,9 @@ import (
 // It runs before the principals are planned, so that the memberships of
 // every other principal and role see the new name too.
 func (c *computation) renames() {
-	to := map[string]string{} // the old name → the new one
+	// The old name → the new one: made at the first rename, so that a plan
+	// of none allocates nothing.
+	var to map[string]string
 	for _, p := range c.desired.Principals {
 		if p.RenamedFrom == "" || p.ObjectID == "" {
 			continue
@@ -32,6 +34,9 @@ func (c *computation) renames() {
 		case !ok:
 			c.renamedFromOther(p)
 		case holder.Name == p.RenamedFrom && c.renamed(p, holder):
+			if to == nil {
+				to = map[string]string{}
+			}
 			to[holder.Name] = p.Name
 		}
 	}
