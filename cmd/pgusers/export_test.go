@@ -30,9 +30,11 @@ func TestExportFollowsGroupRolesAndIsAFixedPoint(t *testing.T) {
 		`GRANT USAGE ON SCHEMA sales TO orders_ro`,
 		`GRANT SELECT ON ALL TABLES IN SCHEMA sales TO orders_ro`,
 		`GRANT INSERT ON ALL TABLES IN SCHEMA sales TO orders_rw`,
+		`GRANT TRUNCATE ON public.t1 TO orders_rw`,
 		`RESET ROLE`,
 	)
-	source := f.file(t, "source.yaml", "    prune: true\n")
+	source := f.file(t, "source.yaml", "    prune: true\n    protect: [\"breakglass-*\"]\n    maxDrops: 3\n"+
+		"    reassignOwnedTo: app_owner\n    pruneSyncedUsers: true\n")
 
 	r := pgusers(t, f.env, "export", "-f", source, "--server", "local", "--database", "orders")
 	wantCode(t, r, exitOK)
@@ -44,6 +46,8 @@ func TestExportFollowsGroupRolesAndIsAFixedPoint(t *testing.T) {
 		"- to: orders_base\n        databases: [orders]\n        database: [CONNECT]",
 		"- to: orders_ro\n        databases: [orders]\n        schemas: [sales]\n        schema: [USAGE]\n        tables: [SELECT]",
 		"- to: orders_rw\n        databases: [orders]\n        schemas: [sales]\n        tables: [INSERT]",
+		"# - orders_rw holds TRUNCATE on 1 of 3 tables in orders.public",
+		"reassignOwnedTo: app_owner",
 	)
 	exported := writeFile(t, f.dir, "exported.yaml", first)
 	mustDeclareWhatItNames(t, exported)
