@@ -177,6 +177,10 @@ func (c *computation) renamed(p spec.Principal, holder ObservedPrincipal) bool {
 	case c.declared(holder.Name):
 		c.problem(p.Name, "renamedFrom names %s, which the files also declare: a role has one name%s", holder.Name, where(p.Pos))
 		return false
+	case c.observed.HasRole(p.Name):
+		c.problem(p.Name, "renamedFrom %s: a role named %s already exists and is not an Entra principal, so PostgreSQL cannot "+
+			"rename %s to it; drop or rename that role by hand first%s", holder.Name, p.Name, holder.Name, where(p.Pos))
+		return false
 	}
 	if why := differences(p, holder); why != "" {
 		c.problem(p.Name, "renamedFrom %s: it also differs from the declaration (%s); rename it first as it is, then change it%s",

@@ -132,18 +132,29 @@ func TestRenameCarriesWhatTheRoleHolds(t *testing.T) {
 func TestRenamedFromAnotherObject(t *testing.T) {
 	pos := spec.Position{File: "f.yaml", Line: 4, Column: 7}
 	tests := map[string]struct {
-		renamedFrom string
-		want        []Problem
+		renamedFrom, objectID string
+		taken                 bool // a role of the new name exists
+		want                  []Problem
 	}{
 		"another Entra object": {
 			renamedFrom: oldName,
+			objectID:    oidD,
 			want: []Problem{{Principal: newName, Msg: "renamedFrom names carol.old@contoso.com, whose objectId on the server is " + oidC +
 				", but this entry declares objectId " + oidD + ": renamedFrom says both names are one Entra object, and these are two; " +
 				"fix the objectId (or renamedFrom) if it is a rename, or remove renamedFrom if carol.old@contoso.com is another principal " +
 				"(declared at f.yaml:4:7)"}},
 		},
+		"the new name taken by a role that is not an Entra principal": {
+			renamedFrom: oldName,
+			objectID:    oidC,
+			taken:       true,
+			want: []Problem{{Principal: newName, Msg: "renamedFrom carol.old@contoso.com: a role named carol.new@contoso.com already " +
+				"exists and is not an Entra principal, so PostgreSQL cannot rename carol.old@contoso.com to it; drop or rename that " +
+				"role by hand first (declared at f.yaml:4:7)"}},
+		},
 		"a role that is not an Entra principal": {
 			renamedFrom: "readers",
+			objectID:    oidD,
 			want: []Problem{{Principal: newName, Msg: "renamedFrom names readers, a role that is not an Entra principal " +
 				"(pgaadauth_list_principals does not list it), so it cannot be objectId " + oidD + " under another name: " +
 				"fix renamedFrom, or remove it (declared at f.yaml:4:7)"}},
@@ -151,10 +162,14 @@ func TestRenamedFromAnotherObject(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			carol := spec.Principal{Name: newName, Type: spec.Group, ObjectID: oidD, RenamedFrom: tt.renamedFrom, Pos: pos}
+			carol := spec.Principal{Name: newName, Type: spec.Group, ObjectID: tt.objectID, RenamedFrom: tt.renamedFrom, Pos: pos}
 			s := server(true, carol)
 			o := renaming()
 			o.Principals = o.Principals[:len(o.Principals)-1] // no staff
+			if tt.taken {
+				o.Roles = append(o.Roles, newName)
+				o.Normalize()
+			}
 			plan, err := Compute(s, o)
 			var pe *Error
 			if !errors.As(err, &pe) {
