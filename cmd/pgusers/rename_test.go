@@ -115,3 +115,31 @@ func TestRenamedFromAnotherObjectIsAnError(t *testing.T) {
 		t.Errorf("the fixture is not what the test means: %v", before)
 	}
 }
+
+// A renamed role can receive what a dropped principal owns
+// (reassignOwnedTo names its new name), in a plan that also changes
+// another database: the rehearsal and the apply both converge.
+func TestRenamedRoleReceivesWhatADropOwns(t *testing.T) {
+	f := shopFixture(t)
+	const old, renamed = "carol.old@contoso.com", "carol.new@contoso.com"
+	f.createPrincipal(t, old, "user", false)
+	f.createPrincipal(t, "old-bot", "service", false)
+	f.c.SuperExec(t, `GRANT CREATE ON SCHEMA public TO "old-bot"`)
+	f.c.SuperExec(t, `SET ROLE "old-bot"; CREATE TABLE public.bot_table (id int); RESET ROLE`)
+	file := f.file(t, "renamed.yaml", fmt.Sprintf(`    prune: true
+    reassignOwnedTo: "%[2]s"
+    principals:
+      - {name: "%[2]s", type: user, objectId: %[1]s, renamedFrom: "%[3]s"}
+    grants:
+      - {to: "%[2]s", databases: [orders], tables: [SELECT]}
+`, pgtest.ObjectID(old), renamed, old))
+	roles := f.c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles ORDER BY 1`)
+	wantCode(t, pgusers(t, f.env, "apply", "-f", file, "--dry-run=server"), exitOK)
+	if diff := cmp.Diff(roles, f.c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles ORDER BY 1`)); diff != "" {
+		t.Errorf("the rehearsal changed roles (-before +after):\n%s", diff)
+	}
+	applyConverged(t, f.env, []string{"-f", file})
+	if got := f.c.SuperStrings(t, "postgres", `SELECT tableowner::text FROM pg_tables WHERE tablename = 'bot_table'`); !slices.Equal(got, []string{renamed}) {
+		t.Errorf("bot_table is owned by %v, want %s", got, renamed)
+	}
+}

@@ -190,7 +190,13 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		return partial("the drops", lost("BEGIN", err))
 	}
 	mainOpen = true
-	if err := execute(ctx, tx, transaction(plan, "", me, onlyDrops)); err != nil {
+	drops := transaction(plan, "", me, onlyDrops)
+	if rehearse {
+		// The rolled-back main transaction's renames are not there for
+		// the drops' hand-overs to see.
+		drops = append(renames(plan), drops...)
+	}
+	if err := execute(ctx, tx, drops); err != nil {
 		return partial("the drops", err)
 	}
 	mainOpen = false
@@ -231,13 +237,10 @@ func hasDrops(plan diff.Plan) bool {
 // it will (db's changes may grant to it, or act as it on what it owns).
 func standIns(plan diff.Plan, db string) []diff.Change {
 	made := map[string]bool{}
-	var renames []diff.Change
 	for _, c := range plan.Changes {
 		switch c.Action {
 		case diff.Create:
 			made[c.Principal] = true
-		case diff.Rename:
-			renames = append(renames, c)
 		case diff.CreateRole:
 			made[c.Role] = true
 		}
@@ -249,12 +252,24 @@ func standIns(plan diff.Plan, db string) []diff.Change {
 		}
 	}
 	if len(names) == 0 {
-		return renames
+		return renames(plan)
 	}
 	slices.Sort(names)
 	var ss []diff.Statement
 	for _, n := range names {
 		ss = append(ss, diff.Statement{SQL: "CREATE ROLE " + pgx.Identifier{n}.Sanitize() + " NOLOGIN"})
 	}
-	return append(renames, diff.Change{Action: "stand-in", Role: strings.Join(names, ", "), Statements: ss})
+	return append(renames(plan), diff.Change{Action: "stand-in", Role: strings.Join(names, ", "), Statements: ss})
+}
+
+// renames are the plan's renames, which a rehearsal runs again in each
+// transaction after the main one it rolled back.
+func renames(plan diff.Plan) []diff.Change {
+	var out []diff.Change
+	for _, c := range plan.Changes {
+		if c.Action == diff.Rename {
+			out = append(out, c)
+		}
+	}
+	return out
 }
