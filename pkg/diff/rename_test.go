@@ -2,6 +2,7 @@ package diff
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -211,5 +212,88 @@ func TestHandOversBeforeARenameUseTheOldName(t *testing.T) {
 	}
 	if diff := cmp.Diff([]Action{Rename, Drop}, []Action{got.Changes[0].Action, got.Changes[len(got.Changes)-1].Action}); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+}
+
+// withRenames renames every field of Observed that holds a role name. A
+// field added to Observed that holds one must be renamed too, or plans
+// with renames read it under the old name: this test lists every string
+// field left as it was, and fails on one it does not know.
+func TestWithRenamesCoversEveryRoleName(t *testing.T) {
+	var o Observed
+	fill(reflect.ValueOf(&o).Elem(), oldName)
+	kept := map[string]bool{}
+	left(reflect.ValueOf(o.withRenames(map[string]string{oldName: newName})), "Observed", oldName, kept)
+	var got []string
+	for path := range kept {
+		got = append(got, path)
+	}
+	slices.Sort(got)
+	// None of these is a role's name.
+	want := []string{
+		"Observed.Database",
+		"Observed.Databases.Defaults.Kind",
+		"Observed.Databases.Defaults.Privilege.Privilege",
+		"Observed.Databases.Defaults.Schema",
+		"Observed.Databases.Name",
+		"Observed.Databases.Schemas.Holdings.Kind",
+		"Observed.Databases.Schemas.Holdings.Objects",
+		"Observed.Databases.Schemas.Holdings.Privilege",
+		"Observed.Databases.Schemas.Name",
+		"Observed.Databases.Schemas.Objects.Kind",
+		"Observed.Databases.ACL.Privilege",
+		"Observed.Databases.Schemas.ACL.Privilege",
+		"Observed.Dependencies.Database",
+		"Observed.Dependencies.Kind",
+		"Observed.GroupRoles.Comment",
+		"Observed.GroupRoles.Name", // a group role is never an Entra principal, never renamed
+		"Observed.HeldFrom.Database",
+		"Observed.Principals.ObjectID",
+		"Observed.Principals.TenantID",
+		"Observed.Principals.Type",
+		"Observed.SessionUser", // the plan never renames the signed-in user
+	}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("string fields withRenames leaves as they were (-want +got): a role name among the new ones must be renamed in withRenames\n%s", diff)
+	}
+}
+
+// fill sets every string of v, in every struct and a one-element slice
+// of every list, to s.
+func fill(v reflect.Value, s string) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			fill(v.Field(i), s)
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		fill(v.Index(0), s)
+	}
+}
+
+// left adds to out the path of every string of v that is still s.
+func left(v reflect.Value, path, s string, out map[string]bool) {
+	switch v.Kind() {
+	case reflect.String:
+		if v.String() == s {
+			out[path] = true
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			p := path + "." + f.Name
+			if f.Anonymous {
+				p = path + "." + f.Type.Name()
+			}
+			left(v.Field(i), p, s, out)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			left(v.Index(i), path, s, out)
+		}
 	}
 }
