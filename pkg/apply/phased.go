@@ -190,7 +190,13 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		return partial("the drops", lost("BEGIN", err))
 	}
 	mainOpen = true
-	if err := execute(ctx, tx, transaction(plan, "", me, onlyDrops)); err != nil {
+	drops := transaction(plan, "", me, onlyDrops)
+	if rehearse {
+		// The rolled-back main transaction's renames are not there for
+		// the drops' hand-overs to see.
+		drops = append(renames(plan), drops...)
+	}
+	if err := execute(ctx, tx, drops); err != nil {
 		return partial("the drops", err)
 	}
 	mainOpen = false
@@ -226,12 +232,14 @@ func hasDrops(plan diff.Plan) bool {
 
 // standIns create, in a rehearsal of database db's transaction, the roles
 // the main transaction would have made and db's changes grant to: the
-// rolled-back main transaction's roles are not there for it to see.
+// rolled-back main transaction's roles are not there for it to see. A
+// renamed role is renamed again instead, so that it holds and owns what
+// it will (db's changes may grant to it, or act as it on what it owns).
 func standIns(plan diff.Plan, db string) []diff.Change {
 	made := map[string]bool{}
 	for _, c := range plan.Changes {
 		switch c.Action {
-		case diff.Create, diff.Rename:
+		case diff.Create:
 			made[c.Principal] = true
 		case diff.CreateRole:
 			made[c.Role] = true
@@ -244,12 +252,24 @@ func standIns(plan diff.Plan, db string) []diff.Change {
 		}
 	}
 	if len(names) == 0 {
-		return nil
+		return renames(plan)
 	}
 	slices.Sort(names)
 	var ss []diff.Statement
 	for _, n := range names {
 		ss = append(ss, diff.Statement{SQL: "CREATE ROLE " + pgx.Identifier{n}.Sanitize() + " NOLOGIN"})
 	}
-	return []diff.Change{{Action: "stand-in", Role: strings.Join(names, ", "), Statements: ss}}
+	return append(renames(plan), diff.Change{Action: "stand-in", Role: strings.Join(names, ", "), Statements: ss})
+}
+
+// renames are the plan's renames, which a rehearsal runs again in each
+// transaction after the main one it rolled back.
+func renames(plan diff.Plan) []diff.Change {
+	var out []diff.Change
+	for _, c := range plan.Changes {
+		if c.Action == diff.Rename {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -18,6 +18,7 @@ import (
 func Compute(desired spec.Server, observed Observed) (Plan, error) {
 	observed.Normalize()
 	c := computation{desired: desired, observed: observed}
+	c.renames()
 	for _, p := range desired.Principals {
 		c.principal(p)
 	}
@@ -65,9 +66,11 @@ type computation struct {
 	// user CONNECT of its own.
 	selfConnect map[string]bool
 	// byObjectID indexes the observed principals by object id, built when
-	// first asked; renamedFrom holds the names the plan renames away.
-	byObjectID  map[string]int
-	renamedFrom map[string]bool
+	// first asked.
+	byObjectID map[string]int
+	// renamedTo maps the old name of each role the plan renames to its
+	// new one; observed already says the new one.
+	renamedTo map[string]string
 }
 
 // planLends are the lends, sorted.
@@ -114,7 +117,12 @@ func (c *computation) principal(p spec.Principal) {
 	obs, isEntra := c.observed.Principal(p.Name)
 	if !isEntra && p.ObjectID != "" {
 		if holder, ok := c.principalByObjectID(p.ObjectID); ok {
-			c.renamed(p, holder)
+			if p.RenamedFrom != holder.Name {
+				c.problem(p.Name, "objectId %s is held on the server by principal %s: one Entra object backs one role. If %s was renamed "+
+					"in Entra (its UPN changed), add renamedFrom: %s to rename the role and keep its memberships and grants; otherwise "+
+					"fix the objectId%s", p.ObjectID, holder.Name, holder.Name, holder.Name, where(p.Pos))
+			}
+			// Else renames planned the rename, or said why it cannot.
 			return
 		}
 	}
@@ -156,40 +164,35 @@ func (c *computation) principalByObjectID(oid string) (ObservedPrincipal, bool) 
 	return c.observed.Principals[i], true
 }
 
-// renamed plans a declared principal whose object id a principal of
-// another name holds: a rename when the file says renamedFrom that name (a
-// UPN changed in Entra: the role keeps its memberships, grants and
-// objects), else a problem, for creating a second role for one object (or
-// failing to) and pruning the first would lose everything it had.
-func (c *computation) renamed(p spec.Principal, holder ObservedPrincipal) {
+// renamed plans the rename of holder, the role of p's object id, to p's
+// name (renamedFrom: a UPN changed in Entra; the role keeps its
+// memberships, grants and objects), and reports whether it did; else it
+// says why it cannot. The rest of p is planned as for any principal on the
+// server, once renames made the observed state carry the new name.
+func (c *computation) renamed(p spec.Principal, holder ObservedPrincipal) bool {
 	switch {
-	case p.RenamedFrom != holder.Name:
-		c.problem(p.Name, "objectId %s is held on the server by principal %s: one Entra object backs one role. If %s was renamed "+
-			"in Entra (its UPN changed), add renamedFrom: %s to rename the role and keep its memberships and grants; otherwise "+
-			"fix the objectId%s", p.ObjectID, holder.Name, holder.Name, holder.Name, where(p.Pos))
-		return
 	case holder.Name == c.observed.SessionUser:
 		c.problem(p.Name, "renamedFrom names %s, the signed-in user, whose role PostgreSQL cannot rename while signed in%s", holder.Name, where(p.Pos))
-		return
+		return false
 	case c.declared(holder.Name):
 		c.problem(p.Name, "renamedFrom names %s, which the files also declare: a role has one name%s", holder.Name, where(p.Pos))
-		return
+		return false
+	case c.observed.HasRole(p.Name):
+		c.problem(p.Name, "renamedFrom %s: a role named %s already exists and is not an Entra principal, so PostgreSQL cannot "+
+			"rename %s to it; drop or rename that role by hand first%s", holder.Name, p.Name, holder.Name, where(p.Pos))
+		return false
 	}
 	if why := differences(p, holder); why != "" {
 		c.problem(p.Name, "renamedFrom %s: it also differs from the declaration (%s); rename it first as it is, then change it%s",
 			holder.Name, why, where(p.Pos))
-		return
+		return false
 	}
 	c.add(Change{
 		Action: Rename, Principal: p.Name, From: holder.Name, Type: string(p.Type), ObjectID: p.ObjectID, Admin: p.Admin, MFA: p.MFA,
 		Reason:     "renamedFrom: its name changed in Entra; the role keeps its object id, memberships, grants and objects",
 		Statements: []Statement{renameStatement(holder.Name, p.Name)},
 	})
-	if c.renamedFrom == nil {
-		c.renamedFrom = map[string]bool{}
-	}
-	c.renamedFrom[holder.Name] = true
-	c.memberships(p, holder.MemberOf)
+	return true
 }
 
 // declared reports whether the files declare a principal called name.
@@ -295,7 +298,7 @@ func (c *computation) prune() {
 		declared[p.Name] = true
 	}
 	for _, obs := range c.observed.Principals {
-		if declared[obs.Name] || c.renamedFrom[obs.Name] {
+		if declared[obs.Name] {
 			continue
 		}
 		if reason := c.undroppable(obs); reason != "" {
@@ -444,8 +447,14 @@ func (c *computation) handOver() {
 	for _, db := range dbs {
 		ps := others[db]
 		slices.Sort(ps)
+		// The hand-overs run before the renames: they name roles as the
+		// server has them then.
+		owners := c.heldFrom(ps, db)
+		for i, o := range owners {
+			owners[i] = c.former(o)
+		}
 		c.cleanups = append(c.cleanups, Cleanup{Database: db, Principals: ps,
-			Statements: handOverStatements(ps, to, me, c.observed.HasSessionRole, c.heldFrom(ps, db)...)})
+			Statements: handOverStatements(ps, c.former(to), me, c.hasSessionRoleBefore, owners...)})
 	}
 	slices.SortFunc(c.blockers, compareBlockers)
 	slices.SortFunc(c.blocked, compareBlockers)

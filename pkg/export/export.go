@@ -20,7 +20,8 @@ import (
 // Write writes the desired-state file of server s holding observed:
 // s's connection settings and policy (they are not on the server), every
 // Entra principal observed with its memberships, the group roles they
-// belong to, and, in each of the databases dbs (read with inspect's
+// belong to directly or through other group roles (o must know all of
+// them: see GroupRoles), and, in each of the databases dbs (read with inspect's
 // AllSchemas for Grantees(o)), the grants of those principals and roles.
 // by names the pgusers that wrote it, in the file's head comment.
 func Write(w io.Writer, s spec.Server, o diff.Observed, dbs Databases, by string) error {
@@ -69,9 +70,9 @@ func Write(w io.Writer, s spec.Server, o diff.Observed, dbs Databases, by string
 
 	doc := mapping("version", num(1), "servers", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{server}})
 	doc.HeadComment = fmt.Sprintf("Exported by %s from server %s (%s:%d), database %s, signed in as %s.\n"+
-		"It declares every Entra principal the server had, with its memberships, the group roles they belong to,\n"+
-		"and their privileges in the databases export was asked for: planning it against the server shows no\n"+
-		"change. Connection settings come from the files given to export.",
+		"It declares every Entra principal the server had, with its memberships, the group roles they belong to\n"+
+		"(directly or through other group roles), and their privileges in the databases export was asked for:\n"+
+		"planning it against the server shows no change. Connection settings come from the files given to export.",
 		by, s.Name, s.Host, port(s.Port), o.Database, o.SessionUser)
 	if c := noteComment(notes); c != "" {
 		doc.HeadComment += "\n\n" + c

@@ -251,16 +251,28 @@ func grantNode(e entry, version int) *yaml.Node {
 	return n
 }
 
-// rolesOf are the group roles the exported principals are members of:
-// roles on the server that are not Entra principals and not Azure's or
-// PostgreSQL's own.
+// rolesOf are the group roles the exported principals reach through their
+// memberships, directly or through other group roles (app1 → orders_rw →
+// orders_ro): roles on the server that are not Entra principals and not
+// Azure's or PostgreSQL's own. Every role a declared principal or role
+// names in memberOf is then declared too, so the file stands on its own.
+// o knows the memberships of the group roles it was asked about (see
+// GroupRoles).
 func rolesOf(o diff.Observed) []string {
 	var out []string
-	for _, p := range o.Principals {
-		for _, r := range p.MemberOf {
+	add := func(roles []string) {
+		for _, r := range roles {
 			if _, entra := o.Principal(r); !entra && !spec.Reserved(r) && !slices.Contains(out, r) {
 				out = append(out, r)
 			}
+		}
+	}
+	for _, p := range o.Principals {
+		add(p.MemberOf)
+	}
+	for i := 0; i < len(out); i++ {
+		if r, ok := o.GroupRole(out[i]); ok {
+			add(r.MemberOf)
 		}
 	}
 	slices.Sort(out)
@@ -282,7 +294,10 @@ func Grantees(o diff.Observed) []string {
 	return slices.Compact(out)
 }
 
-// GroupRoles are the names export asks the server about as group roles.
+// GroupRoles are the names export asks the server about as group roles:
+// those o shows the exported principals reach. Asking for them makes their
+// own memberships known, which may reach more: the reads ask again until
+// the list no longer grows.
 func GroupRoles(o diff.Observed) []string { return rolesOf(o) }
 
 func roleNode(r diff.ObservedRole) *yaml.Node {

@@ -47,6 +47,10 @@ func Ask(s spec.Server) Asked {
 		names = append(names, p.Name)
 		names = append(names, p.MemberOf...)
 	}
+	former := formerNames(s)
+	for _, old := range former {
+		names = append(names, old)
+	}
 	for _, r := range s.Roles {
 		names = append(names, r.Name)
 		names = append(names, r.MemberOf...)
@@ -70,11 +74,11 @@ func Ask(s spec.Server) Asked {
 				sc = &Scope{Database: db}
 				scopes[db] = sc
 			}
-			sc.Grantees = append(sc.Grantees, g.To)
+			sc.Grantees = withFormer(append(sc.Grantees, g.To), former, g.To)
 			if inSchema {
 				sc.Schemas = append(sc.Schemas, g.Schemas...)
 			}
-			sc.Owners = append(sc.Owners, g.DefaultsFor...)
+			sc.Owners = withFormer(append(sc.Owners, g.DefaultsFor...), former, g.DefaultsFor...)
 		}
 	}
 	a := Asked{Names: sortedSet(names)}
@@ -92,6 +96,31 @@ func Ask(s spec.Server) Asked {
 		return 0
 	})
 	return a
+}
+
+// formerNames maps each principal the files rename (renamedFrom) to its
+// former name: until the plan's rename runs, what the principal holds,
+// owns and is a member of is on the server under that name, and the plan
+// must see it to compare the declaration with it.
+func formerNames(s spec.Server) map[string]string {
+	former := map[string]string{}
+	for _, p := range s.Principals {
+		if p.RenamedFrom != "" {
+			former[p.Name] = p.RenamedFrom
+		}
+	}
+	return former
+}
+
+// withFormer appends to list the former name of each of names that has
+// one.
+func withFormer(list []string, former map[string]string, names ...string) []string {
+	for _, n := range names {
+		if old, ok := former[n]; ok {
+			list = append(list, old)
+		}
+	}
+	return list
 }
 
 // Scope returns the scope of database db, if the grants name it.

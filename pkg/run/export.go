@@ -30,14 +30,21 @@ func ReadForExport(ctx context.Context, s spec.Server, dbs []string, cfg Config)
 	if err != nil {
 		return diff.Observed{}, nil, err
 	}
-	first := snap.Observed(inspect.Asked{})
-	asked := inspect.Asked{Names: export.GroupRoles(first)}
-	grantees := export.Grantees(first)
+	// Each round knows the memberships of the group roles reached so far,
+	// which may reach more (app1 → orders_rw → orders_ro); the snapshot
+	// holds them all, so the rounds read nothing more from the server.
+	var asked inspect.Asked
+	o := snap.Observed(asked)
+	for names := export.GroupRoles(o); !slices.Equal(names, asked.Names); names = export.GroupRoles(o) {
+		asked.Names = names
+		o = snap.Observed(asked)
+	}
+	grantees := export.Grantees(o)
 	for _, db := range dbs {
 		asked.Scopes = append(asked.Scopes, inspect.Scope{Database: db, AllSchemas: true, Grantees: grantees})
 	}
 	slices.SortFunc(asked.Scopes, func(a, b inspect.Scope) int { return strings.Compare(a.Database, b.Database) })
-	o := snap.Observed(asked)
+	o = snap.Observed(asked)
 	var out export.Databases
 	for _, sc := range asked.Scopes {
 		db, _ := o.DatabaseNamed(sc.Database)
