@@ -32,6 +32,8 @@ type Scope struct {
 	Grantees []string `json:"grantees"`
 	// Owners are the owners named by defaultsFor in this database.
 	Owners []string `json:"owners,omitempty"`
+	// Columns are the columns the grants declare privileges on, sorted.
+	Columns []ColumnRef `json:"columns,omitempty"`
 }
 
 // ReadsObjects reports whether the database itself must be read
@@ -75,11 +77,13 @@ func Ask(s spec.Server) Asked {
 				sc.Schemas = append(sc.Schemas, g.Schemas...)
 			}
 			sc.Owners = append(sc.Owners, g.DefaultsFor...)
+			askColumns(sc, g)
 		}
 	}
 	a := Asked{Names: sortedSet(names)}
 	for _, sc := range scopes {
 		sc.Schemas, sc.Grantees, sc.Owners = sortedSet(sc.Schemas), sortedSet(sc.Grantees), sortedSet(sc.Owners)
+		sc.Columns = sortColumnRefs(sc.Columns)
 		a.Scopes = append(a.Scopes, *sc)
 	}
 	slices.SortFunc(a.Scopes, func(x, y Scope) int {
