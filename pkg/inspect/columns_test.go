@@ -34,7 +34,7 @@ func TestReadDatabaseColumns(t *testing.T) {
 		`GRANT INSERT (v) ON s.t TO writer WITH GRANT OPTION`,
 		`GRANT SELECT (v) ON s.tv TO PUBLIC`,
 		`GRANT UPDATE ("Odd ""col""") ON s.t TO stranger`, // not asked
-		`GRANT SELECT (v) ON other.o TO reader`,            // nor is other
+		`GRANT SELECT (v) ON other.o TO reader`,           // nor is other
 		`GRANT UPDATE (gone) ON s.t TO reader`,
 		`ALTER TABLE s.t DROP COLUMN gone`,
 		`SET ROLE writer`,
