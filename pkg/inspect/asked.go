@@ -34,6 +34,10 @@ type Scope struct {
 	Owners []string `json:"owners,omitempty"`
 	// Columns are the columns the grants declare privileges on, sorted.
 	Columns []ColumnRef `json:"columns,omitempty"`
+	// PublicColumns asks for PUBLIC's column privileges: PUBLIC has a
+	// tables cell here. They cost a scan of every column of the database,
+	// which no other grantee's do.
+	PublicColumns bool `json:"publicColumns,omitempty"`
 }
 
 // ReadsObjects reports whether the database itself must be read

@@ -23,8 +23,12 @@ func compareColumnRefs(a, b ColumnRef) int {
 	return cmp.Or(strings.Compare(a.Schema, b.Schema), strings.Compare(a.Table, b.Table), strings.Compare(a.Column, b.Column))
 }
 
-// askColumns adds to sc the columns g declares, in each of its schemas.
+// askColumns adds to sc the columns g declares, in each of its schemas,
+// and whether PUBLIC's column privileges are asked about.
 func askColumns(sc *Scope, g spec.Grant) {
+	if _, tables := g.Kind(spec.KindTables); tables && g.To == spec.Public {
+		sc.PublicColumns = true
+	}
 	for _, schema := range g.Schemas {
 		for _, c := range g.Columns {
 			sc.Columns = append(sc.Columns, ColumnRef{Schema: schema, Table: c.Table, Column: c.Column})
@@ -38,34 +42,44 @@ func sortColumnRefs(refs []ColumnRef) []ColumnRef {
 	return nilIfEmpty(slices.Compact(refs))
 }
 
-// dbColumnsSQL ($1, $2, $3, and $4, $5, $6 the schemas, tables and
-// columns the grants declare): the column privileges (pg_attribute.attacl)
+// dbColumnsSQL ($1, $2, $3; $4, $5, $6 the schemas, tables and columns the
+// grants declare; $7 Scope.PublicColumns): the column privileges (pg_attribute.attacl)
 // of the grantees asked about on the tables of the schemas s, their
 // table's owner's own left out, one row per column, grantee and privilege
 // (granted by anyone, WITH GRANT OPTION by any); and a row without a
 // grantee for each declared column that exists, so that the plan knows it
 // and its table's owner.
 //
-// Few columns carry an ACL: k starts from those (a scan of pg_attribute
-// that reads no other catalog per column) and the declared ones, found by
-// name through the catalogs' indexes.
+// Few columns carry an ACL, and pg_attribute has no index that finds
+// them: k starts from pg_shdepend instead, where PostgreSQL records every
+// role but the owner named in a column's ACL (objsubid the column), found
+// through its index by role. PUBLIC is no role and has no such record:
+// only when PUBLIC has a tables cell ($7) are the columns of every table
+// scanned.
+// The declared columns are found by name through the catalogs' indexes.
 var dbColumnsSQL = `WITH ` + schemasCTE + `, ` + granteesCTE + `,
 d AS (SELECT * FROM unnest($4::text[], $5::text[], $6::text[]) AS d(nsp, rel, att)),
 k AS (
-  SELECT a.attrelid, a.attnum FROM pg_catalog.pg_attribute a
-  WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
+  SELECT sd.objid AS attrelid, sd.objsubid AS attnum
+  FROM g JOIN pg_catalog.pg_shdepend sd
+    ON sd.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND sd.refobjid = g.oid
+  WHERE sd.deptype = 'a' AND sd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND sd.objsubid > 0
+    AND sd.dbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
   UNION
-  SELECT a.attrelid, a.attnum FROM d
+  SELECT a.attrelid, a.attnum::int FROM pg_catalog.pg_attribute a
+  WHERE $7::bool AND a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
+  UNION
+  SELECT a.attrelid, a.attnum::int FROM d
   JOIN pg_catalog.pg_namespace n ON n.nspname = d.nsp
   JOIN pg_catalog.pg_class t ON t.relnamespace = n.oid AND t.relname = d.rel
   JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attname = d.att AND a.attnum > 0 AND NOT a.attisdropped
 )
-SELECT s.nspname::text, t.relname::text, a.attname::text, r.rolname::text, x.grantee, x.privilege, x.grantable
+SELECT s.nspname::text, t.relname::text, a.attname::text, pg_catalog.pg_get_userbyid(t.relowner)::text,
+       x.grantee, x.privilege, x.grantable
 FROM k
-JOIN pg_catalog.pg_attribute a ON a.attrelid = k.attrelid AND a.attnum = k.attnum
+JOIN pg_catalog.pg_attribute a ON a.attrelid = k.attrelid AND a.attnum = k.attnum AND NOT a.attisdropped
 JOIN pg_catalog.pg_class t ON t.oid = k.attrelid AND t.relkind IN ('r', 'p', 'v', 'm', 'f')
 JOIN s ON s.oid = t.relnamespace
-JOIN pg_catalog.pg_roles r ON r.oid = t.relowner
 LEFT JOIN LATERAL (
   SELECT g.name AS grantee, e.privilege_type::text AS privilege, bool_or(e.is_grantable) AS grantable
   FROM pg_catalog.aclexplode(a.attacl) e
@@ -82,7 +96,7 @@ func queueColumns(b *pgx.Batch, scope Scope, schemas, grantees []string) {
 	for _, c := range scope.Columns {
 		nsps, rels, atts = append(nsps, c.Schema), append(rels, c.Table), append(atts, c.Column)
 	}
-	b.Queue(dbColumnsSQL, schemas, scope.AllSchemas, grantees, nsps, rels, atts)
+	b.Queue(dbColumnsSQL, schemas, scope.AllSchemas, grantees, nsps, rels, atts, scope.PublicColumns)
 }
 
 // readColumns reads dbColumnsSQL into the Columns of schemas, sorted by

@@ -69,7 +69,29 @@ func TestReadDatabaseColumns(t *testing.T) {
 	if len(db.Schemas) != 1 {
 		t.Fatalf("schemas %+v, want s", db.Schemas)
 	}
-	if d := cmp.Diff(want, db.Schemas[0].Columns); d != "" {
+	// PUBLIC's are read only when PUBLIC has a tables cell there.
+	if d := cmp.Diff(want[:3], db.Schemas[0].Columns); d != "" {
 		t.Errorf("columns (-want +got):\n%s", d)
+	}
+	scope.PublicColumns = true
+	db, _, err = inspect.ReadDatabase(context.Background(), conn, scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, db.Schemas[0].Columns); d != "" {
+		t.Errorf("columns with PUBLIC's (-want +got):\n%s", d)
+	}
+	a := inspect.Ask(spec.Server{Grants: []spec.Grant{
+		{To: spec.Public, Databases: []string{"cols"}, Schemas: []string{"s"}, Kinds: []spec.KindGrant{{Kind: spec.KindTables}},
+			Columns: []spec.ColumnGrant{{Table: "t", Column: "v", Privileges: []string{"SELECT"}}}},
+		{To: spec.Public, Databases: []string{"other"}, Kinds: []spec.KindGrant{{Kind: spec.KindDatabase}}},
+	}})
+	wantScopes := []inspect.Scope{
+		{Database: "cols", Schemas: []string{"s"}, Grantees: []string{spec.Public}, PublicColumns: true,
+			Columns: []inspect.ColumnRef{{Schema: "s", Table: "t", Column: "v"}}},
+		{Database: "other", Grantees: []string{spec.Public}},
+	}
+	if d := cmp.Diff(wantScopes, a.Scopes); d != "" {
+		t.Errorf("scopes (-want +got):\n%s", d)
 	}
 }
