@@ -41,7 +41,7 @@ func (c *computation) cellColumns(cp CellPrivileges) ([]columnState, bool) {
 	s, _ := db.SchemaNamed(cp.Schema)
 	ok := true
 	for _, d := range cp.Columns {
-		if !slices.ContainsFunc(s.Columns, func(oc ObservedColumn) bool { return oc.Table == d.Table && oc.Column == d.Column }) {
+		if _, found := slices.BinarySearchFunc(s.Columns, d, compareColumnToGrant); !found {
 			c.problem("", "grants to %s: table %s in schema %s of database %s has no column %s, or there is no such table: "+
 				"create it, or remove it from columns%s", cp.Grantee, d.Table, cp.Schema, cp.Database, d.Column, where(cp.Pos[0]))
 			ok = false
@@ -51,16 +51,19 @@ func (c *computation) cellColumns(cp CellPrivileges) ([]columnState, bool) {
 		return nil, false
 	}
 	var states []columnState
+	replacing := c.replacing(cp.Grantee) // a replaced role holds nothing of the old one's
 	for _, oc := range s.Columns {
 		st := columnState{ObservedColumn: oc}
-		if !c.replacing(cp.Grantee) { // a replaced role holds nothing of the old one's
+		if !replacing {
 			for _, p := range oc.ACL {
 				if p.Grantee == cp.Grantee {
 					st.held = append(st.held, p)
 				}
 			}
 		}
-		if i := slices.IndexFunc(cp.Columns, func(d spec.ColumnGrant) bool { return d.Table == oc.Table && d.Column == oc.Column }); i >= 0 {
+		if i, found := slices.BinarySearchFunc(cp.Columns, oc, func(d spec.ColumnGrant, oc ObservedColumn) int {
+			return -compareColumnToGrant(oc, d)
+		}); found {
 			st.declared, st.isDeclared = cp.Columns[i].Privileges, true
 		}
 		if len(st.held) > 0 || st.isDeclared {
@@ -68,6 +71,15 @@ func (c *computation) cellColumns(cp CellPrivileges) ([]columnState, bool) {
 		}
 	}
 	return states, true
+}
+
+// compareColumnToGrant orders an observed column and a declared one by
+// table, then column: both lists are sorted so.
+func compareColumnToGrant(oc ObservedColumn, d spec.ColumnGrant) int {
+	if c := strings.Compare(oc.Table, d.Table); c != 0 {
+		return c
+	}
+	return strings.Compare(oc.Column, d.Column)
 }
 
 // columns plans the column privileges of a tables cell: grants of what a
@@ -140,8 +152,8 @@ func (c *computation) columnRegrants(cp CellPrivileges, tableRevoked []string) (
 	var out []Statement
 	var named []string
 	for _, d := range cp.Columns {
-		i := slices.IndexFunc(s.Columns, func(oc ObservedColumn) bool { return oc.Table == d.Table && oc.Column == d.Column })
-		if i < 0 || s.Columns[i].Owner == cp.Grantee {
+		i, found := slices.BinarySearchFunc(s.Columns, d, compareColumnToGrant)
+		if !found || s.Columns[i].Owner == cp.Grantee {
 			continue // a problem of columns, or the grantee's own table
 		}
 		var privs []string
