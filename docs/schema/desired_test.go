@@ -515,6 +515,7 @@ func TestLoaderOnlyRules(t *testing.T) {
 		{"clientId in defaults with the default credential", "version: 1\ndefaults: {user: a, clientId: 3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f}\n", "clientId applies only to credential"},
 		{"schemas with a profile of database only", "version: 1\nprivilegeProfiles:\n  connect: {database: [CONNECT]}\n" + strings.TrimPrefix(grant("to: readers, databases: [d], schemas: [s], profile: connect"), "version: 1\n"), "schemas applies to schema, tables"},
 		{"defaultsFor with a profile of database only", "version: 1\nprivilegeProfiles:\n  connect: {database: [CONNECT]}\n" + strings.TrimPrefix(grant("to: readers, databases: [d], profile: connect, defaultsFor: [app_owner]"), "version: 1\n"), "defaultsFor applies to tables"},
+		{"columns with a profile of database only", "version: 1\nprivilegeProfiles:\n  connect: {database: [CONNECT]}\n" + strings.TrimPrefix(grant("to: readers, databases: [d], profile: connect, columns: {t: {c: [UPDATE]}}"), "version: 1\n"), "columns belong to the tables cell"},
 		{"a name of 64 bytes in 32 characters", server("principals: [{name: " + twoByte + ", type: user}]"), "is 64 bytes"},
 		{"version 1.0", "version: 1.0\n", "version must be 1"},
 		{"port 5432.0", server("port: 5432.0"), "port must be a whole number"},

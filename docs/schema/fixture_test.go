@@ -16,7 +16,7 @@ import (
 // fleetFile is a desired state that uses every part of the format a plan
 // carries: principals from a set and the server's own, group roles from a
 // role set and one declared absent, grants with a profile, kinds of their
-// own and defaultsFor, and the settings a plan records.
+// own, columns and defaultsFor, and the settings a plan records.
 const fleetFile = `version: 1
 defaults:
   user: pg-admins
@@ -45,7 +45,7 @@ servers:
     roles:
       - {name: legacy_rw, absent: true}
     grants:
-      - {to: reporting, databases: [orders], schemas: [public], profile: readonly, defaultsFor: [app_owner]}
+      - {to: reporting, databases: [orders], schemas: [public], profile: readonly, defaultsFor: [app_owner], columns: {orders: {note: [update]}}}
       - {to: orders_rw, databases: [orders], tables: [INSERT, UPDATE, DELETE, TRUNCATE], sequences: [ALL], defaultsFor: [app_owner]}
       - {to: public, databases: [orders], database: [CONNECT]}
   - name: staging
@@ -126,6 +126,10 @@ func ordersSeen() diff.Observed {
 				Holdings: []diff.Holding{
 					{Kind: spec.KindTables, Grantee: "reporting", Privilege: "SELECT", Count: 9},
 					{Kind: spec.KindTables, Grantee: "reporting", Privilege: "DELETE", Grantable: true, Count: 1, Objects: []string{"public.orders"}},
+				},
+				Columns: []diff.ObservedColumn{
+					{Table: "orders", Column: "note", Owner: "app_owner"},
+					{Table: "orders", Column: "status", Owner: "app_owner", ACL: []diff.Privilege{{Grantee: "reporting", Privilege: "UPDATE"}}},
 				},
 			}},
 			Defaults: []diff.DefaultPrivilege{

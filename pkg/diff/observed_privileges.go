@@ -74,6 +74,23 @@ type ObservedSchema struct {
 	// Holdings count who holds what on those objects, per kind, grantee
 	// (among those asked about) and privilege.
 	Holdings []Holding `json:"holdings,omitempty"`
+	// Columns are the columns of the schema's tables that hold column
+	// privileges of the grantees asked about, and those the grants
+	// declare that exist, sorted by table and column.
+	Columns []ObservedColumn `json:"columns,omitempty"`
+}
+
+// ObservedColumn is a column of a table (or view, materialized view,
+// foreign or partitioned table) and its column privileges
+// (pg_attribute.attacl) of the grantees asked about, the table's owner's
+// own left out.
+type ObservedColumn struct {
+	Table  string `json:"table"`
+	Column string `json:"column"`
+	// Owner owns the table.
+	Owner string `json:"owner"`
+	// ACL is sorted by grantee and privilege.
+	ACL []Privilege `json:"acl,omitempty"`
 }
 
 // DefaultPrivilege is one entry of the default privileges that Owner's

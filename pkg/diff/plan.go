@@ -168,6 +168,10 @@ type Change struct {
 	Owner       string    `json:"owner,omitempty"`
 	Privileges  []string  `json:"privileges,omitempty"`
 	GrantOption bool      `json:"grantOption,omitempty"`
+	// Table and Column narrow a privilege change on tables to the column
+	// privileges of one column of one table of Schema.
+	Table  string `json:"table,omitempty"`
+	Column string `json:"column,omitempty"`
 	// In is the database whose transaction runs the change, "" for the
 	// main transaction (the database pgusers connects to): the changes of
 	// objects in another database run there.

@@ -64,6 +64,9 @@ func Cells(s spec.Server, serverVersion int) (cells []CellPrivileges, defaults [
 						byCell[c] = cp
 					}
 					cp.Privileges = union(kg.Kind, cp.Privileges, privs)
+					if kg.Kind == spec.KindTables && len(g.Columns) > 0 {
+						cp.Columns = spec.UnionColumns(cp.Columns, g.Columns)
+					}
 					cp.Pos = append(cp.Pos, g.Pos)
 				}
 				if !kg.Kind.HasDefaults() {
@@ -100,7 +103,10 @@ func Cells(s spec.Server, serverVersion int) (cells []CellPrivileges, defaults [
 type CellPrivileges struct {
 	Cell
 	Privileges []string
-	Pos        []spec.Position
+	// Columns are the column privileges of a tables cell, sorted by
+	// table and column: the union of every entry's.
+	Columns []spec.ColumnGrant
+	Pos     []spec.Position
 }
 
 // DefaultsPrivileges is a defaults cell and the privileges it must hold.
@@ -328,9 +334,10 @@ func (c *computation) cell(cp CellPrivileges) {
 			Statements: []Statement{grantPrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, missing)}})
 	}
 	if len(extra) > 0 {
+		regrant, again := c.columnRegrants(cp, extra)
 		c.add(Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
-			Privileges: extra, In: in, Reason: "not declared, " + holding(h, extra, cp.On, h.count),
-			Statements: []Statement{revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, extra, false)}})
+			Privileges: extra, In: in, Reason: "not declared, " + holding(h, extra, cp.On, h.count) + again,
+			Statements: append([]Statement{revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, extra, false)}, regrant...)})
 	}
 	if len(option) > 0 {
 		c.add(Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
@@ -341,6 +348,7 @@ func (c *computation) cell(cp CellPrivileges) {
 	if len(missing)+len(extra)+len(option) > 0 {
 		c.actAsOwners(in, what, h.owners, cp.Pos[0])
 	}
+	c.columns(cp, extra)
 }
 
 func (c *computation) defaults(dp DefaultsPrivileges) {

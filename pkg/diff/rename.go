@@ -157,6 +157,10 @@ func (o Observed) withRenames(to map[string]string) Observed {
 			for k := range s.Holdings {
 				s.Holdings[k].Grantee = name(s.Holdings[k].Grantee)
 			}
+			s.Columns = slices.Clone(s.Columns)
+			for k := range s.Columns {
+				s.Columns[k].Owner, s.Columns[k].ACL = name(s.Columns[k].Owner), acl(s.Columns[k].ACL)
+			}
 		}
 		d.Defaults = slices.Clone(d.Defaults)
 		for j := range d.Defaults {

@@ -23,6 +23,7 @@ type entry struct {
 	schemas     []string
 	kinds       map[spec.Kind][]string
 	defaultsFor []string
+	columns     []spec.ColumnGrant
 }
 
 // grants turns what each grantee holds into grant entries that plan in
@@ -50,8 +51,9 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 	}
 	// What the grantee holds in each schema, kind by kind.
 	type schemaKinds struct {
-		schema string
-		kinds  map[spec.Kind][]string
+		schema  string
+		kinds   map[spec.Kind][]string
+		columns []spec.ColumnGrant
 	}
 	var perSchema []schemaKinds
 	for _, s := range db.Schemas {
@@ -85,18 +87,22 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 				}
 			}
 		}
+		columns, ns := columnsIn(grantee, db.Name, s, kinds)
+		notes = append(notes, ns...)
 		if len(kinds) > 0 {
-			perSchema = append(perSchema, schemaKinds{s.Name, kinds})
+			perSchema = append(perSchema, schemaKinds{s.Name, kinds, columns})
 		}
 	}
 	// Schemas that hold the same are one entry.
 	var out []entry
 	for _, sk := range perSchema {
-		if i := slices.IndexFunc(out, func(e entry) bool { return sameKinds(e.kinds, sk.kinds) }); i >= 0 {
+		if i := slices.IndexFunc(out, func(e entry) bool {
+			return sameKinds(e.kinds, sk.kinds) && slices.EqualFunc(e.columns, sk.columns, sameColumn)
+		}); i >= 0 {
 			out[i].schemas = append(out[i].schemas, sk.schema)
 			continue
 		}
-		out = append(out, entry{to: grantee, db: db.Name, schemas: []string{sk.schema}, kinds: sk.kinds})
+		out = append(out, entry{to: grantee, db: db.Name, schemas: []string{sk.schema}, kinds: sk.kinds, columns: sk.columns})
 	}
 	if len(dbPrivs) > 0 {
 		if len(out) == 0 {
@@ -244,6 +250,9 @@ func grantNode(e entry, version int) *yaml.Node {
 			}
 			n.Content = append(n.Content, str(string(k)), flowList(privs))
 		}
+	}
+	if len(e.columns) > 0 {
+		n.Content = append(n.Content, str("columns"), columnsNode(e.columns))
 	}
 	if len(e.defaultsFor) > 0 {
 		n.Content = append(n.Content, str("defaultsFor"), flowList(e.defaultsFor))

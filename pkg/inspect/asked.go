@@ -32,6 +32,12 @@ type Scope struct {
 	Grantees []string `json:"grantees"`
 	// Owners are the owners named by defaultsFor in this database.
 	Owners []string `json:"owners,omitempty"`
+	// Columns are the columns the grants declare privileges on, sorted.
+	Columns []ColumnRef `json:"columns,omitempty"`
+	// PublicColumns asks for PUBLIC's column privileges: PUBLIC has a
+	// tables cell here. They cost a scan of every column of the database,
+	// which no other grantee's do.
+	PublicColumns bool `json:"publicColumns,omitempty"`
 }
 
 // ReadsObjects reports whether the database itself must be read
@@ -79,11 +85,13 @@ func Ask(s spec.Server) Asked {
 				sc.Schemas = append(sc.Schemas, g.Schemas...)
 			}
 			sc.Owners = withFormer(append(sc.Owners, g.DefaultsFor...), former, g.DefaultsFor...)
+			askColumns(sc, g)
 		}
 	}
 	a := Asked{Names: sortedSet(names)}
 	for _, sc := range scopes {
 		sc.Schemas, sc.Grantees, sc.Owners = sortedSet(sc.Schemas), sortedSet(sc.Grantees), sortedSet(sc.Owners)
+		sc.Columns = sortColumnRefs(sc.Columns)
 		a.Scopes = append(a.Scopes, *sc)
 	}
 	slices.SortFunc(a.Scopes, func(x, y Scope) int {

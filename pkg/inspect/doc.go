@@ -43,8 +43,17 @@
 // and procedures) counted per kind and owner; the grantees' holdings on
 // them; the default privileges of Scope.Owners in those schemas for
 // tables, sequences and functions (not the global ones, which are no
-// schema's); and the facts of every owner met. Merge puts the result into
-// the Observed of the postgres read.
+// schema's); the column privileges (pg_attribute.attacl) of the grantees
+// on those tables, and the columns the grants declare (Scope.Columns),
+// with their table's owner; and the facts of every owner met. Merge puts
+// the result into the Observed of the postgres read.
+//
+// Column privileges are found through pg_shdepend, which records every
+// role a column's ACL names but its table's owner, by an index on the
+// role: a read that no column privilege concerns costs an index probe per
+// grantee, not a scan of every column. PUBLIC is no role and has no such
+// record: its column privileges are read, by a scan of the database's
+// columns, only where PUBLIC has a tables cell (Scope.PublicColumns).
 //
 // Objects are aggregated on the server. Objects of the same schema, kind,
 // owner and ACL are grouped and each distinct ACL is exploded once, then

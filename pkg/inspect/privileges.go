@@ -183,6 +183,7 @@ func ReadDatabase(ctx context.Context, conn Batcher, scope Scope) (diff.Observed
 	b.Queue(dbHoldingsSQL, schemas, scope.AllSchemas, grantees, diff.MaxNamed)
 	b.Queue(dbDefaultsSQL, schemas, scope.AllSchemas, grantees, owners)
 	b.Queue(dbOwnersSQL, owners)
+	queueColumns(b, scope, schemas, grantees)
 	br := conn.SendBatch(ctx, b)
 	db, facts, err := readDatabase(br, scope.Database)
 	if cerr := br.Close(); err == nil && cerr != nil {
@@ -237,6 +238,9 @@ func readDatabase(br pgx.BatchResults, database string) (diff.ObservedDatabase, 
 	})
 	if err != nil {
 		return db, nil, fmt.Errorf("read owners: %w", err)
+	}
+	if err := readColumns(br, db.Schemas); err != nil {
+		return db, nil, fmt.Errorf("read column privileges: %w", err)
 	}
 	normalizeDatabase(&db)
 	return db, mergeFacts(nil, facts), nil

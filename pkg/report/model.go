@@ -167,8 +167,12 @@ type Change struct {
 	Owner       string    `json:"owner,omitempty"`
 	Privileges  []string  `json:"privileges,omitempty"`
 	GrantOption bool      `json:"grantOption,omitempty"`
-	Reason      string    `json:"reason"`
-	SQL         []string  `json:"sql"`
+	// Table and Column narrow a privilege change on tables to one
+	// column of one table of Schema: column privileges.
+	Table  string   `json:"table,omitempty"`
+	Column string   `json:"column,omitempty"`
+	Reason string   `json:"reason"`
+	SQL    []string `json:"sql"`
 }
 
 // Kept is an undeclared principal that prune leaves alone.
@@ -295,7 +299,8 @@ func change(c diff.Change) Change {
 	return Change{Action: c.Action, Principal: c.Principal, Type: c.Type, ObjectID: c.ObjectID,
 		Admin: c.Admin, MFA: c.MFA, Role: c.Role, From: c.From, Comment: c.Comment,
 		Grantee: c.Grantee, Database: c.Database, On: c.On, Schema: c.Schema, Owner: c.Owner,
-		Privileges: c.Privileges, GrantOption: c.GrantOption, Reason: c.Reason, SQL: display(c.Statements)}
+		Privileges: c.Privileges, GrantOption: c.GrantOption, Table: c.Table, Column: c.Column,
+		Reason: c.Reason, SQL: display(c.Statements)}
 }
 
 func display(ss []diff.Statement) []string {

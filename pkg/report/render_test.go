@@ -147,6 +147,12 @@ func TestAppendChange(t *testing.T) {
 		{Change{Action: diff.Drop, Principal: "team", Type: "group"}, "drop team (group)"},
 		{Change{Action: diff.Grant, Principal: "bot", Role: "orders_rw"}, "grant orders_rw to bot"},
 		{Change{Action: diff.Revoke, Principal: "bot", Role: "orders_rw"}, "revoke orders_rw from bot"},
+		{Change{Action: diff.RevokePrivileges, Grantee: "ro", Database: "app", On: spec.KindTables, Schema: "s1", Table: "t1", Column: "v",
+			Privileges: []string{"UPDATE"}}, "revoke UPDATE (v) on table app.s1.t1 from ro"},
+		{Change{Action: diff.GrantPrivileges, Grantee: "ro", Database: "app", On: spec.KindTables, Schema: "s1", Table: "t\x1b[2J", Column: "v\nw",
+			Privileges: []string{"SELECT", "UPDATE"}}, `grant SELECT (v\nw), UPDATE (v\nw) on table app.s1.t\x1b[2J to ro`},
+		{Change{Action: diff.RevokePrivileges, GrantOption: true, Grantee: "ro", Database: "app", On: spec.KindTables, Schema: "s1", Table: "t1", Column: "w",
+			Privileges: []string{"SELECT"}}, "revoke grant option for SELECT (w) on table app.s1.t1 from ro"},
 	} {
 		if got := string(appendChange([]byte("x "), tc.c)); got != "x "+tc.want {
 			t.Errorf("appendChange(%+v) = %q, want %q", tc.c, got, "x "+tc.want)

@@ -116,6 +116,15 @@ func appendChange(b []byte, c Change) []byte {
 				verb = "revoke grant option for "
 			}
 		}
+		if c.Column != "" {
+			// As GRANT writes column privileges: UPDATE (v) on a table.
+			cols := make([]string, len(c.Privileges))
+			for i, p := range c.Privileges {
+				cols[i] = p + " (" + Escape(c.Column) + ")"
+			}
+			return fmt.Appendf(b, "%s%s on table %s%s%s", verb, strings.Join(cols, ", "),
+				Escape(c.Database+"."+c.Schema+"."+c.Table), to, Escape(c.Grantee))
+		}
 		return fmt.Appendf(b, "%s%s on %s%s%s", verb, strings.Join(c.Privileges, ", "), Escape(cellName(c)), to, Escape(c.Grantee))
 	case diff.GrantDefaults, diff.RevokeDefaults:
 		verb, to := "grant ", " to "

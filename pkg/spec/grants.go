@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var grantKeys = append([]string{"to", "databases", "schemas", "profile"}, append(slices.Clone(kindKeys), "defaultsFor")...)
+var grantKeys = append([]string{"to", "databases", "schemas", "profile"}, append(slices.Clone(kindKeys), "columns", "defaultsFor")...)
 
 // defaultSchemas are the schemas of an entry that names none.
 var defaultSchemas = []string{"public"}
@@ -32,6 +32,8 @@ type rawGrant struct {
 	// kindsBad: a kind's value was refused, so the rules that look at the
 	// kinds managed would judge a guess.
 	kindsBad bool
+	// columns is where the key is written, nil when it is not.
+	columns *Position
 }
 
 func (d *decoder) grants(n *yaml.Node, sc scope) []rawGrant {
@@ -75,6 +77,10 @@ func (d *decoder) grant(n *yaml.Node, sc scope) (rawGrant, bool) {
 			pos := d.pos(kv.k)
 			r.defaults = &pos
 			r.g.DefaultsFor, r.ownerAt = d.owners(kv.v, sc)
+		case "columns":
+			pos := d.pos(kv.k)
+			r.columns = &pos
+			r.g.Columns, _ = d.columns(kv.v, sc)
 		default:
 			i := slices.Index(kindKeys, kv.key)
 			if i < 0 {
@@ -237,6 +243,10 @@ func (c *collector) serverGrants(raws []rawGrant, ps *profiles, roles []Role, sc
 		default:
 			if r.schemas != nil && r.schemasOK && !inSchema {
 				c.add(*r.schemas, sc, "schemas applies to schema, tables, sequences and functions, and this entry manages only database; remove schemas")
+			}
+			if _, tables := g.Kind(KindTables); r.columns != nil && !tables {
+				c.add(*r.columns, sc, "columns belong to the tables cell, and this entry manages no tables; add tables "+
+					"(tables: [] for column privileges alone) or a profile that manages tables")
 			}
 			if len(g.DefaultsFor) > 0 && !defaults {
 				c.add(*r.defaults, sc, "defaultsFor applies to tables, sequences and functions, and this entry manages none of them; add one or remove defaultsFor")

@@ -96,6 +96,9 @@ type Grant struct {
 	// DefaultsFor are the owners whose default privileges for future
 	// tables, sequences and functions in Schemas the entry makes exact.
 	DefaultsFor []string `json:"defaultsFor,omitempty"`
+	// Columns are the column privileges of the entry's tables cells,
+	// sorted by table and column (ColumnGrant); the entry manages tables.
+	Columns []ColumnGrant `json:"columns,omitempty"`
 	// Profile is the profile the entry names, "" for none; for messages.
 	Profile string   `json:"profile,omitempty"`
 	Pos     Position `json:"pos"`
