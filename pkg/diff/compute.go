@@ -96,7 +96,7 @@ func (c *computation) add(ch Change) {
 	c.byAction[ch.Action] = append(list, ch)
 }
 
-// problem records why the plan cannot be made. Names from the server or
+// problem records why the plan cannot be made, once. Names from the server or
 // the files are quoted when they hold a character that could forge a line
 // or rewrite a terminal (see SafeName).
 func (c *computation) problem(principal, format string, args ...any) {
@@ -105,7 +105,13 @@ func (c *computation) problem(principal, format string, args ...any) {
 			args[i] = SafeName(s)
 		}
 	}
-	c.problems = append(c.problems, Problem{Principal: principal, Msg: fmt.Sprintf(format, args...)})
+	p := Problem{Principal: principal, Msg: fmt.Sprintf(format, args...)}
+	if slices.Contains(c.problems, p) {
+		// One cause found from several cells (a missing schema, from each
+		// kind an entry names there) is said once.
+		return
+	}
+	c.problems = append(c.problems, p)
 }
 
 // principal plans one declared principal. Desired principals arrive sorted

@@ -218,14 +218,7 @@ func (c *computation) observedHeld(cell Cell) (held, string) {
 	case !ok || !db.Exists:
 		return held{}, fmt.Sprintf("database %q does not exist on the server: create it, or remove it from databases", cell.Database)
 	case cell.On == spec.KindDatabase:
-		h := newHeld(1)
-		h.owners = []ObjectCount{{Kind: spec.KindDatabase, Owner: db.Owner, Count: 1}}
-		for _, p := range db.ACL {
-			if p.Grantee == cell.Grantee {
-				h.add(p, 1, nil)
-			}
-		}
-		return h, ""
+		return heldOfOne(spec.KindDatabase, db.Owner, cell.Grantee, db.ACL), ""
 	case !db.Read:
 		return held{}, fmt.Sprintf("database %q was not read", cell.Database) // a bug: Ask names it
 	}
@@ -234,14 +227,7 @@ func (c *computation) observedHeld(cell Cell) (held, string) {
 		return held{}, fmt.Sprintf("schema %q does not exist in database %q: create it, or remove it from schemas", cell.Schema, cell.Database)
 	}
 	if cell.On == spec.KindSchema {
-		h := newHeld(1)
-		h.owners = []ObjectCount{{Kind: spec.KindSchema, Owner: s.Owner, Count: 1}}
-		for _, p := range s.ACL {
-			if p.Grantee == cell.Grantee {
-				h.add(p, 1, nil)
-			}
-		}
-		return h, ""
+		return heldOfOne(spec.KindSchema, s.Owner, cell.Grantee, s.ACL), ""
 	}
 	total := 0
 	var owners []ObjectCount
@@ -262,6 +248,26 @@ func (c *computation) observedHeld(cell Cell) (held, string) {
 		}
 	}
 	return h, ""
+}
+
+// heldOfOne is what grantee holds of a cell of one object (a database or
+// a schema) owned by owner, whose ACL is acl. The owner holds every
+// privilege of its object implicitly, whatever its ACL says (PostgreSQL
+// writes the owner's entries only once the ACL is first changed, and the
+// reads leave them out): like the objects a grantee owns in a schema, an
+// object the grantee owns is not its cell's, which then covers nothing.
+func heldOfOne(k spec.Kind, owner, grantee string, acl []Privilege) held {
+	if owner == grantee {
+		return newHeld(0)
+	}
+	h := newHeld(1)
+	h.owners = []ObjectCount{{Kind: k, Owner: owner, Count: 1}}
+	for _, p := range acl {
+		if p.Grantee == grantee {
+			h.add(p, 1, nil)
+		}
+	}
+	return h
 }
 
 // privileges plans every managed cell: grants of what it lacks, revokes of
@@ -345,6 +351,12 @@ func (c *computation) cell(cp CellPrivileges) {
 
 func (c *computation) defaults(dp DefaultsPrivileges) {
 	if !c.granteeUsable(dp.Grantee, dp.Pos) {
+		return
+	}
+	if dp.Owner == dp.Grantee {
+		// An owner holds every privilege on what it creates: its default
+		// privileges for itself are the difference from that built-in
+		// default, which a grant cannot add to.
 		return
 	}
 	if !c.observed.HasRole(dp.Owner) {
