@@ -42,4 +42,3 @@ func TestPrivilegesMissingSchemaSaidOnce(t *testing.T) {
 		t.Errorf("the missing schema is reported %d times, want once:\nstdout:\n%s\nstderr:\n%s", n, r.stdout, r.stderr)
 	}
 }
-

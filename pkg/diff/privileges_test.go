@@ -194,7 +194,7 @@ func TestPrivileges(t *testing.T) {
 		},
 		"the owner of the database, the schema and the objects holds everything already": {
 			grants: []spec.Grant{{To: "app_owner", Databases: []string{"orders"}, Schemas: []string{"public"},
-				Kinds: kinds(kg(spec.KindDatabase, "CONNECT", "TEMPORARY"), kg(spec.KindSchema, "USAGE"), kg(spec.KindTables, "SELECT")),
+				Kinds:       kinds(kg(spec.KindDatabase, "CONNECT", "TEMPORARY"), kg(spec.KindSchema, "USAGE"), kg(spec.KindTables, "SELECT")),
 				DefaultsFor: []string{"app_owner"}}},
 			observed: func() Observed {
 				// The owner's own entries are left out by the reads, as
