@@ -142,6 +142,51 @@ SELECT s.nspname::text, c.kind, c.grantee, c.privilege::text, c.grantable, c.n::
 FROM c
 JOIN s ON s.oid = c.ns`
 
+// dbDelegatedSQL ($1, $2, $3, $4 the most objects named): the entries of
+// the schemas' ACLs and of their objects' that a role other than the
+// owner granted, where the grantee or the grantor is a grantee asked
+// about, per schema, kind, grantor, grantee, privilege and grant option:
+// how many objects, their names when they are at most $4, and the
+// grantor's facts. Objects of one ACL are alike, as in dbHoldingsSQL:
+// each distinct ACL is exploded once (m), and only the objects of the
+// ACLs that hold such an entry are gone through again (e). A grantee
+// that is not asked about is named from pg_roles: it is the one that
+// holds what a managed grantee passed on.
+var dbDelegatedSQL = `WITH ` + schemasCTE + `, ` + granteesCTE + `, ` + objectsCTE + `,
+m AS (
+  SELECT a.ns, a.kind, a.owner, a.acl, x.grantor, x.grantee, x.privilege_type AS privilege, x.is_grantable AS grantable
+  FROM (SELECT DISTINCT o.ns, o.kind, o.owner, o.acl FROM o) a
+  CROSS JOIN LATERAL pg_catalog.aclexplode(a.acl) x
+  WHERE x.grantor <> a.owner AND (x.grantee IN (SELECT oid FROM g) OR x.grantor IN (SELECT oid FROM g))
+),
+e AS (
+  SELECT m.ns, m.kind, m.grantor, m.grantee, m.privilege, m.grantable, o.oid
+  FROM m JOIN o ON o.ns = m.ns AND o.kind = m.kind AND o.owner = m.owner AND o.acl = m.acl
+  UNION ALL
+  SELECT s.oid, 'schema', x.grantor, x.grantee, x.privilege_type, x.is_grantable, s.oid
+  FROM s CROSS JOIN LATERAL pg_catalog.aclexplode(s.nspacl) x
+  WHERE x.grantor <> s.nspowner AND (x.grantee IN (SELECT oid FROM g) OR x.grantor IN (SELECT oid FROM g))
+),
+c AS (
+  SELECT e.ns, e.kind, e.grantor, e.grantee, e.privilege, e.grantable, array_agg(e.oid) AS oids
+  FROM e
+  GROUP BY e.ns, e.kind, e.grantor, e.grantee, e.privilege, e.grantable
+)
+SELECT s.nspname::text, c.kind, r.rolname::text, CASE c.grantee WHEN 0 THEN 'PUBLIC' ELSE ge.rolname::text END,
+       c.privilege::text, c.grantable, cardinality(c.oids),
+       CASE WHEN cardinality(c.oids) <= $4::int THEN ARRAY(
+         SELECT (pg_catalog.pg_identify_object(
+                   CASE c.kind WHEN 'functions' THEN 'pg_catalog.pg_proc'::pg_catalog.regclass
+                               WHEN 'schema' THEN 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                               ELSE 'pg_catalog.pg_class'::pg_catalog.regclass END, u.oid, 0)).identity
+         FROM unnest(c.oids) AS u(oid)) END,
+       r.rolsuper, ` + fmt.Sprintf(roleFactColumns, "r.oid") + `
+FROM c
+JOIN s ON s.oid = c.ns
+JOIN pg_catalog.pg_roles r ON r.oid = c.grantor
+LEFT JOIN pg_catalog.pg_roles ge ON ge.oid = c.grantee
+WHERE c.grantee = 0 OR ge.oid IS NOT NULL`
+
 // dbDefaultsSQL ($1, $2, $3, $4 the owners): the default privileges the
 // owners asked about (every owner's, with AllSchemas: export) give the
 // grantees asked about in the schemas asked about, for tables, sequences
@@ -181,6 +226,7 @@ func ReadDatabase(ctx context.Context, conn Batcher, scope Scope) (diff.Observed
 	b.Queue(dbSchemasSQL, schemas, scope.AllSchemas, grantees)
 	b.Queue(dbObjectsSQL, schemas, scope.AllSchemas)
 	b.Queue(dbHoldingsSQL, schemas, scope.AllSchemas, grantees, diff.MaxNamed)
+	b.Queue(dbDelegatedSQL, schemas, scope.AllSchemas, grantees, diff.MaxDelegatedNamed)
 	b.Queue(dbDefaultsSQL, schemas, scope.AllSchemas, grantees, owners)
 	b.Queue(dbOwnersSQL, owners)
 	br := conn.SendBatch(ctx, b)
@@ -222,6 +268,9 @@ func readDatabase(br pgx.BatchResults, database string) (diff.ObservedDatabase, 
 	}
 	if err := readHoldings(br, db.Schemas); err != nil {
 		return db, nil, fmt.Errorf("read the privileges on objects: %w", err)
+	}
+	if facts, err = readDelegated(br, db.Schemas, facts); err != nil {
+		return db, nil, fmt.Errorf("read the privileges granted by others than the owners: %w", err)
 	}
 	if db.Defaults, err = readDefaults(br); err != nil {
 		return db, nil, fmt.Errorf("read default privileges: %w", err)
@@ -344,6 +393,39 @@ func readHoldings(br pgx.BatchResults, schemas []diff.ObservedSchema) error {
 	return err
 }
 
+// readDelegated reads dbDelegatedSQL into the Delegated of schemas, and
+// the grantors' facts into facts: the plan acts as a grantor to revoke
+// what it granted.
+func readDelegated(br pgx.BatchResults, schemas []diff.ObservedSchema, facts []diff.RoleFact) ([]diff.RoleFact, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return facts, err
+	}
+	var (
+		schema  string
+		kind    string
+		d       diff.Delegated
+		grantor diff.RoleFact
+	)
+	dst := []any{&schema, &kind, &grantor.Name, &d.Grantee, &d.Privilege, &d.Grantable, &d.Count, &d.Objects,
+		&grantor.Super, &grantor.Member, &grantor.Usage}
+	_, err = pgx.ForEachRow(rows, dst, func() error {
+		i, err := schemaIndex(schemas, schema)
+		if err != nil {
+			return err
+		}
+		d.Kind, d.Grantor = spec.Kind(kind), grantor.Name
+		if len(d.Objects) == 0 || d.Count > diff.MaxDelegatedNamed {
+			d.Objects = nil
+		}
+		schemas[i].Delegated = append(schemas[i].Delegated, d)
+		facts = append(facts, grantor)
+		d.Objects = nil // Scan makes a new slice for each array, or reuses this one
+		return nil
+	})
+	return facts, err
+}
+
 // readDefaults reads dbDefaultsSQL.
 func readDefaults(br pgx.BatchResults) ([]diff.DefaultPrivilege, error) {
 	rows, err := br.Query()
@@ -380,6 +462,11 @@ func normalizeDatabase(db *diff.ObservedDatabase) {
 		}
 		slices.SortFunc(s.Holdings, compareHoldings)
 		s.Holdings = nilIfEmpty(s.Holdings)
+		for j := range s.Delegated {
+			slices.Sort(s.Delegated[j].Objects)
+		}
+		slices.SortFunc(s.Delegated, compareDelegated)
+		s.Delegated = nilIfEmpty(s.Delegated)
 	}
 	slices.SortFunc(db.Schemas, func(a, b diff.ObservedSchema) int { return strings.Compare(a.Name, b.Name) })
 	db.Schemas = nilIfEmpty(db.Schemas)
@@ -391,6 +478,16 @@ func normalizeDatabase(db *diff.ObservedDatabase) {
 func compareHoldings(a, b diff.Holding) int {
 	return cmp.Or(
 		strings.Compare(string(a.Kind), string(b.Kind)),
+		strings.Compare(a.Grantee, b.Grantee),
+		strings.Compare(a.Privilege, b.Privilege),
+		compareBool(a.Grantable, b.Grantable),
+	)
+}
+
+func compareDelegated(a, b diff.Delegated) int {
+	return cmp.Or(
+		strings.Compare(string(a.Kind), string(b.Kind)),
+		strings.Compare(a.Grantor, b.Grantor),
 		strings.Compare(a.Grantee, b.Grantee),
 		strings.Compare(a.Privilege, b.Privilege),
 		compareBool(a.Grantable, b.Grantable),

@@ -274,6 +274,10 @@ var shopDatabase = diff.ObservedDatabase{
 				// option: one object, grantable.
 				{Kind: spec.KindTables, Grantee: "writer", Privilege: "UPDATE", Grantable: true, Count: 1, Objects: []string{"sales.orders"}},
 			},
+			// What a role other than the owner granted: only it revokes it.
+			Delegated: []diff.Delegated{
+				{Kind: spec.KindTables, Grantor: "auditor", Grantee: "writer", Privilege: "UPDATE", Count: 1, Objects: []string{"sales.orders"}},
+			},
 		},
 	},
 	// Not app_owner's INSERT for itself, its SELECT for stranger_owner
@@ -288,9 +292,11 @@ var shopDatabase = diff.ObservedDatabase{
 }
 
 // shopFacts are the facts of the owners ReadDatabase meets in shop: of the
-// schemas, of the objects, of the owners named (not ghost, no role).
+// schemas, of the objects, of the owners named (not ghost, no role), and
+// of the grantors other than the owners.
 var shopFacts = []diff.RoleFact{
 	{Name: "app_owner", Member: true, Usage: true},
+	{Name: "auditor"}, // a grantor
 	{Name: "azure_pg_admin", Member: true, Usage: true},
 	{Name: "reader"},
 	{Name: "stranger_owner"},
@@ -334,8 +340,8 @@ func TestReadDatabase(t *testing.T) {
 		if d := cmp.Diff(wantDBs, o.Databases); d != "" {
 			t.Errorf("databases (-want +got):\n%s", d)
 		}
-		wantOwners := append(shopFacts[:2:2], diff.RoleFact{Name: c.super, Super: true})
-		wantOwners = append(wantOwners, shopFacts[2:]...)
+		wantOwners := append(shopFacts[:3:3], diff.RoleFact{Name: c.super, Super: true})
+		wantOwners = append(wantOwners, shopFacts[3:]...)
 		if d := cmp.Diff(wantOwners, o.Owners); d != "" {
 			t.Errorf("owners (-want +got):\n%s", d)
 		}

@@ -96,6 +96,10 @@ type Grant struct {
 	// DefaultsFor are the owners whose default privileges for future
 	// tables, sequences and functions in Schemas the entry makes exact.
 	DefaultsFor []string `json:"defaultsFor,omitempty"`
+	// Cascade lets a revoke from the grantee in the entry's cells take
+	// with it what the grantee passed on from its grant option (REVOKE
+	// ... CASCADE); without it, such a revoke is refused by the plan.
+	Cascade bool `json:"cascade,omitempty"`
 	// Profile is the profile the entry names, "" for none; for messages.
 	Profile string   `json:"profile,omitempty"`
 	Pos     Position `json:"pos"`
