@@ -65,6 +65,7 @@ func Cells(s spec.Server, serverVersion int) (cells []CellPrivileges, defaults [
 					}
 					cp.Privileges = union(kg.Kind, cp.Privileges, privs)
 					cp.Pos = append(cp.Pos, g.Pos)
+					cp.Cascade = cp.Cascade || g.Cascade
 				}
 				if !kg.Kind.HasDefaults() {
 					continue
@@ -96,11 +97,13 @@ func Cells(s spec.Server, serverVersion int) (cells []CellPrivileges, defaults [
 }
 
 // CellPrivileges is a cell and the privileges it must hold, with the
-// positions of the entries that name it.
+// positions of the entries that name it. Cascade: one of them lets a
+// revoke take what depends on it.
 type CellPrivileges struct {
 	Cell
 	Privileges []string
 	Pos        []spec.Position
+	Cascade    bool
 }
 
 // DefaultsPrivileges is a defaults cell and the privileges it must hold.
@@ -334,15 +337,13 @@ func (c *computation) cell(cp CellPrivileges) {
 			Statements: []Statement{grantPrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, missing)}})
 	}
 	if len(extra) > 0 {
-		c.add(Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
-			Privileges: extra, In: in, Reason: "not declared, " + holding(h, extra, cp.On, h.count),
-			Statements: []Statement{revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, extra, false)}})
+		c.revokeInCell(cp, in, Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
+			Privileges: extra, In: in, Reason: "not declared, " + holding(h, extra, cp.On, h.count)})
 	}
 	if len(option) > 0 {
-		c.add(Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
+		c.revokeInCell(cp, in, Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
 			Privileges: option, GrantOption: true, In: in,
-			Reason:     "declared without the grant option, " + holding(h, option, cp.On, h.option) + " with it",
-			Statements: []Statement{revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, option, true)}})
+			Reason: "declared without the grant option, " + holding(h, option, cp.On, h.option) + " with it"})
 	}
 	if len(missing)+len(extra)+len(option) > 0 {
 		c.actAsOwners(in, what, h.owners, cp.Pos[0])

@@ -1,0 +1,149 @@
+package diff
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/pgusers/pgusers/pkg/spec"
+)
+
+// roOrders is the grant of SELECT on the tables of orders.public to
+// readers, which holds it on every table, with cascade as given.
+func roOrders(cascade bool) spec.Grant {
+	return spec.Grant{To: "readers", Databases: []string{"orders"}, Schemas: []string{"public"}, Kinds: kinds(kg(spec.KindTables, "SELECT")),
+		Cascade: cascade, Pos: spec.Position{File: "f.yaml", Line: 4, Column: 7}}
+}
+
+// delegatedOrders is orders where readers holds SELECT on every table,
+// WITH GRANT OPTION on public.t2, DELETE on public.t1, and delegated.
+func delegatedOrders(delegated ...Delegated) Observed {
+	db := ordersDB(nil, nil, []Holding{
+		{Kind: spec.KindTables, Grantee: "readers", Privilege: "SELECT", Count: 1999},
+		{Kind: spec.KindTables, Grantee: "readers", Privilege: "SELECT", Grantable: true, Count: 1, Objects: []string{"public.t2"}},
+		{Kind: spec.KindTables, Grantee: "readers", Privilege: "DELETE", Count: 1, Objects: []string{"public.t1"}},
+	}, nil)
+	db.Schemas[0].Delegated = delegated
+	o := privObserved(db)
+	o.Owners = append(o.Owners, RoleFact{Name: "mgr"})
+	slices.SortFunc(o.Owners, func(a, b RoleFact) int { return strings.Compare(a.Name, b.Name) })
+	return o
+}
+
+func TestRevokesWithDelegatedEntries(t *testing.T) {
+	analyst := Delegated{Kind: spec.KindTables, Grantor: "readers", Grantee: "analyst", Privilege: "SELECT", Count: 1, Objects: []string{"public.t2"}}
+	byMgr := Delegated{Kind: spec.KindTables, Grantor: "mgr", Grantee: "readers", Privilege: "DELETE", Count: 1, Objects: []string{"public.t1"}}
+	revokeDelete := func(reason string, more ...Statement) Change {
+		return Change{Action: RevokePrivileges, Grantee: "readers", Database: "orders", On: spec.KindTables, Schema: "public",
+			Privileges: []string{"DELETE"}, In: "orders", Reason: reason,
+			Statements: append([]Statement{{SQL: `REVOKE DELETE ON ALL TABLES IN SCHEMA "public" FROM "readers"`}}, more...)}
+	}
+	tests := map[string]struct {
+		grant    spec.Grant
+		observed Observed
+		want     []Change
+		lends    []Lend
+	}{
+		"a third grantor's entry is revoked as it, object by object, the grantor lent": {
+			grant:    roOrders(false),
+			observed: delegatedOrders(byMgr),
+			want: []Change{
+				revokeDelete("not declared, DELETE held on 1 of 2000 tables (public.t1); DELETE on public.t1 granted by mgr, revoked as mgr",
+					Statement{SQL: `SET ROLE "mgr"`}, Statement{SQL: `REVOKE DELETE ON TABLE public.t1 FROM "readers"`}, Statement{SQL: "RESET ROLE"}),
+				{Action: RevokePrivileges, Grantee: "readers", Database: "orders", On: spec.KindTables, Schema: "public",
+					Privileges: []string{"SELECT"}, GrantOption: true, In: "orders",
+					Reason:     "declared without the grant option, SELECT held on 1 of 2000 tables (public.t2) with it",
+					Statements: []Statement{{SQL: `REVOKE GRANT OPTION FOR SELECT ON ALL TABLES IN SCHEMA "public" FROM "readers"`}}},
+			},
+			lends: []Lend{{In: "orders", Roles: []string{"app_owner", "mgr"}}},
+		},
+		"with cascade, the grant option goes with what depends on it": {
+			grant:    roOrders(true),
+			observed: delegatedOrders(analyst),
+			want: []Change{
+				revokeDelete("not declared, DELETE held on 1 of 2000 tables (public.t1)"),
+				{Action: RevokePrivileges, Grantee: "readers", Database: "orders", On: spec.KindTables, Schema: "public",
+					Privileges: []string{"SELECT"}, GrantOption: true, In: "orders",
+					Reason: "declared without the grant option, SELECT held on 1 of 2000 tables (public.t2) with it; " +
+						"with CASCADE, also revokes what readers passed on: analyst: SELECT on public.t2",
+					Statements: []Statement{{SQL: `REVOKE GRANT OPTION FOR SELECT ON ALL TABLES IN SCHEMA "public" FROM "readers" CASCADE`}}},
+			},
+			lends: []Lend{{In: "orders", Roles: []string{"app_owner"}}},
+		},
+		"a grant option the grantee holds from a third grantor is revoked as it": {
+			grant: roOrders(false),
+			observed: delegatedOrders(Delegated{Kind: spec.KindTables, Grantor: "mgr", Grantee: "readers", Privilege: "SELECT", Grantable: true,
+				Count: 1, Objects: []string{"public.t2"}}),
+			want: []Change{
+				revokeDelete("not declared, DELETE held on 1 of 2000 tables (public.t1)"),
+				{Action: RevokePrivileges, Grantee: "readers", Database: "orders", On: spec.KindTables, Schema: "public",
+					Privileges: []string{"SELECT"}, GrantOption: true, In: "orders",
+					Reason: "declared without the grant option, SELECT held on 1 of 2000 tables (public.t2) with it; " +
+						"SELECT on public.t2 granted by mgr, revoked as mgr",
+					Statements: []Statement{{SQL: `REVOKE GRANT OPTION FOR SELECT ON ALL TABLES IN SCHEMA "public" FROM "readers"`},
+						{SQL: `SET ROLE "mgr"`}, {SQL: `REVOKE GRANT OPTION FOR SELECT ON TABLE public.t2 FROM "readers"`}, {SQL: "RESET ROLE"}}},
+			},
+			lends: []Lend{{In: "orders", Roles: []string{"app_owner", "mgr"}}},
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := Compute(grantServer([]spec.Grant{tt.grant}), tt.observed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got.Changes); diff != "" {
+				t.Errorf("changes (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.lends, got.Lends); diff != "" {
+				t.Errorf("lends (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRevokesWithDelegatedEntriesRefused(t *testing.T) {
+	tests := map[string]struct {
+		observed Observed
+		want     []Problem
+	}{
+		"a grant option passed on, without cascade": {
+			observed: delegatedOrders(Delegated{Kind: spec.KindTables, Grantor: "readers", Grantee: "analyst", Privilege: "SELECT", Count: 1,
+				Objects: []string{"public.t2"}}),
+			want: []Problem{{Msg: `revoking the grant option for SELECT on tables in schema public of database orders from readers would fail with ` +
+				`"dependent privileges exist": readers passed it on from its grant option (analyst: SELECT on public.t2); revoke those from ` +
+				`their grantees first, or set cascade: true on the grant entry to revoke them with it (declared at f.yaml:4:7)`}},
+		},
+		"a third grantor that is a superuser": {
+			observed: func() Observed {
+				o := delegatedOrders(Delegated{Kind: spec.KindTables, Grantor: "mgr", Grantee: "readers", Privilege: "DELETE", Count: 1,
+					Objects: []string{"public.t1"}})
+				o.Owners[slices.IndexFunc(o.Owners, func(f RoleFact) bool { return f.Name == "mgr" })].Super = true
+				return o
+			}(),
+			want: []Problem{{Msg: "what mgr granted readers on tables in schema public of database orders: mgr is a superuser, which the " +
+				"signed-in administrator pgadmin@contoso.com cannot act as; change those privileges as mgr by hand, or give the objects " +
+				"another owner (declared at f.yaml:4:7)"}},
+		},
+		"more objects from a third grantor than are named": {
+			observed: delegatedOrders(Delegated{Kind: spec.KindTables, Grantor: "mgr", Grantee: "readers", Privilege: "DELETE", Count: 101}),
+			want: []Problem{{Msg: "readers holds tables in schema public of database orders granted by mgr on more tables than pgusers revokes " +
+				"by name (100): revoke them as mgr by hand (SET ROLE mgr; REVOKE ... FROM readers), or remove the cell from the grants (declared at f.yaml:4:7)"}},
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Compute(grantServer([]spec.Grant{roOrders(false)}), tt.observed)
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error = %v, want an *Error", err)
+			}
+			if diff := cmp.Diff(tt.want, e.Problems); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
