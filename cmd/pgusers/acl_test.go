@@ -1,8 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // The owner of a database, a schema and its objects holds every privilege
@@ -40,5 +44,102 @@ func TestPrivilegesMissingSchemaSaidOnce(t *testing.T) {
 	const msg = `schema "nowhere" does not exist in database "orders"`
 	if n := strings.Count(r.stdout, msg); n != 1 {
 		t.Errorf("the missing schema is reported %d times, want once:\nstdout:\n%s\nstderr:\n%s", n, r.stdout, r.stderr)
+	}
+}
+
+// aclLines lists, in database orders, every ACL entry of the tables of
+// public and sales that names ro, analyst or mgr, as grantee=privileges/grantor.
+func (f *fixture) aclLines(t *testing.T) []string {
+	t.Helper()
+	return f.c.SuperStrings(t, "orders", `
+SELECT format('%s.%s %s=%s/%s', c.relnamespace::regnamespace, c.relname, a.grantee::regrole, string_agg(a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',' ORDER BY a.privilege_type), a.grantor::regrole)
+FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+WHERE c.relnamespace::regnamespace::text IN ('public', 'sales') AND c.relkind = 'r' AND a.grantee <> 0
+  AND a.grantee::regrole::text IN ('ro', 'analyst', 'mgr')
+GROUP BY c.oid, a.grantee, a.grantor ORDER BY 1`)
+}
+
+// A grantee that passed a privilege on from its grant option: revoking
+// that option (or the privilege) would fail with "dependent privileges
+// exist" at apply, on every run. The plan names the dependent grant and
+// refuses; with cascade: true on the entry, the revoke takes it along, and
+// one apply converges.
+func TestPrivilegesGrantOptionPassedOn(t *testing.T) {
+	f := shopFixture(t)
+	f.c.SuperExec(t, `CREATE ROLE ro NOLOGIN`)
+	f.c.SuperExec(t, `CREATE ROLE analyst NOLOGIN`)
+	f.c.SuperExecIn(t, "orders",
+		`SET ROLE app_owner`,
+		`GRANT USAGE ON SCHEMA sales TO ro`,
+		`GRANT SELECT ON sales.s1 TO ro`,
+		`GRANT SELECT ON sales.s2 TO ro WITH GRANT OPTION`,
+		`GRANT DELETE ON public.t1 TO ro`, // a stray privilege elsewhere
+		`SET ROLE ro`,
+		`GRANT SELECT ON sales.s2 TO analyst`,
+		`RESET ROLE`)
+	const entry = `    roles: [{name: ro}]
+    grants:
+      - to: ro
+        databases: [orders]
+        schemas: [public, sales]
+        tables: [SELECT]
+        defaultsFor: [app_owner]%s
+`
+	before := f.aclLines(t)
+	refused := f.file(t, "refused.yaml", fmt.Sprintf(entry, ""))
+	r := pgusers(t, f.env, "plan", "-f", refused, "--detailed-exitcode")
+	wantCode(t, r, exitError)
+	mustContain(t, "stdout", r.stdout, `revoking the grant option for SELECT on tables in schema sales of database orders from ro would fail with "dependent privileges exist"`,
+		"analyst: SELECT on sales.s2", "set cascade: true on the grant entry")
+	r = pgusers(t, f.env, "apply", "-f", refused, "--auto-approve")
+	wantCode(t, r, exitError)
+	if diff := cmp.Diff(before, f.aclLines(t)); diff != "" {
+		t.Errorf("a refused plan changed the server (-before +after):\n%s", diff)
+	}
+
+	cascade := f.file(t, "cascade.yaml", fmt.Sprintf(entry, "\n        cascade: true"))
+	r = pgusers(t, f.env, "plan", "-f", cascade)
+	wantCode(t, r, exitOK)
+	mustContain(t, "stdout", r.stdout, "with CASCADE, also revokes what ro passed on: analyst: SELECT on sales.s2")
+	applyConverged(t, f.env, []string{"-f", cascade})
+	if diff := cmp.Diff([]string{"public.t1 ro=SELECT/app_owner", "public.t2 ro=SELECT/app_owner",
+		"sales.s1 ro=SELECT/app_owner", "sales.s2 ro=SELECT/app_owner"}, f.aclLines(t)); diff != "" {
+		t.Errorf("after the apply (-want +got):\n%s", diff)
+	}
+}
+
+// A privilege a third role granted from a grant option of its own is not
+// the owner's to revoke: the owner's REVOKE succeeds and leaves it. pgusers
+// revokes it as its grantor, lent for the transaction, and converges.
+func TestPrivilegesThirdGrantorRevokedAsIt(t *testing.T) {
+	f := shopFixture(t)
+	f.c.SuperExec(t, `CREATE ROLE ro NOLOGIN`)
+	f.c.SuperExec(t, `CREATE ROLE mgr NOLOGIN`)
+	f.c.SuperExecIn(t, "orders",
+		`SET ROLE app_owner`,
+		`GRANT USAGE ON SCHEMA sales TO ro, mgr`,
+		`GRANT DELETE ON public.t1 TO mgr WITH GRANT OPTION`,
+		`GRANT SELECT, UPDATE ON sales.s2 TO mgr WITH GRANT OPTION`,
+		`SET ROLE mgr`,
+		`GRANT DELETE ON public.t1 TO ro`,
+		`GRANT SELECT, UPDATE ON sales.s2 TO ro`,
+		`RESET ROLE`)
+	file := f.file(t, "ro.yaml", `    roles: [{name: ro}]
+    grants:
+      - {to: ro, databases: [orders], schemas: [public, sales], tables: [SELECT], defaultsFor: [app_owner]}
+`)
+	r := pgusers(t, f.env, "plan", "-f", file)
+	wantCode(t, r, exitOK)
+	mustContain(t, "stdout", r.stdout, "DELETE on public.t1 granted by mgr, revoked as mgr", "UPDATE on sales.s2 granted by mgr, revoked as mgr")
+	applyConverged(t, f.env, []string{"-f", file})
+	if diff := cmp.Diff([]string{
+		"public.t1 mgr=DELETE*/app_owner", "public.t1 ro=SELECT/app_owner", "public.t2 ro=SELECT/app_owner",
+		"sales.s1 ro=SELECT/app_owner", "sales.s2 mgr=SELECT*,UPDATE*/app_owner", "sales.s2 ro=SELECT/app_owner", "sales.s2 ro=SELECT/mgr",
+	}, f.aclLines(t)); diff != "" {
+		t.Errorf("after the apply (-want +got):\n%s", diff)
+	}
+	// mgr was lent for the transaction only.
+	if m := f.c.SuperStrings(t, "postgres", `SELECT pg_has_role($1, 'mgr', 'MEMBER')::text`, f.c.Admin); !slices.Equal(m, []string{"false"}) {
+		t.Errorf("the administrator is still a member of mgr: %v", m)
 	}
 }
