@@ -24,7 +24,6 @@ import (
 //     sets cascade, when the revoke is made WITH CASCADE and its reason
 //     lists what goes with it.
 //
-// Database cells are not concerned: their ACL is read merged.
 
 // revokeInCell completes ch, a revoke of ch.Privileges (or of their grant
 // option) from the grantee of cp, with its statements, and plans it; or
@@ -55,7 +54,7 @@ func (c *computation) revokeInCell(cp CellPrivileges, in string, ch Change) {
 			return
 		}
 		ch.Statements = append(ch.Statements, asRole(g.grantor,
-			revokeOn(objectsClause(cp.On, cp.Schema, g.objects), cp.Grantee, g.privileges, ch.GrantOption, cascade))...)
+			revokeOn(objectsClause(cp.On, cp.Database, cp.Schema, g.objects), cp.Grantee, g.privileges, ch.GrantOption, cascade))...)
 		ch.Reason += fmt.Sprintf("; %s granted by %s, revoked as %s", describeDelegated(g.entries, false), g.grantor, g.grantor)
 		c.actAs(in, g.grantor, fmt.Sprintf("what %s granted %s on %s", g.grantor, cp.Grantee, describeCell(cp.Cell)), cp.Pos[0], true)
 	}
@@ -64,10 +63,10 @@ func (c *computation) revokeInCell(cp CellPrivileges, in string, ch Change) {
 
 // delegatedIn is what others than the owners granted in cell.
 func (c *computation) delegatedIn(cell Cell) []Delegated {
-	if cell.On == spec.KindDatabase {
-		return nil
-	}
 	db, _ := c.observed.DatabaseNamed(cell.Database)
+	if cell.On == spec.KindDatabase {
+		return db.Delegated
+	}
 	s, _ := db.SchemaNamed(cell.Schema)
 	var out []Delegated
 	for _, d := range s.Delegated {
@@ -115,7 +114,7 @@ func byGrantor(delegated []Delegated, grantee string, privs []string, grantOptio
 		}
 		g := &out[i]
 		g.entries = append(g.entries, d)
-		g.tooMany = g.tooMany || (d.Objects == nil && d.Kind != spec.KindSchema)
+		g.tooMany = g.tooMany || (d.Objects == nil && d.Kind.InSchema() && d.Kind != spec.KindSchema)
 		if !slices.Contains(g.privileges, d.Privilege) {
 			g.privileges = append(g.privileges, d.Privilege)
 		}
@@ -145,6 +144,8 @@ func describeDelegated(ds []Delegated, withGrantee bool) string {
 		switch {
 		case d.Kind == spec.KindSchema:
 			on = "the schema"
+		case d.Kind == spec.KindDatabase:
+			on = "the database"
 		case d.Objects != nil:
 			on = strings.Join(d.Objects, ", ")
 		default:

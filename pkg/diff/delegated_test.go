@@ -88,6 +88,22 @@ func TestRevokesWithDelegatedEntries(t *testing.T) {
 			},
 			lends: []Lend{{In: "orders", Roles: []string{"app_owner", "mgr"}}},
 		},
+		"on a database too, in the main transaction": {
+			grant: spec.Grant{To: "readers", Databases: []string{"orders"}, Kinds: kinds(kg(spec.KindDatabase, "CONNECT"))},
+			observed: func() Observed {
+				o := delegatedOrders()
+				db := &o.Databases[0]
+				db.ACL = []Privilege{{Grantee: "readers", Privilege: "CONNECT"}, {Grantee: "readers", Privilege: "TEMPORARY"}}
+				db.Delegated = []Delegated{{Kind: spec.KindDatabase, Grantor: "mgr", Grantee: "readers", Privilege: "TEMPORARY", Count: 1,
+					Objects: []string{"orders"}}}
+				return o
+			}(),
+			want: []Change{{Action: RevokePrivileges, Grantee: "readers", Database: "orders", On: spec.KindDatabase,
+				Privileges: []string{"TEMPORARY"}, Reason: "not declared, held; TEMPORARY on the database granted by mgr, revoked as mgr",
+				Statements: []Statement{{SQL: `REVOKE TEMPORARY ON DATABASE "orders" FROM "readers"`},
+					{SQL: `SET ROLE "mgr"`}, {SQL: `REVOKE TEMPORARY ON DATABASE "orders" FROM "readers"`}, {SQL: "RESET ROLE"}}}},
+			lends: []Lend{{In: "", Roles: []string{"app_owner", "mgr"}}},
+		},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

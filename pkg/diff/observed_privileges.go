@@ -81,7 +81,7 @@ type ObservedSchema struct {
 }
 
 // Delegated counts the objects of one kind in a schema (Kind schema: the
-// schema itself) on which Grantor, a role that does not own them, granted
+// schema itself; Kind database: the database) on which Grantor, a role that does not own them, granted
 // Grantee Privilege from a grant option of its own. PostgreSQL records
 // what the owner, a member of it or a superuser grants as the owner's, so
 // these are the entries the owner's REVOKE leaves in place: only Grantor
@@ -126,6 +126,10 @@ type ObservedDatabase struct {
 	// ACL holds the database's privileges of the grantees asked about,
 	// from the shared catalog.
 	ACL []Privilege `json:"acl,omitempty"`
+	// Delegated are the entries of the database's ACL that a role other
+	// than its owner granted, where the grantee or the grantor is among
+	// the grantees asked about; from the shared catalog.
+	Delegated []Delegated `json:"delegated,omitempty"`
 	// Read is true when the database itself was read (it has cells of
 	// schema-level kinds or default privileges): Schemas and Defaults
 	// are then what it holds.

@@ -139,12 +139,13 @@ func revokeOn(on, from string, privs []string, grantOption, cascade bool) Statem
 
 // objectsClause names objects of kind k, as pg_identify_object quotes
 // them (a name read from the server, every part quoted as SQL needs it:
-// the server, not a file, wrote it), or schema itself for the kind
-// schema: what a revoke run as a grantor applies to, object by object.
-func objectsClause(k spec.Kind, schema string, objects []string) string {
+// the server, not a file, wrote it), or the database db or the schema
+// itself for those kinds: what a revoke run as a grantor applies to,
+// object by object.
+func objectsClause(k spec.Kind, db, schema string, objects []string) string {
 	switch k {
-	case spec.KindSchema:
-		return "SCHEMA " + ident(schema)
+	case spec.KindDatabase, spec.KindSchema:
+		return onClause(k, db, schema)
 	case spec.KindTables:
 		return "TABLE " + strings.Join(objects, ", ")
 	case spec.KindSequences:
