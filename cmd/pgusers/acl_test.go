@@ -71,12 +71,14 @@ func TestPrivilegesGrantOptionPassedOn(t *testing.T) {
 	f.c.SuperExecIn(t, "orders",
 		`SET ROLE app_owner`,
 		`GRANT USAGE ON SCHEMA sales TO ro`,
-		`GRANT SELECT ON sales.s1 TO ro`,
-		`GRANT SELECT ON sales.s2 TO ro WITH GRANT OPTION`,
+		`GRANT SELECT ON sales.s1, sales.s2 TO ro WITH GRANT OPTION`,
 		`GRANT DELETE ON public.t1 TO ro`, // a stray privilege elsewhere
+		`GRANT USAGE ON SCHEMA sales TO analyst`,
 		`SET ROLE ro`,
-		`GRANT SELECT ON sales.s2 TO analyst`,
+		`GRANT SELECT ON sales.s1, sales.s2 TO analyst`,
 		`RESET ROLE`)
+	// analyst's own cell declares what ro gave it: CASCADE takes it, and
+	// the same change grants it again.
 	const entry = `    roles: [{name: ro}]
     grants:
       - to: ro
@@ -84,13 +86,14 @@ func TestPrivilegesGrantOptionPassedOn(t *testing.T) {
         schemas: [public, sales]
         tables: [SELECT]
         defaultsFor: [app_owner]%s
+      - {to: analyst, databases: [orders], schemas: [sales], tables: [SELECT]}
 `
 	before := f.aclLines(t)
 	refused := f.file(t, "refused.yaml", fmt.Sprintf(entry, ""))
 	r := pgusers(t, f.env, "plan", "-f", refused, "--detailed-exitcode")
 	wantCode(t, r, exitError)
 	mustContain(t, "stdout", r.stdout, `revoking the grant option for SELECT on tables in schema sales of database orders from ro would fail with "dependent privileges exist"`,
-		"analyst: SELECT on sales.s2", "set cascade: true on the grant entry")
+		"analyst: SELECT on sales.s1, sales.s2", "set cascade: true on the grant entry")
 	r = pgusers(t, f.env, "apply", "-f", refused, "--auto-approve")
 	wantCode(t, r, exitError)
 	if diff := cmp.Diff(before, f.aclLines(t)); diff != "" {
@@ -100,10 +103,12 @@ func TestPrivilegesGrantOptionPassedOn(t *testing.T) {
 	cascade := f.file(t, "cascade.yaml", fmt.Sprintf(entry, "\n        cascade: true"))
 	r = pgusers(t, f.env, "plan", "-f", cascade)
 	wantCode(t, r, exitOK)
-	mustContain(t, "stdout", r.stdout, "with CASCADE, also revokes what ro passed on: analyst: SELECT on sales.s2")
+	mustContain(t, "stdout", r.stdout, "with CASCADE, also revokes what ro passed on: analyst: SELECT on sales.s1, sales.s2",
+		"SELECT granted again to analyst, which its grants declare")
 	applyConverged(t, f.env, []string{"-f", cascade})
 	if diff := cmp.Diff([]string{"public.t1 ro=SELECT/app_owner", "public.t2 ro=SELECT/app_owner",
-		"sales.s1 ro=SELECT/app_owner", "sales.s2 ro=SELECT/app_owner"}, f.aclLines(t)); diff != "" {
+		"sales.s1 analyst=SELECT/app_owner", "sales.s1 ro=SELECT/app_owner",
+		"sales.s2 analyst=SELECT/app_owner", "sales.s2 ro=SELECT/app_owner"}, f.aclLines(t)); diff != "" {
 		t.Errorf("after the apply (-want +got):\n%s", diff)
 	}
 }

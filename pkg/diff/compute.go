@@ -61,6 +61,8 @@ type computation struct {
 	lends map[string][]string
 	// checkedGrantees remembers which grantees were checked, and how.
 	checkedGrantees map[string]bool
+	// cells are the managed cells, sorted (compareCells).
+	cells []CellPrivileges
 	// selfConnect holds the databases where the grants give the signed-in
 	// user CONNECT of its own.
 	selfConnect map[string]bool

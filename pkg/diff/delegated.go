@@ -58,7 +58,26 @@ func (c *computation) revokeInCell(cp CellPrivileges, in string, ch Change) {
 		ch.Reason += fmt.Sprintf("; %s granted by %s, revoked as %s", describeDelegated(g.entries, false), g.grantor, g.grantor)
 		c.actAs(in, g.grantor, fmt.Sprintf("what %s granted %s on %s", g.grantor, cp.Grantee, describeCell(cp.Cell)), cp.Pos[0], true)
 	}
+	ch.Statements = append(ch.Statements, c.grantAgain(cp.Cell, deps, &ch.Reason)...)
 	c.add(ch)
+}
+
+// grantAgain grants again, as the owner, what CASCADE takes from a
+// dependent grantee whose own managed cell declares it: its cell counted
+// it as held, so nothing else in the plan grants it, and without this one
+// apply would not converge.
+func (c *computation) grantAgain(cell Cell, deps []Delegated, reason *string) []Statement {
+	var out []Statement
+	for _, d := range deps {
+		dc := Cell{Grantee: d.Grantee, Database: cell.Database, On: cell.On, Schema: cell.Schema}
+		i, ok := slices.BinarySearchFunc(c.cells, dc, func(cp CellPrivileges, x Cell) int { return compareCells(cp.Cell, x) })
+		if !ok || !slices.Contains(c.cells[i].Privileges, d.Privilege) {
+			continue
+		}
+		out = append(out, grantPrivilegesStatement(cell.On, cell.Database, cell.Schema, d.Grantee, []string{d.Privilege}))
+		*reason += fmt.Sprintf("; %s granted again to %s, which its grants declare", d.Privilege, d.Grantee)
+	}
+	return out
 }
 
 // delegatedIn is what others than the owners granted in cell.

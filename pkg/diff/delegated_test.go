@@ -43,6 +43,7 @@ func TestRevokesWithDelegatedEntries(t *testing.T) {
 	}
 	tests := map[string]struct {
 		grant    spec.Grant
+		also     []spec.Grant // other entries
 		observed Observed
 		want     []Change
 		lends    []Lend
@@ -70,6 +71,31 @@ func TestRevokesWithDelegatedEntries(t *testing.T) {
 					Reason: "declared without the grant option, SELECT held on 1 of 2000 tables (public.t2) with it; " +
 						"with CASCADE, also revokes what readers passed on: analyst: SELECT on public.t2",
 					Statements: []Statement{{SQL: `REVOKE GRANT OPTION FOR SELECT ON ALL TABLES IN SCHEMA "public" FROM "readers" CASCADE`}}},
+			},
+			lends: []Lend{{In: "orders", Roles: []string{"app_owner"}}},
+		},
+		"with cascade, what goes is granted again to a dependent whose cell declares it": {
+			grant: roOrders(true),
+			also: []spec.Grant{{To: "analyst", Databases: []string{"orders"}, Schemas: []string{"public"},
+				Kinds: kinds(kg(spec.KindTables, "SELECT"))}},
+			observed: func() Observed {
+				o := delegatedOrders(analyst)
+				o.Roles = append(o.Roles, "analyst")
+				slices.Sort(o.Roles)
+				// analyst holds SELECT on every table, on t2 from readers.
+				o.Databases[0].Schemas[0].Holdings = append(o.Databases[0].Schemas[0].Holdings,
+					Holding{Kind: spec.KindTables, Grantee: "analyst", Privilege: "SELECT", Count: 2000})
+				return o
+			}(),
+			want: []Change{
+				revokeDelete("not declared, DELETE held on 1 of 2000 tables (public.t1)"),
+				{Action: RevokePrivileges, Grantee: "readers", Database: "orders", On: spec.KindTables, Schema: "public",
+					Privileges: []string{"SELECT"}, GrantOption: true, In: "orders",
+					Reason: "declared without the grant option, SELECT held on 1 of 2000 tables (public.t2) with it; " +
+						"with CASCADE, also revokes what readers passed on: analyst: SELECT on public.t2; " +
+						"SELECT granted again to analyst, which its grants declare",
+					Statements: []Statement{{SQL: `REVOKE GRANT OPTION FOR SELECT ON ALL TABLES IN SCHEMA "public" FROM "readers" CASCADE`},
+						{SQL: `GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "analyst"`}}},
 			},
 			lends: []Lend{{In: "orders", Roles: []string{"app_owner"}}},
 		},
@@ -107,7 +133,7 @@ func TestRevokesWithDelegatedEntries(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := Compute(grantServer([]spec.Grant{tt.grant}), tt.observed)
+			got, err := Compute(grantServer(append([]spec.Grant{tt.grant}, tt.also...)), tt.observed)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -280,6 +280,7 @@ func (c *computation) privileges() {
 		return
 	}
 	cells, defaults := Cells(c.desired, c.observed.ServerVersion)
+	c.cells = cells
 	c.selfConnect = map[string]bool{}
 	for _, cp := range cells {
 		if cp.On == spec.KindDatabase && cp.Grantee == c.observed.SessionUser && slices.Contains(cp.Privileges, "CONNECT") {
