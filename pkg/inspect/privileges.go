@@ -95,23 +95,33 @@ FROM n
 JOIN s ON s.oid = n.ns
 JOIN pg_catalog.pg_roles r ON r.oid = n.owner`
 
-// dbHoldingsSQL ($1, $2, $3, $4 the most objects named): per schema,
-// kind, grantee asked about, privilege and grant option, how many objects
-// the grantee holds the privilege on and does not own, and the objects'
-// names when they are at most $4.
+// dbHoldingsSQL ($1, $2, $3, $4 the most objects a holding names, $5 the
+// most a delegated entry names): per schema, kind, grantee asked about,
+// privilege and grant option, how many objects the grantee holds the
+// privilege on and does not own, and the objects' names when they are at
+// most $4; and, in rows that name a grantor, the entries of the schemas'
+// and objects' ACLs that a role other than the owner granted, where the
+// grantee or the grantor is a grantee asked about, per schema, kind,
+// grantor, grantee, privilege and grant option: how many objects, their
+// names when they are at most $5, and the grantor's facts. One statement,
+// so that the objects are scanned and grouped once for both.
 //
 // Objects of the same schema, kind, owner and ACL are alike here: they
-// are grouped first (a, with the ids of at most $4 of them), so that each
+// are grouped first (a, with the ids of at most $5 of them), so that each
 // distinct ACL is exploded once, however many objects share it: GRANT ...
-// ON ALL TABLES IN SCHEMA gives thousands of tables one ACL. Each group's
-// entries are then made one per grantee and privilege (granted by several
-// grantors, WITH GRANT OPTION if any gives it), so that an object counts
-// once (h); the groups are summed (c), and only a sum of at most $4 is
-// named, from the ids of its groups, each of which is then at most $4.
+// ON ALL TABLES IN SCHEMA gives thousands of tables one ACL. For the
+// holdings, each group's entries are then made one per grantee and
+// privilege (granted by several grantors, WITH GRANT OPTION if any gives
+// it), so that an object counts once (h); the groups are summed (c), and
+// only a sum of at most $4 is named, from the ids of its groups, each of
+// which is then at most $4. The delegated entries are those of the groups
+// and of the schemas' own ACLs (d), summed likewise (dc). A grantee that
+// is not asked about is named from pg_roles: it holds what a managed
+// grantee passed on.
 var dbHoldingsSQL = `WITH ` + schemasCTE + `, ` + granteesCTE + `, ` + objectsCTE + `,
 a AS (
   SELECT o.ns, o.kind, o.owner, o.acl, count(*) AS n,
-         CASE WHEN count(*) <= $4::int THEN array_agg(o.oid) END AS oids
+         CASE WHEN count(*) <= $5::int THEN array_agg(o.oid) END AS oids
   FROM o
   GROUP BY o.ns, o.kind, o.owner, o.acl
 ),
@@ -130,62 +140,51 @@ c AS (
   SELECT h.ns, h.kind, h.grantee, h.privilege, h.grantable, sum(h.n) AS n
   FROM h
   GROUP BY h.ns, h.kind, h.grantee, h.privilege, h.grantable
+),
+d AS MATERIALIZED (
+  SELECT a.ns, a.kind, x.grantor, x.grantee, x.privilege_type AS privilege, x.is_grantable AS grantable, a.n, a.oids
+  FROM a
+  CROSS JOIN LATERAL pg_catalog.aclexplode(a.acl) x
+  WHERE x.grantor <> a.owner AND (x.grantee IN (SELECT oid FROM g) OR x.grantor IN (SELECT oid FROM g))
+  UNION ALL
+  SELECT s.oid, 'schema', x.grantor, x.grantee, x.privilege_type, x.is_grantable, 1, ARRAY[s.oid]
+  FROM s
+  CROSS JOIN LATERAL pg_catalog.aclexplode(s.nspacl) x
+  WHERE x.grantor <> s.nspowner AND (x.grantee IN (SELECT oid FROM g) OR x.grantor IN (SELECT oid FROM g))
+),
+dc AS (
+  SELECT d.ns, d.kind, d.grantor, d.grantee, d.privilege, d.grantable, sum(d.n) AS n, bool_and(d.oids IS NOT NULL) AS named
+  FROM d
+  GROUP BY d.ns, d.kind, d.grantor, d.grantee, d.privilege, d.grantable
 )
-SELECT s.nspname::text, c.kind, c.grantee, c.privilege::text, c.grantable, c.n::int,
+SELECT s.nspname::text, c.kind, NULL::text, c.grantee, c.privilege::text, c.grantable, c.n::int,
        CASE WHEN c.n <= $4::int THEN ARRAY(
          SELECT (pg_catalog.pg_identify_object(
                    CASE c.kind WHEN 'functions' THEN 'pg_catalog.pg_proc'::pg_catalog.regclass
                                ELSE 'pg_catalog.pg_class'::pg_catalog.regclass END, x.oid, 0)).identity
          FROM h CROSS JOIN LATERAL unnest(h.oids) AS x(oid)
          WHERE h.ns = c.ns AND h.kind = c.kind AND h.grantee = c.grantee
-           AND h.privilege = c.privilege AND h.grantable = c.grantable) END
-FROM c
-JOIN s ON s.oid = c.ns`
-
-// dbDelegatedSQL ($1, $2, $3, $4 the most objects named): the entries of
-// the schemas' ACLs and of their objects' that a role other than the
-// owner granted, where the grantee or the grantor is a grantee asked
-// about, per schema, kind, grantor, grantee, privilege and grant option:
-// how many objects, their names when they are at most $4, and the
-// grantor's facts. Objects of one ACL are alike, as in dbHoldingsSQL:
-// each distinct ACL is exploded once (m), and only the objects of the
-// ACLs that hold such an entry are gone through again (e). A grantee
-// that is not asked about is named from pg_roles: it is the one that
-// holds what a managed grantee passed on.
-var dbDelegatedSQL = `WITH ` + schemasCTE + `, ` + granteesCTE + `, ` + objectsCTE + `,
-m AS (
-  SELECT a.ns, a.kind, a.owner, a.acl, x.grantor, x.grantee, x.privilege_type AS privilege, x.is_grantable AS grantable
-  FROM (SELECT DISTINCT o.ns, o.kind, o.owner, o.acl FROM o) a
-  CROSS JOIN LATERAL pg_catalog.aclexplode(a.acl) x
-  WHERE x.grantor <> a.owner AND (x.grantee IN (SELECT oid FROM g) OR x.grantor IN (SELECT oid FROM g))
-),
-e AS (
-  SELECT m.ns, m.kind, m.grantor, m.grantee, m.privilege, m.grantable, o.oid
-  FROM m JOIN o ON o.ns = m.ns AND o.kind = m.kind AND o.owner = m.owner AND o.acl = m.acl
-  UNION ALL
-  SELECT s.oid, 'schema', x.grantor, x.grantee, x.privilege_type, x.is_grantable, s.oid
-  FROM s CROSS JOIN LATERAL pg_catalog.aclexplode(s.nspacl) x
-  WHERE x.grantor <> s.nspowner AND (x.grantee IN (SELECT oid FROM g) OR x.grantor IN (SELECT oid FROM g))
-),
-c AS (
-  SELECT e.ns, e.kind, e.grantor, e.grantee, e.privilege, e.grantable, array_agg(e.oid) AS oids
-  FROM e
-  GROUP BY e.ns, e.kind, e.grantor, e.grantee, e.privilege, e.grantable
-)
-SELECT s.nspname::text, c.kind, r.rolname::text, CASE c.grantee WHEN 0 THEN 'PUBLIC' ELSE ge.rolname::text END,
-       c.privilege::text, c.grantable, cardinality(c.oids),
-       CASE WHEN cardinality(c.oids) <= $4::int THEN ARRAY(
-         SELECT (pg_catalog.pg_identify_object(
-                   CASE c.kind WHEN 'functions' THEN 'pg_catalog.pg_proc'::pg_catalog.regclass
-                               WHEN 'schema' THEN 'pg_catalog.pg_namespace'::pg_catalog.regclass
-                               ELSE 'pg_catalog.pg_class'::pg_catalog.regclass END, u.oid, 0)).identity
-         FROM unnest(c.oids) AS u(oid)) END,
-       r.rolsuper, ` + fmt.Sprintf(roleFactColumns, "r.oid") + `
+           AND h.privilege = c.privilege AND h.grantable = c.grantable) END,
+       NULL::bool, NULL::bool, NULL::bool
 FROM c
 JOIN s ON s.oid = c.ns
-JOIN pg_catalog.pg_roles r ON r.oid = c.grantor
-LEFT JOIN pg_catalog.pg_roles ge ON ge.oid = c.grantee
-WHERE c.grantee = 0 OR ge.oid IS NOT NULL`
+UNION ALL
+SELECT s.nspname::text, dc.kind, r.rolname::text, CASE dc.grantee WHEN 0 THEN 'PUBLIC' ELSE ge.rolname::text END,
+       dc.privilege::text, dc.grantable, dc.n::int,
+       CASE WHEN dc.named AND dc.n <= $5::int THEN ARRAY(
+         SELECT (pg_catalog.pg_identify_object(
+                   CASE dc.kind WHEN 'functions' THEN 'pg_catalog.pg_proc'::pg_catalog.regclass
+                                WHEN 'schema' THEN 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                                ELSE 'pg_catalog.pg_class'::pg_catalog.regclass END, x.oid, 0)).identity
+         FROM d CROSS JOIN LATERAL unnest(d.oids) AS x(oid)
+         WHERE d.ns = dc.ns AND d.kind = dc.kind AND d.grantor = dc.grantor AND d.grantee = dc.grantee
+           AND d.privilege = dc.privilege AND d.grantable = dc.grantable) END,
+       r.rolsuper, ` + fmt.Sprintf(roleFactColumns, "r.oid") + `
+FROM dc
+JOIN s ON s.oid = dc.ns
+JOIN pg_catalog.pg_roles r ON r.oid = dc.grantor
+LEFT JOIN pg_catalog.pg_roles ge ON ge.oid = dc.grantee
+WHERE dc.grantee = 0 OR ge.oid IS NOT NULL`
 
 // dbDefaultsSQL ($1, $2, $3, $4 the owners): the default privileges the
 // owners asked about (every owner's, with AllSchemas: export) give the
@@ -225,8 +224,7 @@ func ReadDatabase(ctx context.Context, conn Batcher, scope Scope) (diff.Observed
 	b.Queue(dbCurrentSQL)
 	b.Queue(dbSchemasSQL, schemas, scope.AllSchemas, grantees)
 	b.Queue(dbObjectsSQL, schemas, scope.AllSchemas)
-	b.Queue(dbHoldingsSQL, schemas, scope.AllSchemas, grantees, diff.MaxNamed)
-	b.Queue(dbDelegatedSQL, schemas, scope.AllSchemas, grantees, diff.MaxDelegatedNamed)
+	b.Queue(dbHoldingsSQL, schemas, scope.AllSchemas, grantees, diff.MaxNamed, diff.MaxDelegatedNamed)
 	b.Queue(dbDefaultsSQL, schemas, scope.AllSchemas, grantees, owners)
 	b.Queue(dbOwnersSQL, owners)
 	br := conn.SendBatch(ctx, b)
@@ -266,11 +264,8 @@ func readDatabase(br pgx.BatchResults, database string) (diff.ObservedDatabase, 
 	if facts, err = readObjectCounts(br, db.Schemas, facts); err != nil {
 		return db, nil, fmt.Errorf("count objects: %w", err)
 	}
-	if err := readHoldings(br, db.Schemas); err != nil {
+	if facts, err = readHoldings(br, db.Schemas, facts); err != nil {
 		return db, nil, fmt.Errorf("read the privileges on objects: %w", err)
-	}
-	if facts, err = readDelegated(br, db.Schemas, facts); err != nil {
-		return db, nil, fmt.Errorf("read the privileges granted by others than the owners: %w", err)
 	}
 	if db.Defaults, err = readDefaults(br); err != nil {
 		return db, nil, fmt.Errorf("read default privileges: %w", err)
@@ -365,38 +360,10 @@ func readObjectCounts(br pgx.BatchResults, schemas []diff.ObservedSchema, facts 
 	return facts, err
 }
 
-// readHoldings reads dbHoldingsSQL into the Holdings of schemas.
-func readHoldings(br pgx.BatchResults, schemas []diff.ObservedSchema) error {
-	rows, err := br.Query()
-	if err != nil {
-		return err
-	}
-	var (
-		schema string
-		kind   string
-		h      diff.Holding
-	)
-	dst := []any{&schema, &kind, &h.Grantee, &h.Privilege, &h.Grantable, &h.Count, &h.Objects}
-	_, err = pgx.ForEachRow(rows, dst, func() error {
-		i, err := schemaIndex(schemas, schema)
-		if err != nil {
-			return err
-		}
-		h.Kind = spec.Kind(kind)
-		if len(h.Objects) == 0 || h.Count > diff.MaxNamed {
-			h.Objects = nil
-		}
-		schemas[i].Holdings = append(schemas[i].Holdings, h)
-		h.Objects = nil // Scan makes a new slice for each array, or reuses this one
-		return nil
-	})
-	return err
-}
-
-// readDelegated reads dbDelegatedSQL into the Delegated of schemas, and
-// the grantors' facts into facts: the plan acts as a grantor to revoke
-// what it granted.
-func readDelegated(br pgx.BatchResults, schemas []diff.ObservedSchema, facts []diff.RoleFact) ([]diff.RoleFact, error) {
+// readHoldings reads dbHoldingsSQL into the Holdings and Delegated of
+// schemas, and the grantors' facts into facts: the plan acts as a
+// grantor to revoke what it granted.
+func readHoldings(br pgx.BatchResults, schemas []diff.ObservedSchema, facts []diff.RoleFact) ([]diff.RoleFact, error) {
 	rows, err := br.Query()
 	if err != nil {
 		return facts, err
@@ -404,23 +371,32 @@ func readDelegated(br pgx.BatchResults, schemas []diff.ObservedSchema, facts []d
 	var (
 		schema  string
 		kind    string
-		d       diff.Delegated
-		grantor diff.RoleFact
+		grantor pgtype.Text
+		h       diff.Holding
+		gFacts  [3]pgtype.Bool
 	)
-	dst := []any{&schema, &kind, &grantor.Name, &d.Grantee, &d.Privilege, &d.Grantable, &d.Count, &d.Objects,
-		&grantor.Super, &grantor.Member, &grantor.Usage}
+	dst := []any{&schema, &kind, &grantor, &h.Grantee, &h.Privilege, &h.Grantable, &h.Count, &h.Objects, &gFacts[0], &gFacts[1], &gFacts[2]}
 	_, err = pgx.ForEachRow(rows, dst, func() error {
 		i, err := schemaIndex(schemas, schema)
 		if err != nil {
 			return err
 		}
-		d.Kind, d.Grantor = spec.Kind(kind), grantor.Name
-		if len(d.Objects) == 0 || d.Count > diff.MaxDelegatedNamed {
-			d.Objects = nil
+		h.Kind = spec.Kind(kind)
+		if grantor.Valid {
+			d := diff.Delegated{Kind: h.Kind, Grantor: grantor.String, Grantee: h.Grantee, Privilege: h.Privilege,
+				Grantable: h.Grantable, Count: h.Count, Objects: h.Objects}
+			if len(d.Objects) == 0 || d.Count > diff.MaxDelegatedNamed {
+				d.Objects = nil
+			}
+			schemas[i].Delegated = append(schemas[i].Delegated, d)
+			facts = append(facts, diff.RoleFact{Name: grantor.String, Super: gFacts[0].Bool, Member: gFacts[1].Bool, Usage: gFacts[2].Bool})
+		} else {
+			if len(h.Objects) == 0 || h.Count > diff.MaxNamed {
+				h.Objects = nil
+			}
+			schemas[i].Holdings = append(schemas[i].Holdings, h)
 		}
-		schemas[i].Delegated = append(schemas[i].Delegated, d)
-		facts = append(facts, grantor)
-		d.Objects = nil // Scan makes a new slice for each array, or reuses this one
+		h.Objects = nil // Scan makes a new slice for each array, or reuses this one
 		return nil
 	})
 	return facts, err
