@@ -127,6 +127,10 @@ func ordersSeen() diff.Observed {
 					{Kind: spec.KindTables, Grantee: "reporting", Privilege: "SELECT", Count: 9},
 					{Kind: spec.KindTables, Grantee: "reporting", Privilege: "DELETE", Grantable: true, Count: 1, Objects: []string{"public.orders"}},
 				},
+				// reporting passed its DELETE on: the revoke is withheld.
+				Delegated: []diff.Delegated{
+					{Kind: spec.KindTables, Grantor: "reporting", Grantee: "auditor", Privilege: "DELETE", Count: 1, Objects: []string{"public.orders"}},
+				},
 			}},
 			Defaults: []diff.DefaultPrivilege{
 				{Owner: "app_owner", Schema: "public", Kind: spec.KindTables, Privilege: diff.Privilege{Grantee: "reporting", Privilege: "SELECT"}},

@@ -32,7 +32,7 @@ func Compute(desired spec.Server, observed Observed) (Plan, error) {
 	if len(c.problems) > 0 {
 		return Plan{}, &Error{Server: desired.Name, Problems: c.problems, Blocked: c.blocked}
 	}
-	plan := Plan{Server: desired.Name, Kept: c.kept, Cleanups: c.cleanups, Blockers: c.blockers, Lends: c.planLends()}
+	plan := Plan{Server: desired.Name, Kept: c.kept, Cleanups: c.cleanups, Blockers: c.blockers, Lends: c.planLends(), Withheld: c.withheld}
 	for _, a := range Actions {
 		if plan.Changes == nil {
 			// The first list is the plan's start, not a copy of it.
@@ -57,6 +57,8 @@ type computation struct {
 	// what makes it fail without one.
 	blockers, blocked []Blocker
 	cleanups          []Cleanup
+	// withheld are the changes of cells the plan leaves out, and why.
+	withheld []Withheld
 	// lends are the roles lent per transaction ("" the main one).
 	lends map[string][]string
 	// checkedGrantees remembers which grantees were checked, and how.
@@ -114,6 +116,20 @@ func (c *computation) problem(principal, format string, args ...any) {
 		return
 	}
 	c.problems = append(c.problems, p)
+}
+
+// withhold records a change cell needs that the plan leaves out, and why,
+// once; names are quoted as problem quotes them.
+func (c *computation) withhold(cell Cell, format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = SafeName(s)
+		}
+	}
+	w := Withheld{Cell: cell, Why: fmt.Sprintf(format, args...)}
+	if !slices.Contains(c.withheld, w) {
+		c.withheld = append(c.withheld, w)
+	}
 }
 
 // principal plans one declared principal. Desired principals arrive sorted

@@ -25,41 +25,92 @@ import (
 //     lists what goes with it.
 //
 
-// revokeInCell completes ch, a revoke of ch.Privileges (or of their grant
-// option) from the grantee of cp, with its statements, and plans it; or
-// records the problem that stands in the way.
-func (c *computation) revokeInCell(cp CellPrivileges, in string, ch Change) {
+// revokeInCell plans the revoke of privs (or of their grant option, with
+// grantOption) from the grantee of cp, why saying why for the privileges
+// it revokes; and withholds, saying why, the revoke of those privileges
+// that cannot converge: the rest of the plan goes on.
+func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string, grantOption bool, why func([]string) string) {
 	delegated := c.delegatedIn(cp.Cell)
-	deps := dependents(delegated, cp.Grantee, ch.Privileges)
-	if len(deps) > 0 && !cp.Cascade {
-		what := strings.Join(ch.Privileges, ", ")
-		if ch.GrantOption {
-			what = "the grant option for " + what
+	if deps := dependents(delegated, cp.Grantee, privs); len(deps) > 0 && !cp.Cascade {
+		held := privilegesOf(deps)
+		c.withhold(cp.Cell, "%s keeps %s on %s: revoking it would fail with \"dependent privileges exist\", as %s passed it on "+
+			"from its grant option (%s); revoke those from their grantees first, or set cascade: true on the grant entry to "+
+			"revoke them with it%s", cp.Grantee, describePrivileges(held, grantOption), describeCell(cp.Cell), cp.Grantee,
+			describeDelegated(deps, true), where(cp.Pos[0]))
+		privs = without(privs, held)
+	}
+	for _, g := range byGrantor(delegated, cp.Grantee, privs, grantOption) {
+		if reason := c.cannotActAs(g); reason != "" {
+			c.withhold(cp.Cell, "%s keeps %s on %s, granted by %s (%s): %s%s", cp.Grantee, describePrivileges(g.privileges, grantOption),
+				describeCell(cp.Cell), g.grantor, describeDelegated(g.entries, false), reason, where(cp.Pos[0]))
+			privs = without(privs, g.privileges)
 		}
-		c.problem("", "revoking %s on %s from %s would fail with \"dependent privileges exist\": %s passed it on from its grant option (%s); "+
-			"revoke those from their grantees first, or set cascade: true on the grant entry to revoke them with it%s",
-			what, describeCell(cp.Cell), cp.Grantee, cp.Grantee, describeDelegated(deps, true), where(cp.Pos[0]))
+	}
+	if len(privs) == 0 {
 		return
 	}
+	ch := Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
+		Privileges: privs, GrantOption: grantOption, In: in, Reason: why(privs)}
+	deps := dependents(delegated, cp.Grantee, privs)
 	if len(deps) > 0 {
 		ch.Reason += "; with CASCADE, also revokes what " + cp.Grantee + " passed on: " + describeDelegated(deps, true)
 	}
 	cascade := len(deps) > 0
-	ch.Statements = []Statement{revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, ch.Privileges, ch.GrantOption, cascade)}
-	for _, g := range byGrantor(delegated, cp.Grantee, ch.Privileges, ch.GrantOption) {
-		if g.tooMany {
-			c.problem("", "%s holds %s granted by %s on more %s than pgusers revokes by name (%d): revoke them as %s by hand "+
-				"(SET ROLE %s; REVOKE ... FROM %s), or remove the cell from the grants%s", cp.Grantee, describeCell(cp.Cell), g.grantor,
-				cp.On, MaxDelegatedNamed, g.grantor, g.grantor, cp.Grantee, where(cp.Pos[0]))
-			return
-		}
+	ch.Statements = []Statement{revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, privs, grantOption, cascade)}
+	for _, g := range byGrantor(delegated, cp.Grantee, privs, grantOption) {
 		ch.Statements = append(ch.Statements, asRole(g.grantor,
-			revokeOn(objectsClause(cp.On, cp.Database, cp.Schema, g.objects), cp.Grantee, g.privileges, ch.GrantOption, cascade))...)
+			revokeOn(objectsClause(cp.On, cp.Database, cp.Schema, g.objects), cp.Grantee, g.privileges, grantOption, cascade))...)
 		ch.Reason += fmt.Sprintf("; %s granted by %s, revoked as %s", describeDelegated(g.entries, false), g.grantor, g.grantor)
-		c.actAs(in, g.grantor, fmt.Sprintf("what %s granted %s on %s", g.grantor, cp.Grantee, describeCell(cp.Cell)), cp.Pos[0], true)
+		if f, _ := c.observed.Owner(g.grantor); g.grantor != c.observed.SessionUser && !f.Member {
+			c.lend(in, g.grantor) // SET ROLE needs membership
+		}
 	}
 	ch.Statements = append(ch.Statements, c.grantAgain(cp.Cell, deps, &ch.Reason)...)
 	c.add(ch)
+}
+
+// privilegesOf are the privileges of ds, in the kind's order.
+func privilegesOf(ds []Delegated) []string {
+	var out []string
+	for _, p := range spec.Privileges(ds[0].Kind) {
+		if slices.ContainsFunc(ds, func(d Delegated) bool { return d.Privilege == p }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// without is privs less those of drop, in a new list.
+func without(privs, drop []string) []string {
+	return slices.DeleteFunc(slices.Clone(privs), func(p string) bool { return slices.Contains(drop, p) })
+}
+
+// describePrivileges names privileges, or their grant option.
+func describePrivileges(privs []string, grantOption bool) string {
+	if grantOption {
+		return "the grant option for " + strings.Join(privs, ", ")
+	}
+	return strings.Join(privs, ", ")
+}
+
+// cannotActAs says why the signed-in user cannot revoke as g's grantor,
+// or "" when it can: SET ROLE needs membership, which is lent unless the
+// grantor is a superuser; and a revoke as the grantor names each object.
+func (c *computation) cannotActAs(g grantorRevoke) string {
+	me := c.observed.SessionUser
+	f, known := c.observed.Owner(g.grantor)
+	switch {
+	case g.tooMany:
+		return fmt.Sprintf("on more objects than pgusers revokes by name (%d); revoke them as %s by hand (SET ROLE %s, then REVOKE ... ON each)",
+			MaxDelegatedNamed, g.grantor, g.grantor)
+	case g.grantor == me:
+		return ""
+	case !known:
+		return fmt.Sprintf("pgusers does not know whether it can act as %s; plan again", g.grantor) // a bug: the read brings every grantor's facts
+	case f.Super && !f.Member:
+		return fmt.Sprintf("%s is a superuser, which the signed-in administrator %s cannot act as; revoke them as %s by hand", g.grantor, me, g.grantor)
+	}
+	return ""
 }
 
 // grantAgain grants again, as the owner, what CASCADE takes from a

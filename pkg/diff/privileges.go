@@ -338,13 +338,12 @@ func (c *computation) cell(cp CellPrivileges) {
 			Statements: []Statement{grantPrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, missing)}})
 	}
 	if len(extra) > 0 {
-		c.revokeInCell(cp, in, Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
-			Privileges: extra, In: in, Reason: "not declared, " + holding(h, extra, cp.On, h.count)})
+		c.revokeInCell(cp, in, extra, false, func(privs []string) string { return "not declared, " + holding(h, privs, cp.On, h.count) })
 	}
 	if len(option) > 0 {
-		c.revokeInCell(cp, in, Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
-			Privileges: option, GrantOption: true, In: in,
-			Reason: "declared without the grant option, " + holding(h, option, cp.On, h.option) + " with it"})
+		c.revokeInCell(cp, in, option, true, func(privs []string) string {
+			return "declared without the grant option, " + holding(h, privs, cp.On, h.option) + " with it"
+		})
 	}
 	if len(missing)+len(extra)+len(option) > 0 {
 		c.actAsOwners(in, what, h.owners, cp.Pos[0])
