@@ -19,16 +19,20 @@ import (
 //     nothing on one of them fails;
 //   - an entry that the cell's grantee granted on to another role depends
 //     on the grantee's privilege and its grant option: revoking either
-//     fails with "dependent privileges exist". The plan refuses that
-//     revoke, naming what depends on it, unless an entry naming the cell
-//     sets cascade, when the revoke is made WITH CASCADE and its reason
-//     lists what goes with it.
+//     fails with "dependent privileges exist". The plan withholds that
+//     revoke (Withheld), naming what depends on it, unless an entry naming
+//     the cell sets cascade, when the revoke is made WITH CASCADE, its
+//     reason lists what goes with it, and what a dependent's own managed
+//     cell declares is granted again.
 //
+// What cannot converge (a grantor out of reach, too many objects to name)
+// is withheld too, privilege by privilege: the rest of the revoke and of
+// the plan goes on.
 
 // revokeInCell plans the revoke of privs (or of their grant option, with
-// grantOption) from the grantee of cp, why saying why for the privileges
-// it revokes; and withholds, saying why, the revoke of those privileges
-// that cannot converge: the rest of the plan goes on.
+// grantOption) from the grantee of cp, with why(the privileges revoked) as
+// its reason; and withholds, saying why, the revoke of those privileges
+// that cannot converge.
 func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string, grantOption bool, why func([]string) string) {
 	delegated := c.delegatedIn(cp.Cell)
 	if deps := dependents(delegated, cp.Grantee, privs); len(deps) > 0 && !cp.Cascade {
@@ -122,10 +126,11 @@ func (c *computation) grantAgain(cell Cell, deps []Delegated, reason *string) []
 	for _, d := range deps {
 		dc := Cell{Grantee: d.Grantee, Database: cell.Database, On: cell.On, Schema: cell.Schema}
 		i, ok := slices.BinarySearchFunc(c.cells, dc, func(cp CellPrivileges, x Cell) int { return compareCells(cp.Cell, x) })
-		if !ok || !slices.Contains(c.cells[i].Privileges, d.Privilege) {
+		st := grantPrivilegesStatement(cell.On, cell.Database, cell.Schema, d.Grantee, []string{d.Privilege})
+		if !ok || !slices.Contains(c.cells[i].Privileges, d.Privilege) || slices.ContainsFunc(out, func(o Statement) bool { return o.SQL == st.SQL }) {
 			continue
 		}
-		out = append(out, grantPrivilegesStatement(cell.On, cell.Database, cell.Schema, d.Grantee, []string{d.Privilege}))
+		out = append(out, st)
 		*reason += fmt.Sprintf("; %s granted again to %s, which its grants declare", d.Privilege, d.Grantee)
 	}
 	return out
