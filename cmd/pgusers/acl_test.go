@@ -141,19 +141,22 @@ func TestPrivilegesThirdGrantorRevokedAsIt(t *testing.T) {
 		`GRANT DELETE ON public.t1 TO mgr WITH GRANT OPTION`,
 		`GRANT SELECT, UPDATE ON sales.s2 TO mgr WITH GRANT OPTION`,
 		`GRANT TEMPORARY ON DATABASE orders TO mgr WITH GRANT OPTION`,
+		`GRANT CREATE ON SCHEMA sales TO mgr WITH GRANT OPTION`,
 		`SET ROLE mgr`,
 		`GRANT DELETE ON public.t1 TO ro`,
 		`GRANT SELECT, UPDATE ON sales.s2 TO ro`,
 		`GRANT TEMPORARY ON DATABASE orders TO ro`,
+		`GRANT CREATE ON SCHEMA sales TO ro`,
 		`RESET ROLE`)
 	file := f.file(t, "ro.yaml", `    roles: [{name: ro}]
     grants:
-      - {to: ro, databases: [orders], schemas: [public, sales], database: [CONNECT], tables: [SELECT], defaultsFor: [app_owner]}
+      - {to: ro, databases: [orders], schemas: [sales], database: [CONNECT], schema: [USAGE]}
+      - {to: ro, databases: [orders], schemas: [public, sales], tables: [SELECT], defaultsFor: [app_owner]}
 `)
 	r := pgusers(t, f.env, "plan", "-f", file)
 	wantCode(t, r, exitOK)
 	mustContain(t, "stdout", r.stdout, "DELETE on public.t1 granted by mgr, revoked as mgr", "UPDATE on sales.s2 granted by mgr, revoked as mgr",
-		"TEMPORARY on the database granted by mgr, revoked as mgr")
+		"TEMPORARY on the database granted by mgr, revoked as mgr", "CREATE on the schema granted by mgr, revoked as mgr")
 	applyConverged(t, f.env, []string{"-f", file})
 	if diff := cmp.Diff([]string{
 		"public.t1 mgr=DELETE*/app_owner", "public.t1 ro=SELECT/app_owner", "public.t2 ro=SELECT/app_owner",
@@ -164,6 +167,9 @@ func TestPrivilegesThirdGrantorRevokedAsIt(t *testing.T) {
 	if got := f.c.SuperStrings(t, "orders", `SELECT format('%s=%s/%s', a.grantee::regrole, a.privilege_type, a.grantor::regrole)
 FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = 'orders' AND a.grantee = 'ro'::regrole`); !slices.Equal(got, []string{"ro=CONNECT/app_owner"}) {
 		t.Errorf("ro holds on orders %v, want CONNECT only (TEMPORARY granted by mgr revoked)", got)
+	}
+	if got := f.c.SuperStrings(t, "orders", `SELECT has_schema_privilege('ro', 'sales', 'CREATE')::text`); !slices.Equal(got, []string{"false"}) {
+		t.Errorf("ro still holds CREATE on schema sales, granted by mgr: %v", got)
 	}
 	// mgr was lent for the transaction only.
 	if m := f.c.SuperStrings(t, "postgres", `SELECT pg_has_role($1, 'mgr', 'MEMBER')::text`, f.c.Admin); !slices.Equal(m, []string{"false"}) {
