@@ -113,6 +113,22 @@ func TestRevokesWithDelegatedEntries(t *testing.T) {
 			},
 			lends: []Lend{{In: "orders", Roles: []string{"app_owner", "mgr"}}},
 		},
+		"on a schema, naming the schema": {
+			grant: spec.Grant{To: "readers", Databases: []string{"orders"}, Schemas: []string{"public"}, Kinds: kinds(kg(spec.KindSchema, "USAGE"))},
+			observed: func() Observed {
+				o := delegatedOrders()
+				s := &o.Databases[0].Schemas[0]
+				s.ACL = []Privilege{{Grantee: "readers", Privilege: "CREATE"}, {Grantee: "readers", Privilege: "USAGE"}}
+				s.Delegated = []Delegated{{Kind: spec.KindSchema, Grantor: "mgr", Grantee: "readers", Privilege: "CREATE", Count: 1,
+					Objects: []string{"public"}}}
+				return o
+			}(),
+			want: []Change{{Action: RevokePrivileges, Grantee: "readers", Database: "orders", On: spec.KindSchema, Schema: "public",
+				Privileges: []string{"CREATE"}, In: "orders", Reason: "not declared, held; CREATE on the schema granted by mgr, revoked as mgr",
+				Statements: []Statement{{SQL: `REVOKE CREATE ON SCHEMA "public" FROM "readers"`},
+					{SQL: `SET ROLE "mgr"`}, {SQL: `REVOKE CREATE ON SCHEMA "public" FROM "readers"`}, {SQL: "RESET ROLE"}}}},
+			lends: []Lend{{In: "orders", Roles: []string{"mgr"}}},
+		},
 		"on a database too, in the main transaction": {
 			grant: spec.Grant{To: "readers", Databases: []string{"orders"}, Kinds: kinds(kg(spec.KindDatabase, "CONNECT"))},
 			observed: func() Observed {
@@ -179,6 +195,22 @@ func TestRevokesWithDelegatedEntriesWithheld(t *testing.T) {
 				return o
 			}(),
 			want: []Change{revokeOption},
+			withheld: []Withheld{{Cell: cell, Why: "readers keeps DELETE on tables in schema public of database orders, granted by mgr " +
+				"(DELETE on public.t1): mgr is a superuser, which the signed-in administrator pgadmin@contoso.com cannot act as; " +
+				"revoke them as mgr by hand (declared at f.yaml:4:7)"}},
+		},
+		"only the privileges a grantor out of reach granted are withheld": {
+			observed: func() Observed {
+				o := delegatedOrders(Delegated{Kind: spec.KindTables, Grantor: "mgr", Grantee: "readers", Privilege: "DELETE", Count: 1,
+					Objects: []string{"public.t1"}})
+				o.Owners[slices.IndexFunc(o.Owners, func(f RoleFact) bool { return f.Name == "mgr" })].Super = true
+				o.Databases[0].Schemas[0].Holdings = append(o.Databases[0].Schemas[0].Holdings,
+					Holding{Kind: spec.KindTables, Grantee: "readers", Privilege: "UPDATE", Count: 2, Objects: []string{"public.t1", "public.t2"}})
+				return o
+			}(),
+			want: []Change{{Action: RevokePrivileges, Grantee: "readers", Database: "orders", On: spec.KindTables, Schema: "public",
+				Privileges: []string{"UPDATE"}, In: "orders", Reason: "not declared, UPDATE held on 2 of 2000 tables (public.t1, public.t2)",
+				Statements: []Statement{{SQL: `REVOKE UPDATE ON ALL TABLES IN SCHEMA "public" FROM "readers"`}}}, revokeOption},
 			withheld: []Withheld{{Cell: cell, Why: "readers keeps DELETE on tables in schema public of database orders, granted by mgr " +
 				"(DELETE on public.t1): mgr is a superuser, which the signed-in administrator pgadmin@contoso.com cannot act as; " +
 				"revoke them as mgr by hand (declared at f.yaml:4:7)"}},
