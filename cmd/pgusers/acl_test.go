@@ -55,7 +55,7 @@ func (f *fixture) aclLines(t *testing.T) []string {
 SELECT format('%s.%s %s=%s/%s', c.relnamespace::regnamespace, c.relname, a.grantee::regrole, string_agg(a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',' ORDER BY a.privilege_type), a.grantor::regrole)
 FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
 WHERE c.relnamespace::regnamespace::text IN ('public', 'sales') AND c.relkind = 'r' AND a.grantee <> 0
-  AND a.grantee::regrole::text IN ('ro', 'analyst', 'mgr')
+  AND a.grantee::regrole::text IN ('ro', 'analyst', 'mgr', 'mgr2')
 GROUP BY c.oid, a.grantee, a.grantor ORDER BY 1`)
 }
 
@@ -178,33 +178,44 @@ FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = 'orders' AND a.gran
 }
 
 // A third grantor the administrator cannot act as (a superuser: on Azure
-// the Entra administrator never is one, nor can be made a member of one):
-// the plan says once why it leaves that revoke, applies the rest, and is
-// then in sync, instead of revoking as the owner, reporting it done, and
-// planning it again on every run.
+// the Entra administrator never is one, nor can be made a member of one),
+// or that can no longer name the objects (no USAGE on their schema any
+// more): the plan says once why it leaves that revoke, applies the rest,
+// and is then in sync, instead of revoking as the owner, reporting it
+// done, and planning it again on every run, or failing every apply.
 func TestPrivilegesThirdGrantorOutOfReachWithheld(t *testing.T) {
 	f := shopFixture(t)
 	f.c.SuperExec(t, `CREATE ROLE ro NOLOGIN`)
 	f.c.SuperExec(t, `CREATE ROLE mgr NOLOGIN`)
+	f.c.SuperExec(t, `CREATE ROLE mgr2 NOLOGIN`)
 	f.c.SuperExecIn(t, "orders",
 		`SET ROLE app_owner`,
 		`GRANT DELETE ON public.t1 TO mgr WITH GRANT OPTION`,
 		`GRANT UPDATE ON public.t2 TO ro`,
+		`GRANT USAGE ON SCHEMA sales TO mgr2`,
+		`GRANT UPDATE ON sales.s2 TO mgr2 WITH GRANT OPTION`,
 		`SET ROLE mgr`,
 		`GRANT DELETE ON public.t1 TO ro`,
+		`SET ROLE mgr2`,
+		`GRANT UPDATE ON sales.s2 TO ro`,
+		`SET ROLE app_owner`,
+		`REVOKE USAGE ON SCHEMA sales FROM mgr2`,
 		`RESET ROLE`)
 	f.c.SuperExec(t, `ALTER ROLE mgr SUPERUSER`)
 	file := f.file(t, "ro.yaml", `    roles: [{name: ro}]
     grants:
-      - {to: ro, databases: [orders], tables: [SELECT], defaultsFor: [app_owner]}
+      - {to: ro, databases: [orders], schemas: [public, sales], tables: [SELECT], defaultsFor: [app_owner]}
 `)
 	r := applyConverged(t, f.env, []string{"-f", file})
 	mustContain(t, "stdout", r.stdout, "ro keeps DELETE on tables in schema public of database orders, granted by mgr (DELETE on public.t1): "+
-		"mgr is a superuser, which the signed-in administrator pgadmin@contoso.com cannot act as; revoke them as mgr by hand")
-	if n := strings.Count(r.stdout, "granted by mgr"); n != 1 {
+		"mgr is a superuser, which the signed-in administrator pgadmin@contoso.com cannot act as; revoke them as mgr by hand",
+		"ro keeps UPDATE on tables in schema sales of database orders, granted by mgr2 (UPDATE on sales.s2): mgr2 has no USAGE on the schema any more")
+	if n := strings.Count(r.stdout, "granted by mgr "); n != 1 {
 		t.Errorf("the withheld revoke is said %d times, want once:\n%s", n, r.stdout)
 	}
-	if diff := cmp.Diff([]string{"public.t1 mgr=DELETE*/app_owner", "public.t1 ro=DELETE/mgr", "public.t1 ro=SELECT/app_owner", "public.t2 ro=SELECT/app_owner"},
+	if diff := cmp.Diff([]string{"public.t1 mgr=DELETE*/app_owner", "public.t1 ro=DELETE/mgr", "public.t1 ro=SELECT/app_owner",
+		"public.t2 ro=SELECT/app_owner", "sales.s1 ro=SELECT/app_owner", "sales.s2 mgr2=UPDATE*/app_owner", "sales.s2 ro=SELECT/app_owner",
+		"sales.s2 ro=UPDATE/mgr2"},
 		f.aclLines(t)); diff != "" {
 		t.Errorf("after the apply (-want +got):\n%s", diff)
 	}

@@ -107,6 +107,9 @@ func (c *computation) cannotActAs(g grantorRevoke) string {
 	case g.tooMany:
 		return fmt.Sprintf("on more objects than pgusers revokes by name (%d); revoke them as %s by hand (SET ROLE %s, then REVOKE ... ON each)",
 			MaxDelegatedNamed, g.grantor, g.grantor)
+	case g.noUsage:
+		return fmt.Sprintf("%s has no USAGE on the schema any more, which it needs to name the objects in a REVOKE; "+
+			"grant it USAGE on the schema for the next apply, or revoke them as a superuser by hand", g.grantor)
 	case g.grantor == me:
 		return ""
 	case !known:
@@ -171,6 +174,7 @@ type grantorRevoke struct {
 	objects    []string // sorted
 	entries    []Delegated
 	tooMany    bool // an entry does not name its objects
+	noUsage    bool // the grantor cannot name them
 }
 
 // byGrantor groups the entries of delegated that a third role granted to
@@ -190,6 +194,7 @@ func byGrantor(delegated []Delegated, grantee string, privs []string, grantOptio
 		g := &out[i]
 		g.entries = append(g.entries, d)
 		g.tooMany = g.tooMany || (d.Objects == nil && d.Kind.InSchema() && d.Kind != spec.KindSchema)
+		g.noUsage = g.noUsage || d.GrantorLacksUsage
 		if !slices.Contains(g.privileges, d.Privilege) {
 			g.privileges = append(g.privileges, d.Privilege)
 		}

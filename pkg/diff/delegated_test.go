@@ -215,6 +215,14 @@ func TestRevokesWithDelegatedEntriesWithheld(t *testing.T) {
 				"(DELETE on public.t1): mgr is a superuser, which the signed-in administrator pgadmin@contoso.com cannot act as; " +
 				"revoke them as mgr by hand (declared at f.yaml:4:7)"}},
 		},
+		"a third grantor that can no longer name the objects": {
+			observed: delegatedOrders(Delegated{Kind: spec.KindTables, Grantor: "mgr", Grantee: "readers", Privilege: "DELETE", Count: 1,
+				Objects: []string{"public.t1"}, GrantorLacksUsage: true}),
+			want: []Change{revokeOption},
+			withheld: []Withheld{{Cell: cell, Why: "readers keeps DELETE on tables in schema public of database orders, granted by mgr " +
+				"(DELETE on public.t1): mgr has no USAGE on the schema any more, which it needs to name the objects in a REVOKE; " +
+				"grant it USAGE on the schema for the next apply, or revoke them as a superuser by hand (declared at f.yaml:4:7)"}},
+		},
 		"more objects from a third grantor than are named": {
 			observed: delegatedOrders(Delegated{Kind: spec.KindTables, Grantor: "mgr", Grantee: "readers", Privilege: "DELETE", Count: 101}),
 			want:     []Change{revokeOption},

@@ -98,6 +98,9 @@ type Delegated struct {
 	// Objects name the objects, as pg_identify_object quotes them for
 	// SQL, sorted, when Count is at most MaxDelegatedNamed; otherwise nil.
 	Objects []string `json:"objects,omitempty"`
+	// GrantorLacksUsage: Grantor has no USAGE on the schema (any more), so
+	// that, acting as it, a REVOKE cannot name the objects.
+	GrantorLacksUsage bool `json:"grantorLacksUsage,omitempty"`
 }
 
 // MaxDelegatedNamed is how many objects a Delegated names: a revoke as

@@ -103,7 +103,9 @@ JOIN pg_catalog.pg_roles r ON r.oid = n.owner`
 // and objects' ACLs that a role other than the owner granted, where the
 // grantee or the grantor is a grantee asked about, per schema, kind,
 // grantor, grantee, privilege and grant option: how many objects, their
-// names when they are at most $5, and the grantor's facts. One statement,
+// names when they are at most $5, the grantor's facts, and whether the
+// grantor lacks USAGE on the schema (as it, the objects cannot be named
+// in a REVOKE). One statement,
 // so that the objects are scanned and grouped once for both.
 //
 // Objects of the same schema, kind, owner and ACL are alike here: they
@@ -165,7 +167,7 @@ SELECT s.nspname::text, c.kind, NULL::text, c.grantee, c.privilege::text, c.gran
          FROM h CROSS JOIN LATERAL unnest(h.oids) AS x(oid)
          WHERE h.ns = c.ns AND h.kind = c.kind AND h.grantee = c.grantee
            AND h.privilege = c.privilege AND h.grantable = c.grantable) END,
-       NULL::bool, NULL::bool, NULL::bool
+       NULL::bool, NULL::bool, NULL::bool, NULL::bool
 FROM c
 JOIN s ON s.oid = c.ns
 UNION ALL
@@ -179,7 +181,8 @@ SELECT s.nspname::text, dc.kind, r.rolname::text, CASE dc.grantee WHEN 0 THEN 'P
          FROM d CROSS JOIN LATERAL unnest(d.oids) AS x(oid)
          WHERE d.ns = dc.ns AND d.kind = dc.kind AND d.grantor = dc.grantor AND d.grantee = dc.grantee
            AND d.privilege = dc.privilege AND d.grantable = dc.grantable) END,
-       r.rolsuper, ` + fmt.Sprintf(roleFactColumns, "r.oid") + `
+       r.rolsuper, ` + fmt.Sprintf(roleFactColumns, "r.oid") + `,
+       dc.kind <> 'schema' AND NOT pg_catalog.has_schema_privilege(dc.grantor, dc.ns, 'USAGE')
 FROM dc
 JOIN s ON s.oid = dc.ns
 JOIN pg_catalog.pg_roles r ON r.oid = dc.grantor
@@ -374,8 +377,10 @@ func readHoldings(br pgx.BatchResults, schemas []diff.ObservedSchema, facts []di
 		grantor pgtype.Text
 		h       diff.Holding
 		gFacts  [3]pgtype.Bool
+		noUsage pgtype.Bool
 	)
-	dst := []any{&schema, &kind, &grantor, &h.Grantee, &h.Privilege, &h.Grantable, &h.Count, &h.Objects, &gFacts[0], &gFacts[1], &gFacts[2]}
+	dst := []any{&schema, &kind, &grantor, &h.Grantee, &h.Privilege, &h.Grantable, &h.Count, &h.Objects, &gFacts[0], &gFacts[1], &gFacts[2],
+		&noUsage}
 	_, err = pgx.ForEachRow(rows, dst, func() error {
 		i, err := schemaIndex(schemas, schema)
 		if err != nil {
@@ -384,7 +389,7 @@ func readHoldings(br pgx.BatchResults, schemas []diff.ObservedSchema, facts []di
 		h.Kind = spec.Kind(kind)
 		if grantor.Valid {
 			d := diff.Delegated{Kind: h.Kind, Grantor: grantor.String, Grantee: h.Grantee, Privilege: h.Privilege,
-				Grantable: h.Grantable, Count: h.Count, Objects: h.Objects}
+				Grantable: h.Grantable, Count: h.Count, Objects: h.Objects, GrantorLacksUsage: noUsage.Bool}
 			if len(d.Objects) == 0 || d.Count > diff.MaxDelegatedNamed {
 				d.Objects = nil
 			}
