@@ -127,6 +127,10 @@ func ordersSeen() diff.Observed {
 					{Kind: spec.KindTables, Grantee: "reporting", Privilege: "SELECT", Count: 9},
 					{Kind: spec.KindTables, Grantee: "reporting", Privilege: "DELETE", Grantable: true, Count: 1, Objects: []string{"public.orders"}},
 				},
+				// reporting passed its DELETE on: the revoke is withheld.
+				Delegated: []diff.Delegated{
+					{Kind: spec.KindTables, Grantor: "reporting", Grantee: "auditor", Privilege: "DELETE", Count: 1, Objects: []string{"public.orders"}},
+				},
 				Columns: []diff.ObservedColumn{
 					{Table: "orders", Column: "note", Owner: "app_owner"},
 					{Table: "orders", Column: "status", Owner: "app_owner", ACL: []diff.Privilege{{Grantee: "reporting", Privilege: "UPDATE"}}},

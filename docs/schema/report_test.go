@@ -77,7 +77,7 @@ func TestReportFields(t *testing.T) {
 		}
 		collectKeys(v, seen)
 	}
-	for _, typ := range []any{report.Report{}, report.Server{}, report.Change{}, report.Kept{}, report.Blocker{},
+	for _, typ := range []any{report.Report{}, report.Server{}, report.Change{}, report.Kept{}, report.Withheld{}, report.Blocker{},
 		report.Cleanup{}, report.Failed{}, report.Managed{}, report.ManagedKind{}, report.Summary{}} {
 		for _, f := range jsonFields(reflect.TypeOf(typ)) {
 			// No code writes objects: pgusers' statements cover every

@@ -33,7 +33,7 @@ func Compute(desired spec.Server, observed Observed) (Plan, error) {
 	if len(c.problems) > 0 {
 		return Plan{}, &Error{Server: desired.Name, Problems: c.problems, Blocked: c.blocked}
 	}
-	plan := Plan{Server: desired.Name, Kept: c.kept, Cleanups: c.cleanups, Blockers: c.blockers, Lends: c.planLends()}
+	plan := Plan{Server: desired.Name, Kept: c.kept, Cleanups: c.cleanups, Blockers: c.blockers, Lends: c.planLends(), Withheld: c.withheld}
 	for _, a := range Actions {
 		if plan.Changes == nil {
 			// The first list is the plan's start, not a copy of it.
@@ -58,10 +58,14 @@ type computation struct {
 	// what makes it fail without one.
 	blockers, blocked []Blocker
 	cleanups          []Cleanup
+	// withheld are the changes of cells the plan leaves out, and why.
+	withheld []Withheld
 	// lends are the roles lent per transaction ("" the main one).
 	lends map[string][]string
 	// checkedGrantees remembers which grantees were checked, and how.
 	checkedGrantees map[string]bool
+	// cells are the managed cells, sorted (compareCells).
+	cells []CellPrivileges
 	// selfConnect holds the databases where the grants give the signed-in
 	// user CONNECT of its own.
 	selfConnect map[string]bool
@@ -99,7 +103,7 @@ func (c *computation) add(ch Change) {
 	c.byAction[ch.Action] = append(list, ch)
 }
 
-// problem records why the plan cannot be made. Names from the server or
+// problem records why the plan cannot be made, once. Names from the server or
 // the files are quoted when they hold a character that could forge a line
 // or rewrite a terminal (see SafeName).
 func (c *computation) problem(principal, format string, args ...any) {
@@ -108,7 +112,27 @@ func (c *computation) problem(principal, format string, args ...any) {
 			args[i] = SafeName(s)
 		}
 	}
-	c.problems = append(c.problems, Problem{Principal: principal, Msg: fmt.Sprintf(format, args...)})
+	p := Problem{Principal: principal, Msg: fmt.Sprintf(format, args...)}
+	if slices.Contains(c.problems, p) {
+		// One cause found from several cells (a missing schema, from each
+		// kind an entry names there) is said once.
+		return
+	}
+	c.problems = append(c.problems, p)
+}
+
+// withhold records a change cell needs that the plan leaves out, and why,
+// once; names are quoted as problem quotes them.
+func (c *computation) withhold(cell Cell, format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = SafeName(s)
+		}
+	}
+	w := Withheld{Cell: cell, Why: fmt.Sprintf(format, args...)}
+	if !slices.Contains(c.withheld, w) {
+		c.withheld = append(c.withheld, w)
+	}
 }
 
 // principal plans one declared principal. Desired principals arrive sorted

@@ -74,6 +74,10 @@ type ObservedSchema struct {
 	// Holdings count who holds what on those objects, per kind, grantee
 	// (among those asked about) and privilege.
 	Holdings []Holding `json:"holdings,omitempty"`
+	// Delegated are the entries of the schema's ACL and of its objects'
+	// that a role other than their owner granted, where the grantee or
+	// the grantor is among the grantees asked about.
+	Delegated []Delegated `json:"delegated,omitempty"`
 	// Columns are the columns of the schema's tables that hold column
 	// privileges of the grantees asked about, and those the grants
 	// declare that exist, sorted by table and column.
@@ -92,6 +96,34 @@ type ObservedColumn struct {
 	// ACL is sorted by grantee and privilege.
 	ACL []Privilege `json:"acl,omitempty"`
 }
+
+// Delegated counts the objects of one kind in a schema (Kind schema: the
+// schema itself; Kind database: the database) on which Grantor, a role that does not own them, granted
+// Grantee Privilege from a grant option of its own. PostgreSQL records
+// what the owner, a member of it or a superuser grants as the owner's, so
+// these are the entries the owner's REVOKE leaves in place: only Grantor
+// revokes them. And while Grantor holds such an entry's privilege, a
+// REVOKE of it (or of its grant option) from Grantor fails with
+// "dependent privileges exist", unless with CASCADE.
+type Delegated struct {
+	Kind      spec.Kind `json:"kind"`
+	Grantor   string    `json:"grantor"`
+	Grantee   string    `json:"grantee"` // spec.Public for PUBLIC
+	Privilege string    `json:"privilege"`
+	Grantable bool      `json:"grantable,omitempty"`
+	Count     int       `json:"count"`
+	// Objects name the objects, as pg_identify_object quotes them for
+	// SQL, sorted, when Count is at most MaxDelegatedNamed; otherwise nil.
+	Objects []string `json:"objects,omitempty"`
+	// GrantorLacksUsage: Grantor has no USAGE on the schema (any more), so
+	// that, acting as it, a REVOKE cannot name the objects.
+	GrantorLacksUsage bool `json:"grantorLacksUsage,omitempty"`
+}
+
+// MaxDelegatedNamed is how many objects a Delegated names: a revoke as
+// the grantor names each object, since a REVOKE ... ON ALL TABLES IN
+// SCHEMA run as a role that holds nothing on one of them fails.
+const MaxDelegatedNamed = 100
 
 // DefaultPrivilege is one entry of the default privileges that Owner's
 // future objects of Kind in Schema get.
@@ -114,6 +146,10 @@ type ObservedDatabase struct {
 	// ACL holds the database's privileges of the grantees asked about,
 	// from the shared catalog.
 	ACL []Privilege `json:"acl,omitempty"`
+	// Delegated are the entries of the database's ACL that a role other
+	// than its owner granted, where the grantee or the grantor is among
+	// the grantees asked about; from the shared catalog.
+	Delegated []Delegated `json:"delegated,omitempty"`
 	// Read is true when the database itself was read (it has cells of
 	// schema-level kinds or default privileges): Schemas and Defaults
 	// are then what it holds.

@@ -215,6 +215,21 @@ type Plan struct {
 	// last: PostgreSQL lets only an owner (or a member of it) grant on its
 	// objects and change its default privileges. Sorted by database.
 	Lends []Lend `json:"lends,omitempty"`
+	// Withheld are the changes managed cells need that the plan leaves
+	// out, and why; in cell order. They are not changes: a plan of
+	// withheld changes only is in sync.
+	Withheld []Withheld `json:"withheld,omitempty"`
+}
+
+// Withheld is a change a managed cell needs that pgusers does not make,
+// and why: a revoke that would take along privileges other roles depend
+// on (without cascade), or one of privileges a role it cannot act as
+// granted. Applied, it would fail, or report done and change nothing: so
+// it is said, once a plan, and left to the user, and the rest of the
+// plan goes on.
+type Withheld struct {
+	Cell
+	Why string `json:"why"`
 }
 
 // Lend is the roles lent to the signed-in user in one transaction.

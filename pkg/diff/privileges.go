@@ -68,6 +68,7 @@ func Cells(s spec.Server, serverVersion int) (cells []CellPrivileges, defaults [
 						cp.Columns = spec.UnionColumns(cp.Columns, g.Columns)
 					}
 					cp.Pos = append(cp.Pos, g.Pos)
+					cp.Cascade = cp.Cascade || g.Cascade
 				}
 				if !kg.Kind.HasDefaults() {
 					continue
@@ -99,7 +100,8 @@ func Cells(s spec.Server, serverVersion int) (cells []CellPrivileges, defaults [
 }
 
 // CellPrivileges is a cell and the privileges it must hold, with the
-// positions of the entries that name it.
+// positions of the entries that name it. Cascade: one of them lets a
+// revoke take what depends on it.
 type CellPrivileges struct {
 	Cell
 	Privileges []string
@@ -107,6 +109,7 @@ type CellPrivileges struct {
 	// table and column: the union of every entry's.
 	Columns []spec.ColumnGrant
 	Pos     []spec.Position
+	Cascade bool
 }
 
 // DefaultsPrivileges is a defaults cell and the privileges it must hold.
@@ -224,14 +227,7 @@ func (c *computation) observedHeld(cell Cell) (held, string) {
 	case !ok || !db.Exists:
 		return held{}, fmt.Sprintf("database %q does not exist on the server: create it, or remove it from databases", cell.Database)
 	case cell.On == spec.KindDatabase:
-		h := newHeld(1)
-		h.owners = []ObjectCount{{Kind: spec.KindDatabase, Owner: db.Owner, Count: 1}}
-		for _, p := range db.ACL {
-			if p.Grantee == cell.Grantee {
-				h.add(p, 1, nil)
-			}
-		}
-		return h, ""
+		return heldOfOne(spec.KindDatabase, db.Owner, cell.Grantee, db.ACL), ""
 	case !db.Read:
 		return held{}, fmt.Sprintf("database %q was not read", cell.Database) // a bug: Ask names it
 	}
@@ -240,14 +236,7 @@ func (c *computation) observedHeld(cell Cell) (held, string) {
 		return held{}, fmt.Sprintf("schema %q does not exist in database %q: create it, or remove it from schemas", cell.Schema, cell.Database)
 	}
 	if cell.On == spec.KindSchema {
-		h := newHeld(1)
-		h.owners = []ObjectCount{{Kind: spec.KindSchema, Owner: s.Owner, Count: 1}}
-		for _, p := range s.ACL {
-			if p.Grantee == cell.Grantee {
-				h.add(p, 1, nil)
-			}
-		}
-		return h, ""
+		return heldOfOne(spec.KindSchema, s.Owner, cell.Grantee, s.ACL), ""
 	}
 	total := 0
 	var owners []ObjectCount
@@ -270,6 +259,26 @@ func (c *computation) observedHeld(cell Cell) (held, string) {
 	return h, ""
 }
 
+// heldOfOne is what grantee holds of a cell of one object (a database or
+// a schema) owned by owner, whose ACL is acl. The owner holds every
+// privilege of its object implicitly, whatever its ACL says (PostgreSQL
+// writes the owner's entries only once the ACL is first changed, and the
+// reads leave them out): like the objects a grantee owns in a schema, an
+// object the grantee owns is not its cell's, which then covers nothing.
+func heldOfOne(k spec.Kind, owner, grantee string, acl []Privilege) held {
+	if owner == grantee {
+		return newHeld(0)
+	}
+	h := newHeld(1)
+	h.owners = []ObjectCount{{Kind: k, Owner: owner, Count: 1}}
+	for _, p := range acl {
+		if p.Grantee == grantee {
+			h.add(p, 1, nil)
+		}
+	}
+	return h
+}
+
 // privileges plans every managed cell: grants of what it lacks, revokes of
 // what it holds and does not declare, and of grant options it holds.
 func (c *computation) privileges() {
@@ -277,6 +286,7 @@ func (c *computation) privileges() {
 		return
 	}
 	cells, defaults := Cells(c.desired, c.observed.ServerVersion)
+	c.cells = cells
 	c.selfConnect = map[string]bool{}
 	for _, cp := range cells {
 		if cp.On == spec.KindDatabase && cp.Grantee == c.observed.SessionUser && slices.Contains(cp.Privileges, "CONNECT") {
@@ -334,16 +344,12 @@ func (c *computation) cell(cp CellPrivileges) {
 			Statements: []Statement{grantPrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, missing)}})
 	}
 	if len(extra) > 0 {
-		regrant, again := c.columnRegrants(cp, extra)
-		c.add(Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
-			Privileges: extra, In: in, Reason: "not declared, " + holding(h, extra, cp.On, h.count) + again,
-			Statements: append([]Statement{revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, extra, false)}, regrant...)})
+		extra = c.revokeInCell(cp, in, extra, false, func(privs []string) string { return "not declared, " + holding(h, privs, cp.On, h.count) })
 	}
 	if len(option) > 0 {
-		c.add(Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
-			Privileges: option, GrantOption: true, In: in,
-			Reason:     "declared without the grant option, " + holding(h, option, cp.On, h.option) + " with it",
-			Statements: []Statement{revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, option, true)}})
+		c.revokeInCell(cp, in, option, true, func(privs []string) string {
+			return "declared without the grant option, " + holding(h, privs, cp.On, h.option) + " with it"
+		})
 	}
 	if len(missing)+len(extra)+len(option) > 0 {
 		c.actAsOwners(in, what, h.owners, cp.Pos[0])
@@ -353,6 +359,12 @@ func (c *computation) cell(cp CellPrivileges) {
 
 func (c *computation) defaults(dp DefaultsPrivileges) {
 	if !c.granteeUsable(dp.Grantee, dp.Pos) {
+		return
+	}
+	if dp.Owner == dp.Grantee {
+		// An owner holds every privilege on what it creates: its default
+		// privileges for itself are the difference from that built-in
+		// default, which a grant cannot add to.
 		return
 	}
 	if !c.observed.HasRole(dp.Owner) {

@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -190,6 +191,18 @@ func TestPrivileges(t *testing.T) {
 		"objects the grantee owns are not its cell's": {
 			grants:   []spec.Grant{tables("app_owner", "SELECT")},
 			observed: privObserved(withHoldings()),
+		},
+		"the owner of the database, the schema and the objects holds everything already": {
+			grants: []spec.Grant{{To: "app_owner", Databases: []string{"orders"}, Schemas: []string{"public"},
+				Kinds:       kinds(kg(spec.KindDatabase, "CONNECT", "TEMPORARY"), kg(spec.KindSchema, "USAGE"), kg(spec.KindTables, "SELECT")),
+				DefaultsFor: []string{"app_owner"}}},
+			observed: func() Observed {
+				// The owner's own entries are left out by the reads, as
+				// PostgreSQL leaves them implicit.
+				db := withHoldings()
+				db.Schemas[0].Owner = "app_owner"
+				return privObserved(db)
+			}(),
 		},
 		"an empty schema converges": {
 			grants: []spec.Grant{tables("readers", "SELECT")},
@@ -405,5 +418,22 @@ func TestMembershipCycles(t *testing.T) {
 	_, err = Compute(server(false, a, b), observed())
 	if err == nil || !strings.Contains(err.Error(), "a → b → a") || strings.Count(err.Error(), "cycle") != 1 {
 		t.Errorf("a cycle between declared principals, reported once: %v", err)
+	}
+}
+
+// A cause that several cells share is one problem: a missing schema is
+// found from each kind an entry names there.
+func TestPrivilegesProblemSaidOnce(t *testing.T) {
+	g := spec.Grant{To: "readers", Databases: []string{"orders"}, Schemas: []string{"sales"},
+		Kinds: kinds(kg(spec.KindSchema, "USAGE"), kg(spec.KindTables, "SELECT"), kg(spec.KindSequences, "SELECT")),
+		Pos:   spec.Position{File: "f.yaml", Line: 4, Column: 7}}
+	_, err := Compute(grantServer([]spec.Grant{g}), privObserved(ordersDB(nil, nil, nil, nil)))
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error = %v, want an *Error", err)
+	}
+	want := []Problem{{Msg: `grants to readers: schema "sales" does not exist in database "orders": create it, or remove it from schemas (declared at f.yaml:4:7)`}}
+	if diff := cmp.Diff(want, e.Problems); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }

@@ -116,6 +116,13 @@ func (o Observed) withRenames(to map[string]string) Observed {
 		}
 		return out
 	}
+	delegated := func(ds []Delegated) []Delegated {
+		out := slices.Clone(ds)
+		for i := range out {
+			out[i].Grantor, out[i].Grantee = name(out[i].Grantor), name(out[i].Grantee)
+		}
+		return out
+	}
 	r := o
 	r.Principals = slices.Clone(o.Principals)
 	for i := range r.Principals {
@@ -144,7 +151,7 @@ func (o Observed) withRenames(to map[string]string) Observed {
 	r.Databases = slices.Clone(o.Databases)
 	for i := range r.Databases {
 		d := &r.Databases[i]
-		d.Owner, d.ACL = name(d.Owner), acl(d.ACL)
+		d.Owner, d.ACL, d.Delegated = name(d.Owner), acl(d.ACL), delegated(d.Delegated)
 		d.Schemas = slices.Clone(d.Schemas)
 		for j := range d.Schemas {
 			s := &d.Schemas[j]
@@ -157,6 +164,7 @@ func (o Observed) withRenames(to map[string]string) Observed {
 			for k := range s.Holdings {
 				s.Holdings[k].Grantee = name(s.Holdings[k].Grantee)
 			}
+			s.Delegated = delegated(s.Delegated)
 			s.Columns = slices.Clone(s.Columns)
 			for k := range s.Columns {
 				s.Columns[k].Owner, s.Columns[k].ACL = name(s.Columns[k].Owner), acl(s.Columns[k].ACL)

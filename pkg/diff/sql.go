@@ -120,12 +120,48 @@ func grantPrivilegesStatement(k spec.Kind, db, schema, to string, privs []string
 	return Statement{SQL: "GRANT " + strings.Join(privs, ", ") + " ON " + onClause(k, db, schema) + " TO " + grantee(to)}
 }
 
-func revokePrivilegesStatement(k spec.Kind, db, schema, from string, privs []string, grantOption bool) Statement {
-	option := ""
+func revokePrivilegesStatement(k spec.Kind, db, schema, from string, privs []string, grantOption, cascade bool) Statement {
+	return revokeOn(onClause(k, db, schema), from, privs, grantOption, cascade)
+}
+
+// revokeOn revokes privs (or their grant option) on what on names from
+// from; with cascade, also what from passed on from its grant option.
+func revokeOn(on, from string, privs []string, grantOption, cascade bool) Statement {
+	option, tail := "", ""
 	if grantOption {
 		option = "GRANT OPTION FOR "
 	}
-	return Statement{SQL: "REVOKE " + option + strings.Join(privs, ", ") + " ON " + onClause(k, db, schema) + " FROM " + grantee(from)}
+	if cascade {
+		tail = " CASCADE"
+	}
+	return Statement{SQL: "REVOKE " + option + strings.Join(privs, ", ") + " ON " + on + " FROM " + grantee(from) + tail}
+}
+
+// objectsClause names objects of kind k, as pg_identify_object quotes
+// them (a name read from the server, every part quoted as SQL needs it:
+// the server, not a file, wrote it), or the database db or the schema
+// itself for those kinds: what a revoke run as a grantor applies to,
+// object by object.
+func objectsClause(k spec.Kind, db, schema string, objects []string) string {
+	switch k {
+	case spec.KindDatabase, spec.KindSchema:
+		return onClause(k, db, schema)
+	case spec.KindTables:
+		return "TABLE " + strings.Join(objects, ", ")
+	case spec.KindSequences:
+		return "SEQUENCE " + strings.Join(objects, ", ")
+	case spec.KindFunctions:
+		return "ROUTINE " + strings.Join(objects, ", ")
+	}
+	panic("diff: no objects clause for kind " + string(k))
+}
+
+// asRole runs statements as role (SET ROLE), then as the session user
+// again: what a role granted, only that role revokes.
+func asRole(role string, statements ...Statement) []Statement {
+	out := []Statement{{SQL: "SET ROLE " + ident(role)}}
+	out = append(out, statements...)
+	return append(out, Statement{SQL: "RESET ROLE"})
 }
 
 func defaultsStatement(grant bool, owner, schema string, k spec.Kind, to string, privs []string, grantOption bool) Statement {

@@ -41,7 +41,10 @@
 // their owners and ACLs; their tables (tables, partitioned tables, views,
 // materialized views, foreign tables), sequences and functions (functions
 // and procedures) counted per kind and owner; the grantees' holdings on
-// them; the default privileges of Scope.Owners in those schemas for
+// them; the entries of those ACLs that a role other than the owner
+// granted (diff.Delegated: what only that grantor revokes, and what a
+// grantee passed on from its grant option), with the grantors' facts; the
+// default privileges of Scope.Owners in those schemas for
 // tables, sequences and functions (not the global ones, which are no
 // schema's); the column privileges (pg_attribute.attacl) of the grantees
 // on those tables, and the columns the grants declare (Scope.Columns),
@@ -72,7 +75,8 @@
 // the default it stands for (acldefault), so PUBLIC's built-in CONNECT and
 // TEMPORARY on databases and EXECUTE on functions are PUBLIC's entries;
 // PUBLIC is spec.Public. A privilege that several grantors gave is one
-// entry, grantable if any gave it WITH GRANT OPTION. An owner's entries on
+// entry, grantable if any gave it WITH GRANT OPTION; the grantors other
+// than the owner are told apart in Delegated only. An owner's entries on
 // its own objects are never reported: diff.ObjectCount says what each
 // owner owns. Only the grantees a Scope names are reported; one that is no
 // role is absent, as is an owner named by defaultsFor that is no role.

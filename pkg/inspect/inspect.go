@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 // Batcher is what Inspect and Apply send their statements through: a
@@ -74,21 +75,27 @@ WHERE d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass`
 // owner's own entries and the grantees that are no role: a handful of rows
 // per database, and databases are few, so the owner's pg_has_role calls
 // cost nothing worth a statement of their own. A database whose ACL holds
-// only its owner's entries is one row without a grantee.
+// only its owner's entries is one row without a grantee. An entry that a
+// role other than the owner granted names that grantor, with its facts
+// (NULL for the owner's entries): only it revokes the entry.
 const databasesSQL = `SELECT d.datname::text, o.rolname::text, o.rolsuper,
        pg_catalog.pg_has_role(session_user, d.datdba, 'MEMBER'),
        pg_catalog.pg_has_role(session_user, d.datdba, 'USAGE'),
        EXISTS (SELECT FROM pg_catalog.aclexplode(coalesce(d.datacl, pg_catalog.acldefault('d', d.datdba))) c
                WHERE c.privilege_type = 'CONNECT' AND c.grantee <> 0
                  AND pg_catalog.pg_has_role(session_user, c.grantee, 'USAGE')),
-       a.grantee, a.privilege, a.grantable
+       a.grantee, a.privilege, a.grantable, a.grantor, a.super, a.member, a.usage
 FROM pg_catalog.pg_database d
 JOIN pg_catalog.pg_roles o ON o.oid = d.datdba
 LEFT JOIN LATERAL (
   SELECT CASE x.grantee WHEN 0 THEN 'PUBLIC' ELSE g.rolname::text END AS grantee,
-         x.privilege_type::text AS privilege, x.is_grantable AS grantable
+         x.privilege_type::text AS privilege, x.is_grantable AS grantable,
+         r.rolname::text AS grantor, r.rolsuper AS super,
+         pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER') AS member,
+         pg_catalog.pg_has_role(session_user, r.oid, 'USAGE') AS usage
   FROM pg_catalog.aclexplode(coalesce(d.datacl, pg_catalog.acldefault('d', d.datdba))) x
   LEFT JOIN pg_catalog.pg_roles g ON g.oid = x.grantee
+  LEFT JOIN pg_catalog.pg_roles r ON r.oid = x.grantor AND x.grantor <> d.datdba
   WHERE x.grantee <> d.datdba AND (x.grantee = 0 OR g.oid IS NOT NULL)
 ) a ON true
 WHERE NOT d.datistemplate`
@@ -183,6 +190,10 @@ type sharedDatabase struct {
 	connect bool
 	// acl is every grantee's entries but the owner's, sorted.
 	acl []diff.Privilege
+	// delegated are the entries of acl a role other than the owner
+	// granted, and grantors those roles' facts.
+	delegated []diff.Delegated
+	grantors  []diff.RoleFact
 }
 
 // readSnapshot reads what Queue queued.
@@ -309,7 +320,9 @@ func (s Snapshot) observedDatabases(scopes []Scope) ([]diff.ObservedDatabase, []
 			d := s.databases[i]
 			db.Exists, db.Owner, db.SelfConnect = true, d.owner.Name, d.connect
 			db.ACL = aclOf(d.acl, sc.Grantees)
-			owners = append(owners, d.owner)
+			var grantors []diff.RoleFact
+			db.Delegated, grantors = delegatedOf(d, sc.Grantees)
+			owners = append(append(owners, d.owner), grantors...)
 		}
 		dbs = append(dbs, db)
 	}
@@ -436,8 +449,11 @@ func readDatabases(br pgx.BatchResults) ([]sharedDatabase, error) {
 		grantee   pgtype.Text
 		privilege pgtype.Text
 		grantable pgtype.Bool
+		grantor   pgtype.Text
+		gFacts    [3]pgtype.Bool
 	)
-	dst := []any{&name, &owner.Name, &owner.Super, &owner.Member, &owner.Usage, &connect, &grantee, &privilege, &grantable}
+	dst := []any{&name, &owner.Name, &owner.Super, &owner.Member, &owner.Usage, &connect, &grantee, &privilege, &grantable,
+		&grantor, &gFacts[0], &gFacts[1], &gFacts[2]}
 	index := map[string]int{} // no ORDER BY: a database's rows may come apart
 	_, err = pgx.ForEachRow(rows, dst, func() error {
 		i, seen := index[name]
@@ -446,8 +462,16 @@ func readDatabases(br pgx.BatchResults) ([]sharedDatabase, error) {
 			index[name] = i
 			dbs = append(dbs, sharedDatabase{name: name, owner: owner, connect: connect})
 		}
-		if grantee.Valid {
-			dbs[i].acl = append(dbs[i].acl, diff.Privilege{Grantee: grantee.String, Privilege: privilege.String, Grantable: grantable.Bool})
+		if !grantee.Valid {
+			return nil
+		}
+		p := diff.Privilege{Grantee: grantee.String, Privilege: privilege.String, Grantable: grantable.Bool}
+		dbs[i].acl = append(dbs[i].acl, p)
+		if grantor.Valid {
+			dbs[i].delegated = append(dbs[i].delegated, diff.Delegated{Kind: spec.KindDatabase, Grantor: grantor.String,
+				Grantee: p.Grantee, Privilege: p.Privilege, Grantable: p.Grantable, Count: 1, Objects: []string{name}})
+			dbs[i].grantors = append(dbs[i].grantors,
+				diff.RoleFact{Name: grantor.String, Super: gFacts[0].Bool, Member: gFacts[1].Bool, Usage: gFacts[2].Bool})
 		}
 		return nil
 	})
@@ -457,8 +481,24 @@ func readDatabases(br pgx.BatchResults) ([]sharedDatabase, error) {
 	slices.SortFunc(dbs, func(a, b sharedDatabase) int { return strings.Compare(a.name, b.name) })
 	for i := range dbs {
 		dbs[i].acl = normalizeACL(dbs[i].acl)
+		slices.SortFunc(dbs[i].delegated, compareDelegated)
 	}
 	return dbs, nil
+}
+
+// delegatedOf are the entries of delegated whose grantee or grantor is
+// among grantees (sorted), and the facts of their grantors.
+func delegatedOf(d sharedDatabase, grantees []string) ([]diff.Delegated, []diff.RoleFact) {
+	var out []diff.Delegated
+	var facts []diff.RoleFact
+	for _, e := range d.delegated {
+		if slices.Contains(grantees, e.Grantee) || slices.Contains(grantees, e.Grantor) {
+			out = append(out, e)
+			i := slices.IndexFunc(d.grantors, func(f diff.RoleFact) bool { return f.Name == e.Grantor })
+			facts = append(facts, d.grantors[i])
+		}
+	}
+	return out, facts
 }
 
 func roleIndex(roles []diff.ObservedRole, name string) (int, bool) {

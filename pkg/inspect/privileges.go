@@ -95,23 +95,35 @@ FROM n
 JOIN s ON s.oid = n.ns
 JOIN pg_catalog.pg_roles r ON r.oid = n.owner`
 
-// dbHoldingsSQL ($1, $2, $3, $4 the most objects named): per schema,
-// kind, grantee asked about, privilege and grant option, how many objects
-// the grantee holds the privilege on and does not own, and the objects'
-// names when they are at most $4.
+// dbHoldingsSQL ($1, $2, $3, $4 the most objects a holding names, $5 the
+// most a delegated entry names): per schema, kind, grantee asked about,
+// privilege and grant option, how many objects the grantee holds the
+// privilege on and does not own, and the objects' names when they are at
+// most $4; and, in rows that name a grantor, the entries of the schemas'
+// and objects' ACLs that a role other than the owner granted, where the
+// grantee or the grantor is a grantee asked about, per schema, kind,
+// grantor, grantee, privilege and grant option: how many objects, their
+// names when they are at most $5, the grantor's facts, and whether the
+// grantor lacks USAGE on the schema (as it, the objects cannot be named
+// in a REVOKE). One statement,
+// so that the objects are scanned and grouped once for both.
 //
 // Objects of the same schema, kind, owner and ACL are alike here: they
-// are grouped first (a, with the ids of at most $4 of them), so that each
+// are grouped first (a, with the ids of at most $5 of them), so that each
 // distinct ACL is exploded once, however many objects share it: GRANT ...
-// ON ALL TABLES IN SCHEMA gives thousands of tables one ACL. Each group's
-// entries are then made one per grantee and privilege (granted by several
-// grantors, WITH GRANT OPTION if any gives it), so that an object counts
-// once (h); the groups are summed (c), and only a sum of at most $4 is
-// named, from the ids of its groups, each of which is then at most $4.
+// ON ALL TABLES IN SCHEMA gives thousands of tables one ACL. For the
+// holdings, each group's entries are then made one per grantee and
+// privilege (granted by several grantors, WITH GRANT OPTION if any gives
+// it), so that an object counts once (h); the groups are summed (c), and
+// only a sum of at most $4 is named, from the ids of its groups, each of
+// which is then at most $4. The delegated entries are those of the groups
+// and of the schemas' own ACLs (d), summed likewise (dc). A grantee that
+// is not asked about is named from pg_roles: it holds what a managed
+// grantee passed on.
 var dbHoldingsSQL = `WITH ` + schemasCTE + `, ` + granteesCTE + `, ` + objectsCTE + `,
 a AS (
   SELECT o.ns, o.kind, o.owner, o.acl, count(*) AS n,
-         CASE WHEN count(*) <= $4::int THEN array_agg(o.oid) END AS oids
+         CASE WHEN count(*) <= $5::int THEN array_agg(o.oid) END AS oids
   FROM o
   GROUP BY o.ns, o.kind, o.owner, o.acl
 ),
@@ -130,17 +142,52 @@ c AS (
   SELECT h.ns, h.kind, h.grantee, h.privilege, h.grantable, sum(h.n) AS n
   FROM h
   GROUP BY h.ns, h.kind, h.grantee, h.privilege, h.grantable
+),
+d AS MATERIALIZED (
+  SELECT a.ns, a.kind, x.grantor, x.grantee, x.privilege_type AS privilege, x.is_grantable AS grantable, a.n, a.oids
+  FROM a
+  CROSS JOIN LATERAL pg_catalog.aclexplode(a.acl) x
+  WHERE x.grantor <> a.owner AND (x.grantee IN (SELECT oid FROM g) OR x.grantor IN (SELECT oid FROM g))
+  UNION ALL
+  SELECT s.oid, 'schema', x.grantor, x.grantee, x.privilege_type, x.is_grantable, 1, ARRAY[s.oid]
+  FROM s
+  CROSS JOIN LATERAL pg_catalog.aclexplode(s.nspacl) x
+  WHERE x.grantor <> s.nspowner AND (x.grantee IN (SELECT oid FROM g) OR x.grantor IN (SELECT oid FROM g))
+),
+dc AS (
+  SELECT d.ns, d.kind, d.grantor, d.grantee, d.privilege, d.grantable, sum(d.n) AS n, bool_and(d.oids IS NOT NULL) AS named
+  FROM d
+  GROUP BY d.ns, d.kind, d.grantor, d.grantee, d.privilege, d.grantable
 )
-SELECT s.nspname::text, c.kind, c.grantee, c.privilege::text, c.grantable, c.n::int,
+SELECT s.nspname::text, c.kind, NULL::text, c.grantee, c.privilege::text, c.grantable, c.n::int,
        CASE WHEN c.n <= $4::int THEN ARRAY(
          SELECT (pg_catalog.pg_identify_object(
                    CASE c.kind WHEN 'functions' THEN 'pg_catalog.pg_proc'::pg_catalog.regclass
                                ELSE 'pg_catalog.pg_class'::pg_catalog.regclass END, x.oid, 0)).identity
          FROM h CROSS JOIN LATERAL unnest(h.oids) AS x(oid)
          WHERE h.ns = c.ns AND h.kind = c.kind AND h.grantee = c.grantee
-           AND h.privilege = c.privilege AND h.grantable = c.grantable) END
+           AND h.privilege = c.privilege AND h.grantable = c.grantable) END,
+       NULL::bool, NULL::bool, NULL::bool, NULL::bool
 FROM c
-JOIN s ON s.oid = c.ns`
+JOIN s ON s.oid = c.ns
+UNION ALL
+SELECT s.nspname::text, dc.kind, r.rolname::text, CASE dc.grantee WHEN 0 THEN 'PUBLIC' ELSE ge.rolname::text END,
+       dc.privilege::text, dc.grantable, dc.n::int,
+       CASE WHEN dc.named AND dc.n <= $5::int THEN ARRAY(
+         SELECT (pg_catalog.pg_identify_object(
+                   CASE dc.kind WHEN 'functions' THEN 'pg_catalog.pg_proc'::pg_catalog.regclass
+                                WHEN 'schema' THEN 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                                ELSE 'pg_catalog.pg_class'::pg_catalog.regclass END, x.oid, 0)).identity
+         FROM d CROSS JOIN LATERAL unnest(d.oids) AS x(oid)
+         WHERE d.ns = dc.ns AND d.kind = dc.kind AND d.grantor = dc.grantor AND d.grantee = dc.grantee
+           AND d.privilege = dc.privilege AND d.grantable = dc.grantable) END,
+       r.rolsuper, ` + fmt.Sprintf(roleFactColumns, "r.oid") + `,
+       dc.kind <> 'schema' AND NOT pg_catalog.has_schema_privilege(dc.grantor, dc.ns, 'USAGE')
+FROM dc
+JOIN s ON s.oid = dc.ns
+JOIN pg_catalog.pg_roles r ON r.oid = dc.grantor
+LEFT JOIN pg_catalog.pg_roles ge ON ge.oid = dc.grantee
+WHERE dc.grantee = 0 OR ge.oid IS NOT NULL`
 
 // dbDefaultsSQL ($1, $2, $3, $4 the owners): the default privileges the
 // owners asked about (every owner's, with AllSchemas: export) give the
@@ -180,7 +227,7 @@ func ReadDatabase(ctx context.Context, conn Batcher, scope Scope) (diff.Observed
 	b.Queue(dbCurrentSQL)
 	b.Queue(dbSchemasSQL, schemas, scope.AllSchemas, grantees)
 	b.Queue(dbObjectsSQL, schemas, scope.AllSchemas)
-	b.Queue(dbHoldingsSQL, schemas, scope.AllSchemas, grantees, diff.MaxNamed)
+	b.Queue(dbHoldingsSQL, schemas, scope.AllSchemas, grantees, diff.MaxNamed, diff.MaxDelegatedNamed)
 	b.Queue(dbDefaultsSQL, schemas, scope.AllSchemas, grantees, owners)
 	b.Queue(dbOwnersSQL, owners)
 	queueColumns(b, scope, schemas, grantees)
@@ -221,7 +268,7 @@ func readDatabase(br pgx.BatchResults, database string) (diff.ObservedDatabase, 
 	if facts, err = readObjectCounts(br, db.Schemas, facts); err != nil {
 		return db, nil, fmt.Errorf("count objects: %w", err)
 	}
-	if err := readHoldings(br, db.Schemas); err != nil {
+	if facts, err = readHoldings(br, db.Schemas, facts); err != nil {
 		return db, nil, fmt.Errorf("read the privileges on objects: %w", err)
 	}
 	if db.Defaults, err = readDefaults(br); err != nil {
@@ -320,32 +367,48 @@ func readObjectCounts(br pgx.BatchResults, schemas []diff.ObservedSchema, facts 
 	return facts, err
 }
 
-// readHoldings reads dbHoldingsSQL into the Holdings of schemas.
-func readHoldings(br pgx.BatchResults, schemas []diff.ObservedSchema) error {
+// readHoldings reads dbHoldingsSQL into the Holdings and Delegated of
+// schemas, and the grantors' facts into facts: the plan acts as a
+// grantor to revoke what it granted.
+func readHoldings(br pgx.BatchResults, schemas []diff.ObservedSchema, facts []diff.RoleFact) ([]diff.RoleFact, error) {
 	rows, err := br.Query()
 	if err != nil {
-		return err
+		return facts, err
 	}
 	var (
-		schema string
-		kind   string
-		h      diff.Holding
+		schema  string
+		kind    string
+		grantor pgtype.Text
+		h       diff.Holding
+		gFacts  [3]pgtype.Bool
+		noUsage pgtype.Bool
 	)
-	dst := []any{&schema, &kind, &h.Grantee, &h.Privilege, &h.Grantable, &h.Count, &h.Objects}
+	dst := []any{&schema, &kind, &grantor, &h.Grantee, &h.Privilege, &h.Grantable, &h.Count, &h.Objects, &gFacts[0], &gFacts[1], &gFacts[2],
+		&noUsage}
 	_, err = pgx.ForEachRow(rows, dst, func() error {
 		i, err := schemaIndex(schemas, schema)
 		if err != nil {
 			return err
 		}
 		h.Kind = spec.Kind(kind)
-		if len(h.Objects) == 0 || h.Count > diff.MaxNamed {
-			h.Objects = nil
+		if grantor.Valid {
+			d := diff.Delegated{Kind: h.Kind, Grantor: grantor.String, Grantee: h.Grantee, Privilege: h.Privilege,
+				Grantable: h.Grantable, Count: h.Count, Objects: h.Objects, GrantorLacksUsage: noUsage.Bool}
+			if len(d.Objects) == 0 || d.Count > diff.MaxDelegatedNamed {
+				d.Objects = nil
+			}
+			schemas[i].Delegated = append(schemas[i].Delegated, d)
+			facts = append(facts, diff.RoleFact{Name: grantor.String, Super: gFacts[0].Bool, Member: gFacts[1].Bool, Usage: gFacts[2].Bool})
+		} else {
+			if len(h.Objects) == 0 || h.Count > diff.MaxNamed {
+				h.Objects = nil
+			}
+			schemas[i].Holdings = append(schemas[i].Holdings, h)
 		}
-		schemas[i].Holdings = append(schemas[i].Holdings, h)
 		h.Objects = nil // Scan makes a new slice for each array, or reuses this one
 		return nil
 	})
-	return err
+	return facts, err
 }
 
 // readDefaults reads dbDefaultsSQL.
@@ -384,6 +447,11 @@ func normalizeDatabase(db *diff.ObservedDatabase) {
 		}
 		slices.SortFunc(s.Holdings, compareHoldings)
 		s.Holdings = nilIfEmpty(s.Holdings)
+		for j := range s.Delegated {
+			slices.Sort(s.Delegated[j].Objects)
+		}
+		slices.SortFunc(s.Delegated, compareDelegated)
+		s.Delegated = nilIfEmpty(s.Delegated)
 	}
 	slices.SortFunc(db.Schemas, func(a, b diff.ObservedSchema) int { return strings.Compare(a.Name, b.Name) })
 	db.Schemas = nilIfEmpty(db.Schemas)
@@ -395,6 +463,16 @@ func normalizeDatabase(db *diff.ObservedDatabase) {
 func compareHoldings(a, b diff.Holding) int {
 	return cmp.Or(
 		strings.Compare(string(a.Kind), string(b.Kind)),
+		strings.Compare(a.Grantee, b.Grantee),
+		strings.Compare(a.Privilege, b.Privilege),
+		compareBool(a.Grantable, b.Grantable),
+	)
+}
+
+func compareDelegated(a, b diff.Delegated) int {
+	return cmp.Or(
+		strings.Compare(string(a.Kind), string(b.Kind)),
+		strings.Compare(a.Grantor, b.Grantor),
 		strings.Compare(a.Grantee, b.Grantee),
 		strings.Compare(a.Privilege, b.Privilege),
 		compareBool(a.Grantable, b.Grantable),

@@ -48,6 +48,9 @@ func shopCluster(t *testing.T) shop {
 		`GRANT CONNECT ON DATABASE shop TO reader`,
 		`GRANT CREATE ON DATABASE shop TO writer WITH GRANT OPTION`,
 		`REVOKE TEMPORARY ON DATABASE shop FROM PUBLIC`,
+		`SET ROLE writer`, // passes CREATE on, to a role not asked about
+		`GRANT CREATE ON DATABASE shop TO stranger_owner`,
+		`RESET ROLE`,
 
 		// A foreign table needs a server, whose wrapper needs no extension
 		// when it has no handler.
@@ -83,6 +86,9 @@ func shopCluster(t *testing.T) shop {
 		// Schemas.
 		`GRANT USAGE ON SCHEMA sales TO reader, auditor`,
 		`GRANT USAGE, CREATE ON SCHEMA sales TO writer WITH GRANT OPTION`,
+		`SET ROLE writer`,
+		`GRANT CREATE ON SCHEMA sales TO stranger_owner`,
+		`RESET ROLE`,
 
 		// Tables: as the superuser (recorded as granted by each owner).
 		`GRANT SELECT ON ALL TABLES IN SCHEMA sales TO reader`,
@@ -184,6 +190,9 @@ func TestObservedSharedCatalog(t *testing.T) {
 			{Grantee: spec.Public, Privilege: "CONNECT"},
 			{Grantee: "reader", Privilege: "CONNECT"},
 			{Grantee: "writer", Privilege: "CREATE", Grantable: true},
+		}, Delegated: []diff.Delegated{
+			// writer passed CREATE on, to a role not asked about.
+			{Kind: spec.KindDatabase, Grantor: "writer", Grantee: "stranger_owner", Privilege: "CREATE", Count: 1, Objects: []string{"shop"}},
 		}},
 		{Name: "template1"},
 	}
@@ -193,6 +202,7 @@ func TestObservedSharedCatalog(t *testing.T) {
 	wantOwners := []diff.RoleFact{
 		{Name: "app_owner", Member: true, Usage: true},
 		{Name: c.super, Super: true},
+		{Name: "writer"}, // a grantor
 	}
 	if d := cmp.Diff(wantOwners, o.Owners); d != "" {
 		t.Errorf("owners (-want +got):\n%s", d)
@@ -274,6 +284,12 @@ var shopDatabase = diff.ObservedDatabase{
 				// option: one object, grantable.
 				{Kind: spec.KindTables, Grantee: "writer", Privilege: "UPDATE", Grantable: true, Count: 1, Objects: []string{"sales.orders"}},
 			},
+			// What a role other than the owner granted: only it revokes it;
+			// or passed on, to a grantee not asked about.
+			Delegated: []diff.Delegated{
+				{Kind: spec.KindSchema, Grantor: "writer", Grantee: "stranger_owner", Privilege: "CREATE", Count: 1, Objects: []string{"sales"}},
+				{Kind: spec.KindTables, Grantor: "auditor", Grantee: "writer", Privilege: "UPDATE", Count: 1, Objects: []string{"sales.orders"}},
+			},
 		},
 	},
 	// Not app_owner's INSERT for itself, its SELECT for stranger_owner
@@ -288,13 +304,16 @@ var shopDatabase = diff.ObservedDatabase{
 }
 
 // shopFacts are the facts of the owners ReadDatabase meets in shop: of the
-// schemas, of the objects, of the owners named (not ghost, no role).
+// schemas, of the objects, of the owners named (not ghost, no role), and
+// of the grantors other than the owners.
 var shopFacts = []diff.RoleFact{
 	{Name: "app_owner", Member: true, Usage: true},
+	{Name: "auditor"}, // a grantor
 	{Name: "azure_pg_admin", Member: true, Usage: true},
 	{Name: "reader"},
 	{Name: "stranger_owner"},
 	{Name: "super_owner", Super: true},
+	{Name: "writer"}, // a grantor
 }
 
 func TestReadDatabase(t *testing.T) {
@@ -330,12 +349,15 @@ func TestReadDatabase(t *testing.T) {
 			{Grantee: "reader", Privilege: "CONNECT"},
 			{Grantee: "writer", Privilege: "CREATE", Grantable: true},
 		}
+		want.Delegated = []diff.Delegated{
+			{Kind: spec.KindDatabase, Grantor: "writer", Grantee: "stranger_owner", Privilege: "CREATE", Count: 1, Objects: []string{"shop"}},
+		}
 		wantDBs := []diff.ObservedDatabase{{Name: "plain", Exists: true, Owner: c.super}, want}
 		if d := cmp.Diff(wantDBs, o.Databases); d != "" {
 			t.Errorf("databases (-want +got):\n%s", d)
 		}
-		wantOwners := append(shopFacts[:2:2], diff.RoleFact{Name: c.super, Super: true})
-		wantOwners = append(wantOwners, shopFacts[2:]...)
+		wantOwners := append(shopFacts[:3:3], diff.RoleFact{Name: c.super, Super: true})
+		wantOwners = append(wantOwners, shopFacts[3:]...)
 		if d := cmp.Diff(wantOwners, o.Owners); d != "" {
 			t.Errorf("owners (-want +got):\n%s", d)
 		}

@@ -47,6 +47,17 @@ func Markdown(out io.Writer, r Report) error {
 		fmt.Fprintln(w)
 	}
 
+	for _, s := range r.Servers {
+		if len(s.Withheld) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "> [!WARNING]\n> **%s** (%s): left as it is, needs you (not counted as a change):\n", mdCode(s.Name), mdText(s.Host))
+		for _, x := range s.Withheld {
+			fmt.Fprintf(w, "> - %s\n", mdText(x.Why))
+		}
+		fmt.Fprintln(w)
+	}
+
 	var inSync []string
 	for _, s := range r.Servers {
 		switch s.Status {

@@ -69,6 +69,10 @@ type Server struct {
 	Changes   []Change `json:"changes"`
 	// Kept are undeclared principals prune leaves alone, and why.
 	Kept []Kept `json:"kept,omitempty"`
+	// Withheld are changes managed cells need that the plan leaves out,
+	// and why: they need the user. Not changes: a server with withheld
+	// changes only is in sync.
+	Withheld []Withheld `json:"withheld,omitempty"`
 	// Principals is how many Entra principals the server had when read.
 	Principals int `json:"principals"`
 	// Blockers are what the principals a plan drops or replaces own or
@@ -175,6 +179,17 @@ type Change struct {
 	SQL    []string `json:"sql"`
 }
 
+// Withheld is a change a managed cell needs that pgusers does not make.
+type Withheld struct {
+	Grantee  string    `json:"grantee"`
+	Database string    `json:"database"`
+	On       spec.Kind `json:"on"`
+	Schema   string    `json:"schema,omitempty"`
+	// Why says what stands in the way and what to do. A sentence for
+	// people.
+	Why string `json:"why"`
+}
+
 // Kept is an undeclared principal that prune leaves alone.
 type Kept struct {
 	Principal string `json:"principal"`
@@ -232,6 +247,9 @@ func Build(results []Result) Report {
 		}
 		for _, k := range res.Plan.Kept {
 			s.Kept = append(s.Kept, Kept{Principal: k.Principal, Why: k.Why})
+		}
+		for _, w := range res.Plan.Withheld {
+			s.Withheld = append(s.Withheld, Withheld{Grantee: w.Grantee, Database: w.Database, On: w.On, Schema: w.Schema, Why: w.Why})
 		}
 		for _, c := range res.Plan.Cleanups {
 			s.Cleanups = append(s.Cleanups, Cleanup{Database: c.Database, Principals: c.Principals, SQL: display(c.Statements)})

@@ -70,7 +70,11 @@ func fleetResults(t *testing.T) []Result {
 	return []Result{
 		{Server: orders, Principals: len(observed.Principals), Plan: plan, Status: Changes},
 		{Server: spec.Server{Name: "reporting-dev", Connection: spec.Connection{Host: "reporting-dev.postgres.database.azure.com"}},
-			Principals: 12, Status: InSync},
+			Principals: 12, Status: InSync, Plan: diff.Plan{Withheld: []diff.Withheld{{
+				Cell: diff.Cell{Grantee: "ro", Database: "reports", On: spec.KindTables, Schema: "sales"},
+				Why: `ro keeps the grant option for SELECT on tables in schema sales of database reports: revoking it would fail with ` +
+					`"dependent privileges exist", as ro passed it on from its grant option (analyst: SELECT on sales.s2); revoke those ` +
+					`from their grantees first, or set cascade: true on the grant entry to revoke them with it (declared at f.yaml:9:9)`}}}},
 		{Server: spec.Server{Name: "billing", Connection: spec.Connection{Host: "billing.postgres.database.azure.com"}}, Status: Error,
 			Err: fmt.Errorf("connect: %w", &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 9), Port: 5432},
 				Err: syscall.ECONNREFUSED})},

@@ -29,6 +29,7 @@ func serverText(w *bufio.Writer, s Server) {
 	switch s.Status {
 	case InSync:
 		fmt.Fprintf(w, ": in sync, %d Entra principal(s)\n", s.Principals)
+		writeWithheld(w, s.Withheld)
 		writeManaged(w, s.Managed)
 	case Error:
 		fmt.Fprintln(w, ": error")
@@ -75,7 +76,19 @@ func serverText(w *bufio.Writer, s Server) {
 			fmt.Fprintf(w, "      %s: %s\n", Escape(k.Principal), Escape(k.Why))
 		}
 	}
+	writeWithheld(w, s.Withheld)
 	writeManaged(w, s.Managed)
+}
+
+// writeWithheld says what the plan leaves out, and why.
+func writeWithheld(w *bufio.Writer, ws []Withheld) {
+	if len(ws) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "  ! left as it is, needs you (not counted as a change):")
+	for _, x := range ws {
+		fmt.Fprintf(w, "      %s\n", Escape(x.Why))
+	}
 }
 
 func writeManaged(w *bufio.Writer, ms []Managed) {

@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var grantKeys = append([]string{"to", "databases", "schemas", "profile"}, append(slices.Clone(kindKeys), "columns", "defaultsFor")...)
+var grantKeys = append([]string{"to", "databases", "schemas", "profile"}, append(slices.Clone(kindKeys), "columns", "defaultsFor", "cascade")...)
 
 // defaultSchemas are the schemas of an entry that names none.
 var defaultSchemas = []string{"public"}
@@ -73,6 +73,8 @@ func (d *decoder) grant(n *yaml.Node, sc scope) (rawGrant, bool) {
 			if name, ok := d.str(kv.v, sc, "profile"); ok {
 				r.g.Profile, r.profile = name, d.pos(kv.v)
 			}
+		case "cascade":
+			r.g.Cascade, _ = d.boolean(kv.v, sc, "cascade")
 		case "defaultsFor":
 			pos := d.pos(kv.k)
 			r.defaults = &pos

@@ -264,7 +264,7 @@ func TestLoadGrantErrors(t *testing.T) {
 				{Pos: "a.yaml:9:9", Server: "a", Msg: "the entry manages no privileges"},
 				{Pos: "a.yaml:10:42", Server: "a", Msg: `unknown privilege profile "nope"; the built-in ones are readonly, readwrite, serviceConnector, and no file defines privilegeProfiles`},
 				{Pos: "a.yaml:11:61", Server: "a", Msg: `unknown privilege "SELCT" under tables`},
-				{Pos: "a.yaml:11:69", Server: "a", Msg: `unknown key "colour"; a grant takes to, databases, schemas, profile, database, schema, tables, sequences, functions, columns, defaultsFor`},
+				{Pos: "a.yaml:11:69", Server: "a", Msg: `unknown key "colour"; a grant takes to, databases, schemas, profile, database, schema, tables, sequences, functions, columns, defaultsFor, cascade`},
 				{Pos: "a.yaml:12:9", Server: "a", Msg: "a grant must be a mapping (key: value lines), not a list"},
 				{Pos: "a.yaml:13:9", Server: "a", Msg: "a grant must be a mapping (key: value lines), not an empty value"},
 			},

@@ -99,6 +99,10 @@ type Grant struct {
 	// Columns are the column privileges of the entry's tables cells,
 	// sorted by table and column (ColumnGrant); the entry manages tables.
 	Columns []ColumnGrant `json:"columns,omitempty"`
+	// Cascade lets a revoke from the grantee in the entry's cells take
+	// with it what the grantee passed on from its grant option (REVOKE
+	// ... CASCADE); without it, such a revoke is refused by the plan.
+	Cascade bool `json:"cascade,omitempty"`
 	// Profile is the profile the entry names, "" for none; for messages.
 	Profile string   `json:"profile,omitempty"`
 	Pos     Position `json:"pos"`
