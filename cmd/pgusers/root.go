@@ -99,6 +99,7 @@ others still run), 2 only for plan --detailed-exitcode when a server has changes
 	root.SetErr(a.env.stderr)
 	root.SetFlagErrorFunc(cli.FlagError)
 	root.AddCommand(newValidateCommand(a), newPlanCommand(a), newApplyCommand(a), newExportCommand(a), newServersCommand(a),
+		newAccessCommand(a),
 		newVersionCommand(a))
 	// Made now rather than when the command runs, so that the usage and
 	// the reference in docs/cli/ list them.

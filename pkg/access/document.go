@@ -1,0 +1,68 @@
+package access
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/pgusers/pgusers/pkg/report"
+)
+
+// FormatVersion is the version of the review's JSON, its pgusersAccess
+// field: it changes only when a field changes meaning or goes away.
+const FormatVersion = 1
+
+// Document is a fleet's review: the JSON of pgusers access --output json
+// (docs/schema/access.schema.json), which --compare reads back.
+type Document struct {
+	Version int            `json:"pgusersAccess"`
+	Servers []ServerReview `json:"servers"`
+}
+
+// ServerReview is one server's review, or why it could not be made.
+type ServerReview struct {
+	Name string `json:"name"`
+	// Error is why the server could not be reviewed; the rest is then
+	// empty.
+	Error string `json:"error,omitempty"`
+	// MissingDatabases are the databases asked for (--database) that the
+	// server does not have.
+	MissingDatabases []string `json:"missingDatabases,omitempty"`
+	Review
+	// Changes are, with --compare, what changed since the earlier review.
+	Changes *Changes `json:"changes,omitempty"`
+}
+
+// Failed reports whether a server of d could not be reviewed.
+func (d Document) Failed() bool {
+	return slices.ContainsFunc(d.Servers, func(s ServerReview) bool { return s.Error != "" })
+}
+
+// WriteJSON writes d as pgusers writes every JSON document.
+func WriteJSON(w io.Writer, d Document) error { return report.WriteJSON(w, d) }
+
+// ReadDocument reads a review written by --output json, for --compare.
+func ReadDocument(name string) (Document, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return Document{}, fmt.Errorf("--compare: %w", err)
+	}
+	var probe struct {
+		Version *int `json:"pgusersAccess"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil || probe.Version == nil {
+		return Document{}, fmt.Errorf("--compare: %s is not a review written by pgusers access --output json (no \"pgusersAccess\" field)", name)
+	}
+	if *probe.Version != FormatVersion {
+		return Document{}, fmt.Errorf("--compare: %s is a review of format %d; this pgusers reads format %d", name, *probe.Version, FormatVersion)
+	}
+	var d Document
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	if err := dec.Decode(&d); err != nil {
+		return Document{}, fmt.Errorf("--compare: %s: %w", name, err)
+	}
+	return d, nil
+}
