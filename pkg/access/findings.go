@@ -81,8 +81,11 @@ func findings(rows []Row) []Finding {
 				"give them to an owner role (REASSIGN OWNED BY ... TO ...)", k.grantee, n, k.database)})
 	}
 	for k, n := range undeclared {
-		out = append(out, Finding{Check: CheckUndeclared, Grantee: k.grantee, Database: k.database,
-			Message: fmt.Sprintf("%s holds %d privilege(s) in %s that the files do not declare", k.grantee, n, k.database)})
+		msg := fmt.Sprintf("%s holds %d privilege(s) in %s that the files do not declare", k.grantee, n, k.database)
+		if k.database == "" {
+			msg = fmt.Sprintf("%s has %d membership(s) that the files do not declare", k.grantee, n)
+		}
+		out = append(out, Finding{Check: CheckUndeclared, Grantee: k.grantee, Database: k.database, Message: msg})
 	}
 	slices.SortFunc(out, func(a, b Finding) int {
 		return cmp.Or(strings.Compare(a.Check, b.Check), strings.Compare(a.Grantee, b.Grantee),

@@ -128,7 +128,8 @@ func Compute(s spec.Server, srv *Server, opt Options) Review {
 		r.public = r.grantees
 	}
 	r.heirs = r.graph.heirs(r.grantees)
-	var rv Review
+	// Empty lists are [] in the JSON, never null.
+	rv := Review{Databases: []string{}, Principals: []Principal{}}
 	for _, g := range r.grantees {
 		rv.Principals = append(rv.Principals, r.principal(g))
 	}
@@ -147,6 +148,12 @@ func Compute(s spec.Server, srv *Server, opt Options) Review {
 	}
 	rv.Rows = SortRows(filterObjects(r.rows, opt.Objects))
 	rv.Findings = findings(rv.Rows)
+	if rv.Rows == nil {
+		rv.Rows = []Row{}
+	}
+	if rv.Findings == nil {
+		rv.Findings = []Finding{}
+	}
 	return rv
 }
 
