@@ -118,7 +118,7 @@ func runAccess(ctx context.Context, o *accessOptions, e env) (int, error) {
 	for _, r := range reads {
 		s := access.ServerReview{Name: r.Server.Name, MissingDatabases: r.Missing}
 		if r.Err != nil {
-			s.Error = r.Err.Error()
+			s.Error, s.Review = r.Err.Error(), access.Unreviewed()
 		} else {
 			s.Review = access.Compute(r.Server, &r.Read, opt)
 		}

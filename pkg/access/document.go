@@ -66,3 +66,9 @@ func ReadDocument(name string) (Document, error) {
 	}
 	return d, nil
 }
+
+// Unreviewed is the review of a server that could not be reviewed: every
+// list empty, none null.
+func Unreviewed() Review {
+	return Review{Databases: []string{}, Principals: []Principal{}, Rows: []Row{}, Findings: []Finding{}}
+}
