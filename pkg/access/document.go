@@ -60,8 +60,7 @@ func ReadDocument(name string) (Document, error) {
 		return Document{}, fmt.Errorf("--compare: %s is a review of format %d; this pgusers reads format %d", name, *probe.Version, FormatVersion)
 	}
 	var d Document
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	if err := dec.Decode(&d); err != nil {
+	if err := json.Unmarshal(data, &d); err != nil {
 		return Document{}, fmt.Errorf("--compare: %s: %w", name, err)
 	}
 	return d, nil
@@ -71,4 +70,49 @@ func ReadDocument(name string) (Document, error) {
 // list empty, none null.
 func Unreviewed() Review {
 	return Review{Databases: []string{}, Principals: []Principal{}, Rows: []Row{}, Findings: []Finding{}}
+}
+
+// ParseObject reads an --object value, DATABASE.SCHEMA.NAME, split at the
+// first two dots (NAME may hold more).
+func ParseObject(v string) (Object, error) {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) != 3 || slices.Contains(parts, "") {
+		return Object{}, fmt.Errorf("--object %q: want DATABASE.SCHEMA.NAME, e.g. orders.sales.payments", v)
+	}
+	return Object{Database: parts[0], Schema: parts[1], Name: parts[2]}, nil
+}
+
+// View is the view of output (text, markdown, csv or json).
+func View(output string, detail bool) func(io.Writer, Document) error {
+	switch output {
+	case "json":
+		return WriteJSON
+	case "csv":
+		return CSV
+	case "markdown":
+		return func(w io.Writer, d Document) error { return Markdown(w, d, detail) }
+	}
+	return func(w io.Writer, d Document) error { return Text(w, d, detail) }
+}
+
+// ParseObjects is ParseObject of each value.
+func ParseObjects(values []string) ([]Object, error) {
+	var out []Object
+	for _, v := range values {
+		o, err := ParseObject(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// Failures writes on w, one a line, why each server that failed did.
+func Failures(w io.Writer, d Document) {
+	for _, s := range d.Servers {
+		if s.Error != "" {
+			fmt.Fprintf(w, "error: server %s: %s\n", report.Escape(s.Name), report.EscapeLines(s.Error))
+		}
+	}
 }

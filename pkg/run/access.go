@@ -121,3 +121,19 @@ func readAccess(ctx context.Context, r *AccessRead, databases []string, cfg Conf
 	log.Debug("read for the review", "roles", len(r.Read.Roles), "databases", len(dbs))
 	return nil
 }
+
+// Access reviews servers (ReadAccess, then access.Compute with opt): the
+// document pgusers access writes, a failed server with its error.
+func Access(ctx context.Context, servers []spec.Server, databases []string, opt access.Options, cfg Config) access.Document {
+	doc := access.Document{Version: access.FormatVersion}
+	for _, r := range ReadAccess(ctx, servers, databases, cfg) {
+		s := access.ServerReview{Name: r.Server.Name, MissingDatabases: r.Missing}
+		if r.Err != nil {
+			s.Error, s.Review = r.Err.Error(), access.Unreviewed()
+		} else {
+			s.Review = access.Compute(r.Server, &r.Read, opt)
+		}
+		doc.Servers = append(doc.Servers, s)
+	}
+	return doc
+}
