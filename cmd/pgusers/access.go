@@ -59,10 +59,7 @@ func runAccess(ctx context.Context, o *accessOptions, e env) (int, error) {
 	if err != nil {
 		return exitError, cli.Usagef("%v", err)
 	}
-	switch {
-	case o.expandGroups:
-		return exitError, cli.Usagef("--expand-groups is not available in this build: it needs Microsoft Graph, which this pgusers does not reach yet")
-	case o.compare != "" && o.output.Value == "csv":
+	if o.compare != "" && o.output.Value == "csv" {
 		return exitError, cli.Usagef("--compare shows what changed as text, markdown or json; the CSV has no column for it")
 	}
 	var earlier access.Document
@@ -76,7 +73,7 @@ func runAccess(ctx context.Context, o *accessOptions, e env) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	doc := run.Access(ctx, servers, o.databases, access.Options{Detail: o.detail, Principals: o.principals, Objects: objects}, cfg)
+	doc := run.Access(ctx, servers, o.databases, access.Options{Detail: o.detail, Principals: o.principals, Objects: objects, ExpandGroups: o.expandGroups}, cfg)
 	if o.compare != "" {
 		access.Compare(&doc, earlier)
 	}

@@ -87,9 +87,14 @@ func findings(rows []Row) []Finding {
 		}
 		out = append(out, Finding{Check: CheckUndeclared, Grantee: k.grantee, Database: k.database, Message: msg})
 	}
-	slices.SortFunc(out, func(a, b Finding) int {
+	sortFindings(out)
+	return slices.Compact(out)
+}
+
+// sortFindings sorts findings by check, grantee, database and message.
+func sortFindings(fs []Finding) {
+	slices.SortFunc(fs, func(a, b Finding) int {
 		return cmp.Or(strings.Compare(a.Check, b.Check), strings.Compare(a.Grantee, b.Grantee),
 			strings.Compare(a.Database, b.Database), strings.Compare(a.Message, b.Message))
 	})
-	return slices.Compact(out)
 }

@@ -35,6 +35,9 @@ type Server struct {
 	Edges []Edge
 	// Databases are every database but the templates, sorted by name.
 	Databases []Database
+	// Directory is what Microsoft Graph says of the principals, when it
+	// was asked (--expand-groups, directory: graph), else nil.
+	Directory *Directory
 }
 
 // EntraPrincipal is a role pgaadauth knows as an Entra object.

@@ -82,6 +82,9 @@ type Options struct {
 	// Objects, when set, keep only the rows about these objects (and their
 	// columns); they imply Detail.
 	Objects []Object
+	// ExpandGroups asks Microsoft Graph for each group principal's members
+	// (the run does; Compute lists them from Server.Directory).
+	ExpandGroups bool
 }
 
 // Object names an object as --object does: DATABASE.SCHEMA.NAME, NAME a
@@ -137,7 +140,6 @@ func Compute(s spec.Server, srv *Server, opt Options) Review {
 		rv.Principals = append(rv.Principals, Principal{Name: spec.Public, Type: spec.Public, Status: Protected})
 		r.heirs[spec.Public] = []heir{{grantee: spec.Public}}
 	}
-	slices.SortFunc(rv.Principals, func(a, b Principal) int { return strings.Compare(a.Name, b.Name) })
 	r.attributes()
 	r.memberships()
 	for i := range srv.Databases {
@@ -146,8 +148,11 @@ func Compute(s spec.Server, srv *Server, opt Options) Review {
 			r.database(db)
 		}
 	}
+	rv.Principals = r.expandGroups(rv.Principals)
+	slices.SortFunc(rv.Principals, func(a, b Principal) int { return strings.Compare(a.Name, b.Name) })
 	rv.Rows = SortRows(filterObjects(r.rows, opt.Objects))
-	rv.Findings = findings(rv.Rows)
+	rv.Findings = append(findings(rv.Rows), r.directoryFindings()...)
+	sortFindings(rv.Findings)
 	if rv.Rows == nil {
 		rv.Rows = []Row{}
 	}

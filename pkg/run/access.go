@@ -124,10 +124,19 @@ func readAccess(ctx context.Context, r *AccessRead, databases []string, cfg Conf
 
 // Access reviews servers (ReadAccess, then access.Compute with opt): the
 // document pgusers access writes, a failed server with its error.
+//
+// With opt.ExpandGroups, Microsoft Graph is asked about each server's
+// Entra principals and the members of its groups, through one client per
+// credential and cloud for the run, so that what two servers share is
+// asked once; a server Graph refuses fails with Graph's refusal.
 func Access(ctx context.Context, servers []spec.Server, databases []string, opt access.Options, cfg Config) access.Document {
 	doc := access.Document{Version: access.FormatVersion}
+	dirs := newDirectories(cfg)
 	for _, r := range ReadAccess(ctx, servers, databases, cfg) {
 		s := access.ServerReview{Name: r.Server.Name, MissingDatabases: r.Missing}
+		if r.Err == nil && opt.ExpandGroups {
+			r.Read.Directory, r.Err = dirs.lookUp(ctx, r.Server, r.Read, true)
+		}
 		if r.Err != nil {
 			s.Error, s.Review = r.Err.Error(), access.Unreviewed()
 		} else {
