@@ -94,3 +94,41 @@ func TestAccessNamesTheGraphPermissionItLacks(t *testing.T) {
 		t.Errorf("the token reached the output")
 	}
 }
+
+// TestDirectoryGraphWarnsInPlan: directory: graph makes plan warn of
+// declared principals gone, disabled or renamed in Entra, and access
+// report them as findings, without --expand-groups; Graph's refusal is a
+// warning, never a failed plan.
+func TestDirectoryGraphWarnsInPlan(t *testing.T) {
+	f, _, g := graphFixture(t)
+	id := pgtest.ObjectID
+	file := f.file(t, "dir.yaml", fmt.Sprintf(`    directory: graph
+    principals:
+      - {name: carol@contoso.com, type: user, objectId: %s}
+      - {name: dave@contoso.com, type: user, objectId: %s}
+      - {name: gone@contoso.com, type: user, objectId: %s}
+      - {name: Data Readers, type: group, objectId: %s}
+`, id("carol@contoso.com"), id("dave@contoso.com"), id("gone@contoso.com"), id("Data Readers")))
+	r := pgusers(t, f.env, "plan", "-f", file, "--detailed-exitcode")
+	wantCode(t, r, exitOK)
+	mustContain(t, "stderr", r.stderr,
+		"warning: server local: principal carol@contoso.com ("+file+":13:9) is named carol.new@contoso.com in Entra: declare it as carol.new@contoso.com with renamedFrom: carol@contoso.com",
+		"warning: server local: principal dave@contoso.com ("+file+":14:9) is disabled in Entra",
+		"warning: server local: principal gone@contoso.com ("+file+":15:9): its object id "+id("gone@contoso.com")+" does not exist in Entra")
+	if strings.Contains(r.stderr, "Data Readers") {
+		t.Errorf("a principal in order in Entra was warned about")
+	}
+
+	r = pgusers(t, f.env, "access", "-f", file, "--database", "orders", "--output", "json")
+	wantCode(t, r, exitOK)
+	mustContain(t, "access", r.stdout, `"check": "directory_gone"`, `"check": "directory_disabled"`, `"check": "directory_renamed"`)
+	if strings.Contains(r.stdout, "entra-member") {
+		t.Errorf("group members listed without --expand-groups")
+	}
+
+	g.Fail("/directoryObjects/"+id("carol@contoso.com"), graphfake.Forbidden())
+	r = pgusers(t, f.env, "plan", "-f", file, "--detailed-exitcode")
+	wantCode(t, r, exitOK)
+	mustContain(t, "stderr", r.stderr, "warning: server local: directory: graph: the principals were not checked in Entra: Microsoft Graph refused",
+		"User.Read.All")
+}

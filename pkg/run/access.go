@@ -128,14 +128,24 @@ func readAccess(ctx context.Context, r *AccessRead, databases []string, cfg Conf
 // With opt.ExpandGroups, Microsoft Graph is asked about each server's
 // Entra principals and the members of its groups, through one client per
 // credential and cloud for the run, so that what two servers share is
-// asked once; a server Graph refuses fails with Graph's refusal.
+// asked once; a server Graph refuses fails with Graph's refusal. Without
+// it, a server with directory: graph has its principals looked up, and
+// Graph's failure is only a warning.
 func Access(ctx context.Context, servers []spec.Server, databases []string, opt access.Options, cfg Config) access.Document {
 	doc := access.Document{Version: access.FormatVersion}
 	dirs := newDirectories(cfg)
 	for _, r := range ReadAccess(ctx, servers, databases, cfg) {
 		s := access.ServerReview{Name: r.Server.Name, MissingDatabases: r.Missing}
-		if r.Err == nil && opt.ExpandGroups {
+		switch {
+		case r.Err == nil && opt.ExpandGroups:
 			r.Read.Directory, r.Err = dirs.lookUp(ctx, r.Server, r.Read, true)
+		case r.Err == nil && r.Server.Directory == spec.DirectoryGraph:
+			// The check the files ask for: what it cannot tell is a
+			// warning, as in plan, not a failed review.
+			var err error
+			if r.Read.Directory, err = dirs.lookUp(ctx, r.Server, r.Read, false); err != nil {
+				cfg.Log.Warn("directory: graph: the principals were not checked in Entra", "server", r.Server.Name, "error", err)
+			}
 		}
 		if r.Err != nil {
 			s.Error, s.Review = r.Err.Error(), access.Unreviewed()

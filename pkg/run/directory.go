@@ -91,3 +91,57 @@ func (d *directories) lookUp(ctx context.Context, s spec.Server, read access.Ser
 	}
 	return dir, nil
 }
+
+// DirectoryWarnings are, for each server planned with directory: graph,
+// what Microsoft Graph says of its declared principals that have an object
+// id: gone, disabled, or named otherwise in Entra. Graph's failure is a
+// warning too: the check never fails a plan.
+func DirectoryWarnings(ctx context.Context, targets []*Target, cfg Config) []string {
+	dirs := newDirectories(cfg)
+	var out []string
+	for _, t := range targets {
+		s := t.Server
+		if s.Directory != spec.DirectoryGraph {
+			continue
+		}
+		var ids []string
+		for _, p := range s.Principals {
+			if p.ObjectID != "" {
+				ids = append(ids, p.ObjectID)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		c, err := dirs.client(s)
+		var objects map[string]directory.Object
+		if err == nil {
+			ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+			objects, err = c.Lookup(ctx, ids)
+			cancel()
+		}
+		if err != nil {
+			out = append(out, fmt.Sprintf("server %s: directory: graph: the principals were not checked in Entra: %v", s.Name, err))
+			continue
+		}
+		for _, p := range s.Principals {
+			if p.ObjectID == "" {
+				continue
+			}
+			o, ok := objects[strings.ToLower(p.ObjectID)]
+			switch {
+			case !ok:
+				out = append(out, fmt.Sprintf("server %s: principal %s (%s): its object id %s does not exist in Entra (deleted, "+
+					"or of another tenant): remove the principal from the files, or correct its objectId", s.Name, p.Name, p.Pos, p.ObjectID))
+				continue
+			case !o.Enabled:
+				out = append(out, fmt.Sprintf("server %s: principal %s (%s) is disabled in Entra: it cannot sign in", s.Name, p.Name, p.Pos))
+			}
+			if name := o.Name(); name != "" && !strings.EqualFold(name, p.Name) {
+				out = append(out, fmt.Sprintf("server %s: principal %s (%s) is named %s in Entra: declare it as %s with "+
+					"renamedFrom: %s to rename its role", s.Name, p.Name, p.Pos, name, name, p.Name))
+			}
+		}
+	}
+	return out
+}
