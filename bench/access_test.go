@@ -18,8 +18,8 @@ import (
 // BenchmarkAccess5x3x2000: the access review of the server of
 // BenchmarkPrivileges5x3x2000 (5 databases × 3 schemas × 2,000 tables, 10
 // roles granted on all of them), applied first. It reports the review's
-// round trips after sign-in (1 + D: the postgres database, then each
-// database, read at once), the time to compute and render the review in
+// round trips after sign-in (one per database: the postgres database's
+// with the shared catalog, then each other database, read at once), the time to compute and render the review in
 // process, and the whole access command's wall time and peak memory,
 // with --output json to a file.
 func BenchmarkAccess5x3x2000(b *testing.B) {

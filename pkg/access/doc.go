@@ -1,13 +1,14 @@
 // Package access makes access reviews: who can do what on a server, and
 // how, as an auditor asks it (pgusers access, docs/access-reviews.md).
 //
-// # Reading: 1 + D round trips
+// # Reading: one round trip per database reviewed
 //
 // Read sends one batch to the postgres database: inspect's statements
 // (the Entra principals, the signed-in user, the version), every role with
 // its attributes, every membership with its INHERIT and SET options, and
-// every database with its owner and ACL. ReadDatabase sends one more per
-// database reviewed: its schemas, its tables, sequences and functions
+// every database with its owner and ACL, and, when it is reviewed, the
+// connected database's contents. ReadDatabase sends one more per other
+// database reviewed, on a connection to it: its schemas, its tables, sequences and functions
 // grouped by schema, kind, owner and ACL (each distinct ACL is exploded
 // once: a schema of 2,000 tables granted alike is one row), its column
 // privileges and its default privileges. It reads every grantee's

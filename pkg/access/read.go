@@ -56,15 +56,24 @@ WHERE NOT d.datistemplate`
 // connection to the postgres database, in one round trip: what
 // inspect.Read reads (the Entra principals, the signed-in user, the
 // server's version), every role with its attributes, every membership with
-// its options, and every database with its owner and ACL.
-func Read(ctx context.Context, conn inspect.Batcher) (Server, error) {
+// its options, and every database with its owner and ACL. With current,
+// the same round trip reads the connected database as ReadDatabase does:
+// a database the signed-in user is connected to is one it may connect to,
+// so a review that asks for every database saves a round trip.
+func Read(ctx context.Context, conn inspect.Batcher, current bool) (Server, error) {
 	b := &pgx.Batch{}
 	inspect.Queue(b)
 	b.Queue(rolesSQL)
 	b.Queue(edgesSQL)
 	b.Queue(databasesSQL)
+	if current {
+		queueDatabase(b)
+	}
 	br := conn.SendBatch(ctx, b)
 	s, err := readServer(br)
+	if err == nil && current {
+		err = s.readCurrent(br)
+	}
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -72,6 +81,22 @@ func Read(ctx context.Context, conn inspect.Batcher) (Server, error) {
 		return Server{}, inspect.Explain(err)
 	}
 	return s, nil
+}
+
+// readCurrent reads what queueDatabase queued into the connected
+// database's entry.
+func (s *Server) readCurrent(br pgx.BatchResults) error {
+	var current Database
+	if err := readDatabase(br, &current, ""); err != nil {
+		return err
+	}
+	db := s.Database(current.Name)
+	if db == nil { // a template: not reviewed
+		return nil
+	}
+	db.Schemas, db.Groups, db.Columns, db.Defaults, db.Read = current.Schemas, current.Groups, current.Columns, current.Defaults, true
+	db.sort()
+	return nil
 }
 
 func readServer(br pgx.BatchResults) (Server, error) {
@@ -241,13 +266,9 @@ const dbCurrentSQL = `SELECT pg_catalog.current_database()::text`
 // ACL, its column privileges and its default privileges, every grantee's.
 func ReadDatabase(ctx context.Context, conn inspect.Batcher, db *Database) error {
 	b := &pgx.Batch{}
-	b.Queue(dbCurrentSQL)
-	b.Queue(schemasSQL)
-	b.Queue(objectsSQL)
-	b.Queue(columnsSQL)
-	b.Queue(defaultsSQL)
+	queueDatabase(b)
 	br := conn.SendBatch(ctx, b)
-	err := readDatabase(br, db)
+	err := readDatabase(br, db, db.Name)
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -259,13 +280,26 @@ func ReadDatabase(ctx context.Context, conn inspect.Batcher, db *Database) error
 	return nil
 }
 
-func readDatabase(br pgx.BatchResults, db *Database) error {
+// queueDatabase queues a database's read.
+func queueDatabase(b *pgx.Batch) {
+	b.Queue(dbCurrentSQL)
+	b.Queue(schemasSQL)
+	b.Queue(objectsSQL)
+	b.Queue(columnsSQL)
+	b.Queue(defaultsSQL)
+}
+
+// readDatabase reads what queueDatabase queued into db, refusing a
+// connection to another database than want ("" takes any, and names db).
+func readDatabase(br pgx.BatchResults, db *Database, want string) error {
 	var current string
 	if err := br.QueryRow().Scan(&current); err != nil {
 		return err
 	}
-	if current != db.Name {
-		return fmt.Errorf("connected to database %s, not %s", current, db.Name)
+	if want == "" {
+		db.Name = current
+	} else if current != want {
+		return fmt.Errorf("connected to database %s, not %s", current, want)
 	}
 	var (
 		schema, owner      string

@@ -26,9 +26,10 @@ type AccessRead struct {
 }
 
 // ReadAccess reads every server for an access review, on the pool as
-// Plan does, each within cfg.Timeout: the shared catalog in one round
-// trip, then each database of databases (every one the signed-in user may
-// connect to when empty) in one round trip more, all at once. It never
+// Plan does, each within cfg.Timeout: the shared catalog and the connected
+// database in one round trip, then each other database of databases
+// (every one the signed-in user may connect to when empty) in one round
+// trip more, all at once. It never
 // changes a server. Results are in the order of servers.
 func ReadAccess(ctx context.Context, servers []spec.Server, databases []string, cfg Config) []AccessRead {
 	bar := newProgress(cfg.Progress, "access", len(servers))
@@ -73,7 +74,8 @@ func readAccess(ctx context.Context, r *AccessRead, databases []string, cfg Conf
 			return err
 		}
 		conn = c
-		r.Read, err = access.Read(ctx, conn)
+		current := len(databases) == 0 || slices.Contains(databases, r.Server.Database)
+		r.Read, err = access.Read(ctx, conn, current)
 		return err
 	})
 	if err != nil {
@@ -98,6 +100,9 @@ func readAccess(ctx context.Context, r *AccessRead, databases []string, cfg Conf
 	errs := make([]error, len(dbs))
 	var wg sync.WaitGroup
 	for i, db := range dbs {
+		if db.Read {
+			continue // read with the server (the connected database)
+		}
 		if db.Name == current {
 			errs[i] = access.ReadDatabase(ctx, conn, db)
 			continue
