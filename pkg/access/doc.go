@@ -3,8 +3,9 @@
 //
 // # Reading: one round trip per database reviewed
 //
-// Read sends one batch to the postgres database: inspect's statements
-// (the Entra principals, the signed-in user, the version), every role with
+// Read sends one batch to the postgres database: inspect's principals
+// and session statements (not its pg_shdepend counts, which only a plan
+// needs and which take most of its time on a server of many objects), every role with
 // its attributes, every membership with its INHERIT and SET options, and
 // every database with its owner and ACL, and, when it is reviewed, the
 // connected database's contents. ReadDatabase sends one more per other

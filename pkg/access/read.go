@@ -53,16 +53,16 @@ LEFT JOIN LATERAL (
 WHERE NOT d.datistemplate`
 
 // Read reads the shared part of a server's review through conn, a
-// connection to the postgres database, in one round trip: what
-// inspect.Read reads (the Entra principals, the signed-in user, the
-// server's version), every role with its attributes, every membership with
+// connection to the postgres database, in one round trip: the signed-in
+// user, the server's version and the Entra principals (as inspect reads
+// them, without what only a plan needs), every role with its attributes, every membership with
 // its options, and every database with its owner and ACL. With current,
 // the same round trip reads the connected database as ReadDatabase does:
 // a database the signed-in user is connected to is one it may connect to,
 // so a review that asks for every database saves a round trip.
 func Read(ctx context.Context, conn inspect.Batcher, current bool) (Server, error) {
 	b := &pgx.Batch{}
-	inspect.Queue(b)
+	inspect.QueuePrincipals(b)
 	b.Queue(rolesSQL)
 	b.Queue(edgesSQL)
 	b.Queue(databasesSQL)
@@ -101,7 +101,7 @@ func (s *Server) readCurrent(br pgx.BatchResults) error {
 
 func readServer(br pgx.BatchResults) (Server, error) {
 	var s Server
-	o, err := inspect.ReadQueued(br, inspect.Asked{})
+	o, err := inspect.ReadPrincipals(br)
 	if err != nil {
 		return s, err
 	}
