@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -91,4 +93,42 @@ func accessRoundTrips(b *testing.B, c *pgtest.Cluster, servers []spec.Server) (t
 		b.Fatal(err)
 	}
 	return total, signIn, databases, time.Since(start)
+}
+
+// BenchmarkAccessFleet200 reviews a fleet of 200 server entries (ports of
+// a proxy before PgBouncer and one cluster, as BenchmarkFleet1000 sets
+// them up) at --parallel 50, through the proxy adding 20 ms to every round
+// trip and adding nothing, side by side: the delay should cost the review
+// what it costs plan, the latency hidden by the parallel servers.
+func BenchmarkAccessFleet200(b *testing.B) {
+	const servers, oneWay, parallel = 200, 10 * time.Millisecond, 50
+	bin := buildPgusers(b)
+	c := pgtest.New(b, pgtest.Options{PlainPassword: true, MaxConnections: 120})
+	seed(b, c, 20)
+	bouncer := c.StartPgBouncer(b, 100)
+	target := net.JoinHostPort("127.0.0.1", strconv.Itoa(bouncer.Port))
+	files := map[string]string{}
+	for name, delay := range map[string]time.Duration{"no-delay": 0, "20ms": oneWay} {
+		proxy := pgtest.StartDelayProxy(b, target, delay, servers)
+		files[name] = fleetFile(b, c, servers, proxy)
+	}
+	review := func(file string) run {
+		return runCommandTo(b, c, bin, filepath.Join(b.TempDir(), "review.json"),
+			"access", "-f", file, "--parallel", strconv.Itoa(parallel), "--output", "json")
+	}
+	review(files["no-delay"]) // warm PgBouncer
+	var near, far, planNear, planFar []run
+	for b.Loop() {
+		near = append(near, review(files["no-delay"]))
+		far = append(far, review(files["20ms"]))
+		planNear = append(planNear, fleetPlan(b, c, bin, files["no-delay"], parallel))
+		planFar = append(planFar, fleetPlan(b, c, bin, files["20ms"], parallel))
+	}
+	n, f := medianRun(near), medianRun(far)
+	pn, pf := medianRun(planNear), medianRun(planFar)
+	b.ReportMetric(float64(n.wall.Milliseconds()), "access-no-delay-ms")
+	b.ReportMetric(float64(f.wall.Milliseconds()), "access-20ms-delay-ms")
+	b.ReportMetric(f.wall.Seconds()/n.wall.Seconds(), "access-delayed/undelayed")
+	b.ReportMetric(pf.wall.Seconds()/pn.wall.Seconds(), "plan-delayed/undelayed")
+	b.ReportMetric(float64(max(n.maxRSS, f.maxRSS))/1024, "access-peak-MiB")
 }
