@@ -77,14 +77,7 @@ func (r *reviewer) directoryFindings() []Finding {
 }
 
 // reviewed reports whether role is a grantee of the review.
-func (r *reviewer) reviewed(role string) bool {
-	for _, g := range r.grantees {
-		if g == role {
-			return true
-		}
-	}
-	return false
-}
+func (r *reviewer) reviewed(role string) bool { return r.granted[role] }
 
 // expandGroups adds, for each member of each group principal reviewed, the
 // rows of the group, with the source "member of GROUP > ...", and the

@@ -98,7 +98,9 @@ type reviewer struct {
 	opt      Options
 	graph    *graph
 	grantees []string
-	heirs    map[string][]heir
+	// granted are the grantees, as a set.
+	granted map[string]bool
+	heirs   map[string][]heir
 	// entra are the Entra principals by name; roles the roles.
 	entra map[string]EntraPrincipal
 	roles map[string]Role
@@ -114,7 +116,7 @@ func Compute(s spec.Server, srv *Server, opt Options) Review {
 		opt.Detail = true
 	}
 	r := &reviewer{srv: srv, decl: declare(s, srv.Version), opt: opt, graph: newGraph(srv.Edges),
-		entra: map[string]EntraPrincipal{}, roles: map[string]Role{}}
+		entra: map[string]EntraPrincipal{}, roles: map[string]Role{}, granted: map[string]bool{}}
 	for _, p := range srv.Principals {
 		r.entra[p.Name] = p
 	}
@@ -125,6 +127,7 @@ func Compute(s spec.Server, srv *Server, opt Options) Review {
 		}
 		if len(opt.Principals) == 0 || slices.Contains(opt.Principals, role.Name) {
 			r.grantees = append(r.grantees, role.Name)
+			r.granted[role.Name] = true
 		}
 	}
 	if len(opt.Principals) > 0 {
