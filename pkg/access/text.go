@@ -19,19 +19,21 @@ type line struct {
 	names []string
 }
 
-// lines gathers a grantee's rows: those that differ only by object are
-// one line, naming the objects.
+// lines gathers a grantee's rows: those that differ only by object (of
+// the object kinds, not "*") are one line naming the objects, where the
+// first of them was.
 func lines(rows []Row) []line {
 	var out []line
+	index := map[Row]int{}
 	for _, r := range rows {
-		if n := len(out); n > 0 && r.Object != "*" && isObjectKind(r.Kind) {
-			prev := &out[n-1]
-			a, b := prev.Row, r
-			a.Object, b.Object = "", ""
-			if prev.Object != "*" && a == b {
-				prev.names = append(prev.names, r.Object)
+		if r.Object != "*" && isObjectKind(r.Kind) {
+			key := r
+			key.Object = ""
+			if i, ok := index[key]; ok {
+				out[i].names = append(out[i].names, r.Object)
 				continue
 			}
+			index[key] = len(out)
 		}
 		out = append(out, line{Row: r, names: []string{r.Object}})
 	}
