@@ -178,7 +178,10 @@ func (r *reviewer) granteeType(name string) string {
 	if name == spec.Public {
 		return spec.Public
 	}
-	if e, ok := r.entra[name]; ok && e.Type != "" {
+	// Only the types the CSV's contract has: a type pgaadauth may add
+	// later, or a server's odd value, is a plain role's.
+	switch e := r.entra[name]; spec.PrincipalType(e.Type) {
+	case spec.User, spec.Group, spec.Service:
 		return e.Type
 	}
 	return "role"

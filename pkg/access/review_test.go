@@ -238,3 +238,16 @@ func TestTextAndMarkdownEscapeNames(t *testing.T) {
 		}
 	}
 }
+
+// TestGranteeTypesAreTheContracts: a principal type pgaadauth does not
+// have today (or a hostile server's) is a plain role's, never shown as is.
+func TestGranteeTypesAreTheContracts(t *testing.T) {
+	srv := server()
+	srv.Principals = append(srv.Principals, EntraPrincipal{Name: "reader", Type: "x\x1b[2J|evil"})
+	rv := Compute(files(), srv, Options{})
+	for _, r := range rv.Rows {
+		if r.Grantee == "reader" && r.GranteeType != "role" {
+			t.Fatalf("grantee_type %q", r.GranteeType)
+		}
+	}
+}
