@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -74,6 +75,7 @@ func runAccess(ctx context.Context, o *accessOptions, e env) (int, error) {
 		return exitError, err
 	}
 	doc := run.Access(ctx, servers, o.databases, access.Options{Detail: o.detail, Principals: o.principals, Objects: objects, ExpandGroups: o.expandGroups}, cfg)
+	doc.Generated, doc.Pgusers = time.Now().UTC().Format(time.RFC3339), versionString()
 	if o.compare != "" {
 		access.Compare(&doc, earlier)
 	}

@@ -28,7 +28,7 @@ func accessDocument() access.Document {
 		}},
 	}
 	files := spec.Server{Name: "shop", Principals: []spec.Principal{{Name: "alice@contoso.com", Type: spec.User, ObjectID: "00000000-0000-0000-0000-00000000000a"}}}
-	d := access.Document{Version: access.FormatVersion, Servers: []access.ServerReview{
+	d := access.Document{Version: access.FormatVersion, Generated: "2026-12-08T02:40:00Z", Pgusers: "v1.4.0 0123456789ab (go1.26.8 linux/amd64)", Servers: []access.ServerReview{
 		{Name: "shop", MissingDatabases: []string{"gone"}, Review: access.Compute(files, srv, access.Options{})},
 		{Name: "down", Error: "connection refused", Review: access.Unreviewed()},
 	}}
@@ -47,7 +47,7 @@ func TestAccessDocument(t *testing.T) {
 	if err := c.validate(accessSchema, b.Bytes()); err != nil {
 		t.Fatalf("%v\n%s", err, b.Bytes())
 	}
-	for _, field := range []string{`"objects"`, `"of"`, `"objectId"`, `"missingDatabases"`, `"error"`, `"gained"`, `"findings"`} {
+	for _, field := range []string{`"objects"`, `"of"`, `"objectId"`, `"missingDatabases"`, `"error"`, `"gained"`, `"findings"`, `"generated"`} {
 		if !bytes.Contains(b.Bytes(), []byte(field)) {
 			t.Errorf("the document lacks %s: the test covers less of the schema than it should", field)
 		}

@@ -18,8 +18,13 @@ const FormatVersion = 1
 // Document is a fleet's review: the JSON of pgusers access --output json
 // (docs/schema/access.schema.json), which --compare reads back.
 type Document struct {
-	Version int            `json:"pgusersAccess"`
-	Servers []ServerReview `json:"servers"`
+	Version int `json:"pgusersAccess"`
+	// Generated is when the review was made (RFC 3339, UTC), and Pgusers
+	// which pgusers made it (pgusers version's line): the evidence an
+	// auditor files says when and with what it was taken.
+	Generated string         `json:"generated,omitempty"`
+	Pgusers   string         `json:"pgusers,omitempty"`
+	Servers   []ServerReview `json:"servers"`
 }
 
 // ServerReview is one server's review, or why it could not be made.

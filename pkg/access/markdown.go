@@ -15,6 +15,9 @@ func Markdown(out io.Writer, d Document, detail bool) error {
 	w := bufio.NewWriter(out)
 	w.WriteString("# Access review\n")
 	code := report.MarkdownCode
+	if d.Generated != "" {
+		fmt.Fprintf(w, "\nTaken %s by %s.\n", report.MarkdownText(d.Generated), report.MarkdownText(d.Pgusers))
+	}
 	for _, s := range d.Servers {
 		fmt.Fprintf(w, "\n## Server %s\n\n", code(s.Name))
 		if s.Error != "" {
