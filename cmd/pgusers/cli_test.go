@@ -110,7 +110,7 @@ func TestBadInput(t *testing.T) {
 		"bad shard":                 {[]string{"plan", "-f", good, "--shard", "4/4"}, `--shard "4/4": K must be from 0 to 3`},
 		"a saved plan sharded":      {[]string{"apply", "plan.json", "--shard", "0/2"}, "drop -f, --server, --shard and --max-drops"},
 		"export sharded":            {[]string{"export", "-f", good, "--server", "one", "--shard", "0/2"}, "unknown flag: --shard"},
-		"servers in parallel":       {[]string{"servers", "-f", good, "--parallel", "2"}, "unknown flag: --parallel; --parallel is a flag of apply and plan"},
+		"servers in parallel":       {[]string{"servers", "-f", good, "--parallel", "2"}, "unknown flag: --parallel; --parallel is a flag of access and apply and plan"},
 		"empty fleet":               {[]string{"plan", "-f", writeFile(t, dir, "empty.yaml", "version: 1\nservers: []\n")}, "the files declare no server"},
 		"no server in any file": {[]string{"apply", "--auto-approve", "-f", writeFile(t, dir, "sets.yaml", "version: 1\nprincipalSets:\n  team: []\n")},
 			"the files declare no server (files: " + filepath.Join(dir, "sets.yaml") + ")"},

@@ -52,7 +52,7 @@ func TestCompletionCandidates(t *testing.T) {
 		want      []string
 		directive cobra.ShellCompDirective
 	}{
-		{[]string{""}, []string{"apply", "completion", "export", "help", "plan", "servers", "validate", "version"}, cobra.ShellCompDirectiveNoFileComp},
+		{[]string{""}, []string{"access", "apply", "completion", "export", "help", "plan", "servers", "validate", "version"}, cobra.ShellCompDirectiveNoFileComp},
 		{[]string{"pl"}, []string{"plan"}, cobra.ShellCompDirectiveNoFileComp},
 		// --server: the servers of the files given so far, less those given.
 		{[]string{"plan", "-f", file, "--server", ""}, []string{"orders-prod", "orders-dev", "reporting"}, cobra.ShellCompDirectiveNoFileComp},

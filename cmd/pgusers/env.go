@@ -30,6 +30,8 @@ type env struct {
 	// arm is how discovery reaches Azure Resource Manager: Azure itself,
 	// or a fake in tests.
 	arm run.ARM
+	// graph is how Microsoft Graph is reached: Azure's, or a fake in tests.
+	graph run.Graph
 }
 
 func systemEnv() env {

@@ -36,6 +36,9 @@ func runPlan(ctx context.Context, o *planOptions, e env) (int, error) {
 		return exitError, err
 	}
 	report.Failures(e.stderr, r)
+	for _, w := range run.DirectoryWarnings(ctx, targets, cfg) {
+		fmt.Fprintf(e.stderr, "warning: %s\n", report.EscapeLines(w))
+	}
 	// The metrics first: a failed server is what they are for, and it
 	// keeps the plan from being saved.
 	var metricsErr error

@@ -38,7 +38,7 @@ type app struct {
 
 // runCommand runs pgusers with args (without the program name) and returns
 // its exit code: 0 success, 1 an error, 2 plan --detailed-exitcode with
-// changes.
+// changes or access --compare with access gained.
 func runCommand(ctx context.Context, args []string, e env) int {
 	out := &cli.WatchedWriter{W: e.stdout}
 	e.stdout = out
@@ -82,7 +82,8 @@ The files are pgusers.yaml in the working directory unless -f names others. Ever
 is reported at once with its file:line:column, and no server is touched.
 
 Exit codes: 0 success, 1 an error (bad input, or a server that could not be read or changed: the
-others still run), 2 only for plan --detailed-exitcode when a server has changes and none failed.`,
+others still run), 2 only for plan --detailed-exitcode when a server has changes and none failed,
+and for access --compare when access was gained and none failed.`,
 		Example: `  pgusers validate -f pgusers/
   pgusers plan -f pgusers/ --detailed-exitcode
   pgusers apply -f pgusers/ --server orders-prod
@@ -99,6 +100,7 @@ others still run), 2 only for plan --detailed-exitcode when a server has changes
 	root.SetErr(a.env.stderr)
 	root.SetFlagErrorFunc(cli.FlagError)
 	root.AddCommand(newValidateCommand(a), newPlanCommand(a), newApplyCommand(a), newExportCommand(a), newServersCommand(a),
+		newAccessCommand(a),
 		newVersionCommand(a))
 	// Made now rather than when the command runs, so that the usage and
 	// the reference in docs/cli/ list them.

@@ -64,7 +64,7 @@ func (c *common) config(e env) run.Config {
 	if opts.Getenv == nil {
 		opts.Getenv = e.getenv
 	}
-	cfg := run.Config{Parallel: c.parallel.Value, Timeout: time.Duration(c.timeout), Connect: opts, Log: log}
+	cfg := run.Config{Parallel: c.parallel.Value, Timeout: time.Duration(c.timeout), Connect: opts, Log: log, Graph: e.graph}
 	if e.progress {
 		cfg.Progress = e.stderr
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgusers/pgusers/pkg/access"
 	"github.com/pgusers/pgusers/pkg/diff"
 	"github.com/pgusers/pgusers/pkg/planfile"
 	"github.com/pgusers/pgusers/pkg/report"
@@ -44,6 +45,7 @@ var roots = []struct {
 	{"a planned server's desired entry", reflect.TypeFor[spec.Server](), planSchema + "#/$defs/desired"},
 	{"a planned server's observed state", reflect.TypeFor[diff.Observed](), planSchema + "#/$defs/observed"},
 	{"a planned server's plan", reflect.TypeFor[diff.Plan](), planSchema + "#/$defs/serverPlan"},
+	{"an access review", reflect.TypeFor[access.Document](), accessSchema + "#/$defs/document"},
 }
 
 // announced are properties a schema describes before the Go types have

@@ -37,9 +37,10 @@ const (
 	desiredSchema = "pgusers.schema.json"
 	reportSchema  = "report.schema.json"
 	planSchema    = "plan.schema.json"
+	accessSchema  = "access.schema.json"
 )
 
-var schemaFiles = []string{desiredSchema, reportSchema, planSchema}
+var schemaFiles = []string{desiredSchema, reportSchema, planSchema, accessSchema}
 
 // readSchema decodes a schema file as the validator does (numbers as
 // json.Number).

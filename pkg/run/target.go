@@ -32,6 +32,9 @@ type Config struct {
 	// Unusable are servers known not to sign in (discovery says why):
 	// reported failed, never connected to.
 	Unusable map[string]error
+	// Graph is how Microsoft Graph is reached (access --expand-groups,
+	// directory: graph); the zero value is Azure's.
+	Graph Graph
 }
 
 // Target is one server through a run: what it has, its plan, and how it

@@ -14,6 +14,7 @@ import (
 var settingKeys = []string{
 	"database", "user", "auth", "credential", "clientId", "passwordEnv", "sslmode", "sslrootcert",
 	"cloud", "port", "prune", "protect", "maxDrops", "reassignOwnedTo", "insecureSkipTLSVerify", "pruneSyncedUsers",
+	"directory",
 }
 
 var (
@@ -21,6 +22,7 @@ var (
 	credentials = []string{"default", "azurecli", "managedidentity", "workloadidentity", "environment"}
 	sslModes    = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 	clouds      = []string{"public", "usgovernment", "china"}
+	directories = []string{DirectoryNone, DirectoryGraph}
 )
 
 // setting is one key of defaults or of a server, as written.
@@ -64,6 +66,8 @@ func (d *decoder) setting(s settings, kv pair, sc scope) bool {
 		v.str, ok = d.enum(kv.v, sc, kv.key, credentials)
 	case "sslmode":
 		v.str, ok = d.enum(kv.v, sc, kv.key, sslModes)
+	case "directory":
+		v.str, ok = d.enum(kv.v, sc, kv.key, directories)
 	case "cloud":
 		if r := d.resolve(kv.v); r != nil && r.Kind == yaml.ScalarNode && r.ShortTag() == "!!str" && r.Value == "" {
 			break // "" asks, like omitting the key, for the cloud of the host name
@@ -212,6 +216,9 @@ func (c *collector) applySettings(s *Server, own, def settings, sc scope) {
 	s.Cloud = str("cloud", "")
 	s.SSLRootCert = str("sslrootcert", "")
 	s.ReassignOwnedTo = str("reassignOwnedTo", "")
+	if s.Directory = str("directory", DirectoryNone); s.Directory == DirectoryNone {
+		s.Directory = "" // the default is left out of saved plans
+	}
 	s.Port = 5432
 	if v, _ := get("port"); v != nil && !v.bad {
 		s.Port = v.num

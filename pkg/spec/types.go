@@ -124,6 +124,9 @@ type Server struct {
 	// server whose group sync is on, where the server makes them itself.
 	PruneSyncedUsers bool   `json:"pruneSyncedUsers,omitempty"`
 	ReassignOwnedTo  string `json:"reassignOwnedTo"`
+	// Directory is DirectoryGraph when plan checks the declared principals
+	// against Microsoft Graph, else "" (directory: none).
+	Directory string `json:"directory,omitempty"`
 
 	// Principals are the server's own and its included sets', sorted by name.
 	Principals []Principal `json:"principals"`
@@ -161,6 +164,12 @@ func (d *Desired) Server(name string) (Server, bool) {
 	}
 	return Server{}, false
 }
+
+// The values of the directory setting.
+const (
+	DirectoryNone  = "none"  // Entra is not asked (the default)
+	DirectoryGraph = "graph" // plan and access ask Microsoft Graph about the principals
+)
 
 // DefaultMaxDrops is how many drops and replaces a server's plan may hold
 // unless the file or the command line says otherwise.
