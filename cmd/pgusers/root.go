@@ -51,13 +51,8 @@ func runCommand(ctx context.Context, args []string, e env) int {
 		_ = root.Help()
 		return exitError
 	}
-	completing := args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd
-	a.args = cli.NormalizeArgs(root, args, func(format string, v ...any) {
-		if !completing { // a completion's stderr is the shell's
-			fmt.Fprintf(e.stderr, "warning: "+format+"\n", v...)
-		}
-	})
-	root.SetArgs(a.args)
+	a.args = args
+	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return a.code
