@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pgusers/pgusers/internal/armfake"
+	"github.com/pgusers/pgusers/internal/demo/world"
+	"github.com/pgusers/pgusers/internal/pgtest"
 	"github.com/pgusers/pgusers/pkg/connect"
 	"github.com/pgusers/pgusers/pkg/run"
 )
@@ -59,5 +63,39 @@ var docFixtures = map[string]func(t *testing.T, ex *docExample, e *env){
 		}})
 		e.arm = run.ARM{Cloud: arm.Cloud(), Transport: arm.Transport(), Retry: armfake.Retry()}
 		e.connect.Credentials = connect.NewCredentialsWith(&armfake.Credential{})
+	},
+	// The server of make demo on a throwaway cluster, after the demo's
+	// first apply and the changes someone then made by hand; the demo's
+	// file, on the cluster's port, is examples/local/pgusers.yaml.
+	"demo-drifted": func(t *testing.T, ex *docExample, e *env) {
+		ctx := context.Background()
+		c := pgtest.New(t)
+		if err := world.Build(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(ex.root, "examples", "local", "pgusers.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "port: 54329") {
+			t.Fatal("examples/local/pgusers.yaml has no port: 54329 to point at the cluster")
+		}
+		if err := os.MkdirAll(filepath.Join("examples", "local"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join("examples", "local"), "pgusers.yaml", strings.Replace(string(b), "port: 54329", fmt.Sprintf("port: %d", c.Port), 1))
+		e.getenv = func(k string) string {
+			if k == "PGUSERS_DEMO_PASSWORD" {
+				return c.AdminPassword
+			}
+			return ""
+		}
+		applyConverged(t, *e, []string{"-f", "examples/local/pgusers.yaml"})
+		if err := world.DriftByHand(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := world.NewTable(ctx, c); err != nil {
+			t.Fatal(err)
+		}
 	},
 }
