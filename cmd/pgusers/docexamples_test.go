@@ -141,8 +141,7 @@ func consoleExamples(t *testing.T, page string) []*docExample {
 	return out
 }
 
-// parseDocCommand reads "pgusers ARGS [2>/dev/null] [# comment]": words
-// split at spaces, quotes ('...' or "...") kept together.
+// parseDocCommand reads "pgusers ARGS [2>/dev/null] [# comment]".
 func parseDocCommand(t *testing.T, page string, n int, s string) docCommand {
 	t.Helper()
 	c := docCommand{line: n}
@@ -152,6 +151,27 @@ func parseDocCommand(t *testing.T, page string, n int, s string) docCommand {
 		}
 		s = s[:i]
 	}
+	words, ok := shellWords(s)
+	if !ok {
+		t.Fatalf("%s:%d: an unclosed quote", page, n)
+	}
+	if len(words) == 0 || words[0] != "pgusers" {
+		t.Fatalf("%s:%d: a console example runs pgusers, not %q", page, n, s)
+	}
+	for _, w := range words[1:] {
+		if w == "2>/dev/null" {
+			c.dropStderr = true
+		} else {
+			c.args = append(c.args, w)
+		}
+	}
+	return c
+}
+
+// shellWords splits s at spaces, keeping quoted text ('...' or "...")
+// together, as a shell does for the simple command lines of the pages;
+// false when a quote is not closed.
+func shellWords(s string) ([]string, bool) {
 	var words []string
 	var word strings.Builder
 	inWord := false
@@ -178,20 +198,7 @@ func parseDocCommand(t *testing.T, page string, n int, s string) docCommand {
 	if inWord {
 		words = append(words, word.String())
 	}
-	if quote != 0 {
-		t.Fatalf("%s:%d: an unclosed quote", page, n)
-	}
-	if len(words) == 0 || words[0] != "pgusers" {
-		t.Fatalf("%s:%d: a console example runs pgusers, not %q", page, n, s)
-	}
-	for _, w := range words[1:] {
-		if w == "2>/dev/null" {
-			c.dropStderr = true
-		} else {
-			c.args = append(c.args, w)
-		}
-	}
-	return c
+	return words, quote == 0
 }
 
 // run runs the example's commands in order, in one directory, and compares
@@ -267,4 +274,70 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// The command lines of the pages' sh blocks are not run (they need Azure),
+// but each must be one pgusers takes: its command exists, its flags and
+// their values parse, its arguments are allowed. A renamed flag fails here.
+// Shell variables stand for a value ("0"); a pipe, "&&" or a redirection
+// ends the command.
+func TestDocCommandLines(t *testing.T) {
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, "../../README.md")
+	n := 0
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inSh := false
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "```") {
+				inSh = !inSh && strings.TrimPrefix(line, "```") == "sh"
+				continue
+			}
+			line = strings.TrimSpace(line)
+			if !inSh || !strings.HasPrefix(line, "pgusers ") {
+				continue
+			}
+			n++
+			if err := docCommandLineParses(line); err != nil {
+				t.Errorf("%s:%d: %s: %v", page, i+1, line, err)
+			}
+		}
+	}
+	if n < 30 {
+		t.Errorf("found %d pgusers command lines in sh blocks; the parser lost some", n)
+	}
+}
+
+var shellVariable = regexp.MustCompile(`\$\{\{[^}]*\}\}|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*`)
+
+// docCommandLineParses parses line as the pgusers command line would,
+// without running it.
+func docCommandLineParses(line string) error {
+	if i := strings.Index(line, " #"); i >= 0 {
+		line = line[:i]
+	}
+	if i := strings.IndexAny(line, "|&><;"); i >= 0 {
+		line = line[:i]
+	}
+	words, ok := shellWords(shellVariable.ReplaceAllString(line, "0"))
+	if !ok {
+		return fmt.Errorf("an unclosed quote")
+	}
+	args := words[1:]
+	a := &app{env: env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}, args: args}
+	root := newRootCommand(a)
+	cmd, rest, err := root.Find(args)
+	if err != nil {
+		return err
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		return err
+	}
+	return cmd.ValidateArgs(cmd.Flags().Args())
 }
