@@ -30,7 +30,7 @@ lint:
 docs:
 	$(GO) generate ./cmd/pgusers
 
-# Performance targets of the issues; figures in the closing notes.
+# The performance targets of docs/maintainers.md#benchmarks, measured; prints the figures.
 bench:
 	.ci/ensure-postgres
 	.ci/ensure-bench-tools

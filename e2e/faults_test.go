@@ -15,8 +15,8 @@ import (
 	"github.com/pgusers/pgusers/pkg/inspect"
 )
 
-// What the report must say, by outcome (docs of the issue "Tell the truth
-// under faults, and trust nothing that comes in").
+// What the report must say, by outcome (docs/guarantees.md, "What is true
+// under faults").
 var (
 	// A connection lost before COMMIT was sent: nothing was committed.
 	saysConnectionLost = regexp.MustCompile(`(?i)connection\b.{0,60}\blost\b|\blost\b.{0,60}\bconnection`)

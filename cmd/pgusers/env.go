@@ -35,14 +35,21 @@ type env struct {
 }
 
 func systemEnv() env {
+	return fileEnv(os.Stdin, os.Stdout, os.Stderr)
+}
+
+// fileEnv is the env of a process whose standard streams are these files:
+// what is a terminal decides prompts, progress and colour. Tests give it
+// files such as /dev/null.
+func fileEnv(stdin, stdout, stderr *os.File) env {
 	return env{
-		stdin:       os.Stdin,
-		stdout:      os.Stdout,
-		stderr:      os.Stderr,
+		stdin:       stdin,
+		stdout:      stdout,
+		stderr:      stderr,
 		getenv:      os.Getenv,
-		interactive: cli.IsTerminal(os.Stdin) && cli.IsTerminal(os.Stderr),
-		progress:    cli.IsTerminal(os.Stderr),
-		color:       cli.WantColor(cli.IsTerminal(os.Stdout), os.LookupEnv),
-		colorStderr: cli.WantColor(cli.IsTerminal(os.Stderr), os.LookupEnv),
+		interactive: cli.IsTerminal(stdin) && cli.IsTerminal(stderr),
+		progress:    cli.IsTerminal(stderr),
+		color:       cli.WantColor(cli.IsTerminal(stdout), os.LookupEnv),
+		colorStderr: cli.WantColor(cli.IsTerminal(stderr), os.LookupEnv),
 	}
 }

@@ -51,13 +51,8 @@ func runCommand(ctx context.Context, args []string, e env) int {
 		_ = root.Help()
 		return exitError
 	}
-	completing := args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd
-	a.args = cli.NormalizeArgs(root, args, func(format string, v ...any) {
-		if !completing { // a completion's stderr is the shell's
-			fmt.Fprintf(e.stderr, "warning: "+format+"\n", v...)
-		}
-	})
-	root.SetArgs(a.args)
+	a.args = args
+	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return a.code
@@ -206,7 +201,7 @@ with changes in transactions of its own, under an advisory lock, after reading i
 that changed since the plan is refused. A server that fails is reported; the others still apply.
 
 apply PLANFILE applies exactly a plan saved by plan --out, statement for statement; it reads no
-desired-state file, so -f, --server and --max-drops are refused with it.
+desired-state file, so -f, --server, --shard and --max-drops are refused with it.
 
 Confirmation: only 'yes' applies. Without a terminal (CI, cron, a pipe) apply refuses to run
 unless --auto-approve or a dry run is given. With --output json on a terminal, the plan is shown

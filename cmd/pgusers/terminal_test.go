@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -77,5 +78,34 @@ func TestTerminalOutput(t *testing.T) {
 	}
 	if !hasRole(t, f.c, "colour-bot") {
 		t.Errorf("colour-bot was not created")
+	}
+}
+
+// apply </dev/null (cron, a CI step, nohup) has no one to answer: it must
+// ask for --auto-approve before reading any server, not prompt and read
+// end of file. Stdin and stderr are /dev/null, a character device.
+func TestApplyFromDevNullAsksForAutoApprove(t *testing.T) {
+	f := newFixture(t)
+	file := f.file(t, "p.yaml", `    principals:
+      - {name: null-bot, type: service, objectId: `+pgtest.ObjectID("null-bot")+`}
+`)
+	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	e := fileEnv(devNull, devNull, devNull)
+	if e.interactive || e.progress || e.color || e.colorStderr {
+		t.Errorf("/dev/null is taken for a terminal: interactive %v, progress %v, colour %v/%v", e.interactive, e.progress, e.color, e.colorStderr)
+	}
+	e.getenv = f.env.getenv
+	r := pgusers(t, e, "apply", "-f", file)
+	wantCode(t, r, exitError)
+	mustContain(t, "stderr", r.stderr, "stdin is not a terminal: pass --auto-approve")
+	if strings.Contains(r.stderr, "Apply these changes") {
+		t.Errorf("apply prompted with stdin from /dev/null")
+	}
+	if hasRole(t, f.c, "null-bot") {
+		t.Errorf("null-bot was created")
 	}
 }

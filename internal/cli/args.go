@@ -10,58 +10,7 @@ import (
 
 	"github.com/pgusers/pgusers/pkg/spec"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
-
-// NormalizeArgs keeps old command lines working: the flag package pgusers
-// parsed with before took -server like --server, and --f like -f. Such a
-// flag is rewritten, with a note on warn, to the spelling cobra parses.
-// Arguments after "--", and values of flags, are left alone.
-func NormalizeArgs(root *cobra.Command, args []string, warn func(format string, a ...any)) []string {
-	cmd, _, err := root.Find(args)
-	if err != nil || cmd == nil {
-		return args
-	}
-	cmd.InitDefaultHelpFlag() // -help, as the flag package took it
-	fs := cmd.Flags()
-	out := make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			return append(out, args[i:]...)
-		}
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			out = append(out, a)
-			continue
-		}
-		dashes := 1
-		if strings.HasPrefix(a, "--") {
-			dashes = 2
-		}
-		name, _, hasValue := strings.Cut(a[dashes:], "=")
-		var f *pflag.Flag
-		switch {
-		case dashes == 1 && len(name) > 1 && fs.Lookup(name) != nil:
-			f = fs.Lookup(name)
-			warn("%s is read as --%s; write two dashes", a[:1+len(name)], name)
-			a = "-" + a
-		case dashes == 2 && len(name) == 1 && fs.Lookup(name) == nil && fs.ShorthandLookup(name) != nil:
-			f = fs.ShorthandLookup(name)
-			a = a[1:]
-		case dashes == 2:
-			f = fs.Lookup(name)
-		case len(name) == 1:
-			f = fs.ShorthandLookup(name)
-		}
-		out = append(out, a)
-		// A flag that takes a value in the next argument: keep it as is.
-		if f != nil && !hasValue && f.NoOptDefVal == "" && i+1 < len(args) {
-			i++
-			out = append(out, args[i])
-		}
-	}
-	return out
-}
 
 // JSONRequested reports whether the command line asks for --output json
 // (-o json, --output=json), before any "--".

@@ -4,12 +4,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
+
+	"golang.org/x/term"
 )
 
 // IsTerminal reports whether f is a terminal a person types at or watches.
+// It asks the terminal driver (an ioctl) rather than the file's mode: a
+// character device is not enough, as /dev/null is one, and apply </dev/null
+// must not wait for an answer nobody can give.
 func IsTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // WantColor decides colour for an output: only on a terminal, and never

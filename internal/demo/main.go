@@ -15,8 +15,7 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/pgusers/pgusers/internal/demo/world"
 	"github.com/pgusers/pgusers/internal/pgtest"
 	"github.com/pgusers/pgusers/pkg/spec"
 )
@@ -58,27 +57,7 @@ func demo(ctx context.Context, bin, file string) error {
 			fmt.Fprintln(os.Stderr, "stop the throwaway PostgreSQL:", err)
 		}
 	}()
-	// What an Azure server would already have: an application database
-	// whose tables belong to the application's own role, a directory that
-	// knows alice by name, and principals someone added by hand (one
-	// protected, one that prune removes).
-	if err := superExec(ctx, c,
-		`CREATE ROLE app_owner NOLOGIN`,
-		`CREATE DATABASE orders OWNER app_owner`,
-		`INSERT INTO pgaadauth_emul.directory(name, objectid, type) VALUES ('alice@contoso.com', '6f1e9a3c-0d7b-4c1e-9a51-3b2f4d6e8a90', 'user')`,
-		`SELECT pg_catalog.pgaadauth_create_principal_with_oid('breakglass-1', '11111111-2222-4333-8444-555555555555', 'user', false, true)`,
-		`SELECT pg_catalog.pgaadauth_create_principal_with_oid('old-contractor@contoso.com', 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', 'user', false, false)`,
-	); err != nil {
-		return err
-	}
-	if err := superExecIn(ctx, c, "orders",
-		`GRANT CREATE ON SCHEMA public TO app_owner`,
-		`SET ROLE app_owner`,
-		`CREATE SCHEMA sales`,
-		`CREATE TABLE public.items (id serial PRIMARY KEY, name text)`,
-		`CREATE TABLE sales.orders (id serial PRIMARY KEY, item int)`,
-		`CREATE TABLE sales.lines (id serial PRIMARY KEY, qty int)`,
-	); err != nil {
+	if err := world.Build(ctx, c); err != nil {
 		return err
 	}
 	env := append(os.Environ(), s.PasswordEnv+"="+c.AdminPassword)
@@ -99,16 +78,12 @@ func demo(ctx context.Context, bin, file string) error {
 		}
 	}
 
-	say("Someone changes the server by hand: drops orders-api, adds alice to orders_rw, takes SELECT on one table from reporting,\n" +
-		"and lets reporting delete orders.")
-	if err := superExec(ctx, c, `DROP ROLE "orders-api"`, `GRANT orders_rw TO "alice@contoso.com"`); err != nil {
+	say(world.DriftByHandSays)
+	if err := world.DriftByHand(ctx, c); err != nil {
 		return err
 	}
-	if err := superExecIn(ctx, c, "orders", `REVOKE SELECT ON sales.lines FROM reporting`, `GRANT DELETE ON sales.orders TO reporting`); err != nil {
-		return err
-	}
-	say("The application creates a table: reporting can read it at once (defaultsFor).")
-	if err := superExecIn(ctx, c, "orders", `SET ROLE app_owner`, `CREATE TABLE sales.returns (id int)`); err != nil {
+	say(world.NewTableSays)
+	if err := world.NewTable(ctx, c); err != nil {
 		return err
 	}
 	for _, st := range []struct {
@@ -145,30 +120,6 @@ func step(ctx context.Context, bin string, env []string, title string, args []st
 		return fmt.Errorf("pgusers %s exited %d, want %d", strings.Join(args, " "), got, want)
 	}
 	fmt.Printf("(exit %d)\n", got)
-	return nil
-}
-
-func superExec(ctx context.Context, c *pgtest.Cluster, stmts ...string) error {
-	return superExecIn(ctx, c, "postgres", stmts...)
-}
-
-// superExecIn runs stmts as the superuser in database db.
-func superExecIn(ctx context.Context, c *pgtest.Cluster, db string, stmts ...string) error {
-	config, err := c.SuperConfig()
-	if err != nil {
-		return err
-	}
-	config.Database = db
-	conn, err := pgx.ConnectConfig(ctx, config)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	for _, s := range stmts {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			return fmt.Errorf("%s: %w", s, err)
-		}
-	}
 	return nil
 }
 

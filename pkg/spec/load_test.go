@@ -109,7 +109,7 @@ func TestLoadValid(t *testing.T) {
 				}(),
 			}},
 		},
-		"the contract's example": {
+		"the example of docs/file-format.md": {
 			paths: []string{full},
 			want: &Desired{Files: []string{full}, Servers: []Server{
 				func() Server {

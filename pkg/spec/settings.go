@@ -9,8 +9,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// settingKeys are the keys that defaults and servers share, in the order
-// the contract lists them.
+// settingKeys are the keys that defaults and servers share, as
+// docs/file-format.md ("Settings: defaults and servers") lists them.
 var settingKeys = []string{
 	"database", "user", "auth", "credential", "clientId", "passwordEnv", "sslmode", "sslrootcert",
 	"cloud", "port", "prune", "protect", "maxDrops", "reassignOwnedTo", "insecureSkipTLSVerify", "pruneSyncedUsers",
