@@ -346,8 +346,10 @@ type judgement struct {
 const phaseAmbiguous = "pipeline end (COMMIT maybe sent)"
 
 // judge checks one faulted apply: its report against the server's state,
-// which must be exactly the old or the new one.
-func judge(r result, phase string, state, old, new []string) judgement {
+// which must be exactly the old or the new one. Where the server could be
+// reached again (reachable), "unknown" is a misreport: PostgreSQL tells
+// whether a transaction committed (pg_xact_status).
+func judge(r result, phase string, state, old, new []string, reachable bool) judgement {
 	var j judgement
 	ambiguous := phase == phaseAmbiguous
 	fail := func(key string) { j.problems = append(j.problems, key) }
@@ -414,6 +416,9 @@ func judge(r result, phase string, state, old, new []string) judgement {
 		j.outcome = "unknown"
 		if beforeCommit(phase) {
 			fail(`"unknown" for a cut before COMMIT was sent`)
+		}
+		if reachable {
+			fail(`"unknown" though the server could be reached again to ask what became of the transaction`)
 		}
 		if sr.ErrorKind != "unknown-outcome" || !strings.Contains(sr.Error, unknownOutcome) {
 			fail(`"unknown" without errorKind "unknown-outcome" and "` + unknownOutcome + `"`)
@@ -562,7 +567,7 @@ func runJob(t testing.TB, w *world, sh shape, j sweepJob, tl *tally) {
 	if f.fired {
 		phase = sh.phase(j, f.phase)
 	}
-	judged := judge(r, phase, state, w.old, w.new)
+	judged := judge(r, phase, state, w.old, w.new, true)
 	tl.add(j.sweep(), phase, judged.outcome)
 	if sr, err := oneServer(r); err == nil {
 		tl.mu.Lock()
