@@ -18,8 +18,10 @@ type xact struct {
 }
 
 // xactIDSQL fetches the id of the transaction it runs in; it travels at
-// the head of the statements' pipeline, so it costs no round trip.
-const xactIDSQL = "SELECT pg_catalog.pg_current_xact_id()::text"
+// the head of the statements' pipeline, so it costs no round trip. It is
+// padded to the 20 digits of the largest xid8, so that the replies of an
+// apply have the same length from one apply to the next.
+const xactIDSQL = "SELECT pg_catalog.lpad(pg_catalog.pg_current_xact_id()::text, 20, '0')"
 
 // VerifyWithin bounds asking a server what became of a transaction whose
 // COMMIT reply never came, whatever is left of the server's --timeout and
