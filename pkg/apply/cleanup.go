@@ -93,10 +93,12 @@ func cleanUpOne(ctx context.Context, job Job, c diff.Cleanup, rehearse bool) (di
 	}
 	br := tx.SendBatch(ctx, b)
 	x := xact{pid: conn.PgConn().PID()}
-	if err := br.QueryRow().Scan(&x.id); err != nil {
+	var padded []byte
+	if err := br.QueryRow().Scan(&padded); err != nil {
 		br.Close()
 		return diff.Statement{SQL: "(pipeline)"}, err
 	}
+	x.id = xactID(padded)
 	for _, s := range c.Statements {
 		if _, err := br.Exec(); err != nil {
 			br.Close()

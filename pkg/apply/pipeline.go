@@ -103,7 +103,7 @@ func receiveRequests(p *pgconn.Pipeline, reqs []request) (id string, err error) 
 		if err == nil {
 			if rr, ok := res.(*pgconn.ResultReader); ok {
 				for r.kind == xactIDRequest && rr.NextRow() {
-					id = string(rr.Values()[0])
+					id = xactID(rr.Values()[0])
 				}
 				_, err = rr.Close()
 			}

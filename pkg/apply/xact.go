@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,6 +23,16 @@ type xact struct {
 // padded to the 20 digits of the largest xid8, so that the replies of an
 // apply have the same length from one apply to the next.
 const xactIDSQL = "SELECT pg_catalog.lpad(pg_catalog.pg_current_xact_id()::text, 20, '0')"
+
+// xactID is the id xactIDSQL read, without its padding: xid8's input
+// reads a leading zero as the start of an octal number.
+func xactID(padded []byte) string {
+	id := strings.TrimLeft(string(padded), "0")
+	if id == "" {
+		return "0"
+	}
+	return id
+}
 
 // VerifyWithin bounds asking a server what became of a transaction whose
 // COMMIT reply never came, whatever is left of the server's --timeout and
