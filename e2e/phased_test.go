@@ -326,3 +326,101 @@ func TestPhasedApplyTellsWhatCommitted(t *testing.T) {
 	}
 	t.Logf("%d faulted applies, %d misreported, every one converged unless reported above:\n%s", faults, misreported, b.String())
 }
+
+// faultedInEveryView runs the faulted apply once per view (resetting the
+// server with reset between), and checks each against the steps done.
+func (sh *shop) faultedInEveryView(t *testing.T, f fault, reset func()) {
+	t.Helper()
+	for _, v := range shopViews {
+		ff := f
+		r, fired, done := sh.faulted(t, &ff, v)
+		if !fired.fired {
+			t.Fatalf("%s: did not fire", &f)
+		}
+		for _, p := range judgeShop(r, v, done) {
+			t.Errorf("%s, %s view: %s\n%s", &f, v.name, p, brief(r))
+		}
+		if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") || r.code == 2 {
+			t.Errorf("%s, %s view: pgusers crashed:\n%s", &f, v.name, r)
+		}
+		sh.converge(t)
+		reset()
+	}
+}
+
+// The defects of a sequence's report, one fault each, in every view: a
+// connection lost just before the drops' BEGIN crashed pgusers (a nil
+// transaction unlocked); a database whose COMMIT reply was lost was
+// reported "rolled back" and left out of committed though it had
+// committed, and so were the drops; a COMMIT delivered after the client's
+// side was gone read "unknown".
+func TestPhasedApplyFaultsOnOneStep(t *testing.T) {
+	t.Parallel()
+	sh := newShop(t)
+	var alpha, drops recording
+	for i, rec := range []*recording{&alpha, &drops} {
+		tg := shopTargets[[]int{1, 3}[i]]
+		r, f, _ := sh.faulted(t, &fault{kind: faultRecord, database: tg.database, nth: tg.nth}, shopViews[0])
+		if r.code != 0 || !f.rec.complete {
+			t.Fatalf("the dry run did not apply:\n%s", r)
+		}
+		*rec = f.rec
+		sh.reset(t)
+	}
+	reset := func() { sh.reset(t) }
+	for _, f := range []fault{
+		{kind: cutAfterMessage, k: 0, database: "postgres", nth: 2},                            // before the drops' BEGIN
+		{kind: cutAfterByte, k: alpha.commitStart, database: "alpha", nth: 1},                  // alpha's COMMIT sent, no reply
+		{kind: cutAfterByte, k: alpha.commitStart + 3, database: "alpha", nth: 1, reset: true}, // in its reply
+		{kind: cutAfterByte, k: drops.commitStart, database: "postgres", nth: 2},               // the drops' COMMIT sent, no reply
+		{kind: delayCommit, delay: 300 * time.Millisecond, database: "postgres", nth: 1},       // the main COMMIT after the client left
+		{kind: stallAtCommit, database: "beta", nth: 1},
+	} {
+		sh.faultedInEveryView(t, f, reset)
+	}
+}
+
+// A sequence whose main transaction changes nothing (every change is in
+// other databases) and whose first database fails committed nothing, and
+// must say so: it said "committed: the main transaction", as it did for a
+// revoke that failed with "dependent privileges exist".
+func TestPhasedApplyClaimsNoEmptyCommit(t *testing.T) {
+	t.Parallel()
+	sh := newShop(t)
+	sh.converge(t)
+	// Only the privileges in alpha and beta are left to apply.
+	revoke := func() {
+		for _, db := range []string{"alpha", "beta"} {
+			sh.s.c.SuperExecIn(t, db, `REVOKE ALL ON ALL TABLES IN SCHEMA s1 FROM shop_ro`, `REVOKE ALL ON SCHEMA s1 FROM shop_ro`)
+		}
+	}
+	revoke()
+	r, f, _ := sh.faulted(t, &fault{kind: faultRecord, database: "alpha", nth: 1}, shopViews[0])
+	if r.code != 0 || !f.rec.complete {
+		t.Fatalf("the dry run did not apply:\n%s", r)
+	}
+	revoke()
+	for _, v := range shopViews {
+		// Cut in alpha's pipeline, after its re-read: alpha rolls back.
+		ff := fault{kind: cutAfterMessage, k: f.rec.commitIndex - 1, database: "alpha", nth: 1}
+		r, fired, done := sh.faulted(t, &ff, v)
+		if !fired.fired {
+			t.Fatal("the cut did not fire")
+		}
+		// Nothing committed, so pgusers may also have tried again, on a
+		// new connection, and applied.
+		status, committed, err := v.outcome(r)
+		switch {
+		case err != nil:
+			t.Errorf("%s view: %v\n%s", v.name, err, brief(r))
+		case status == "applied" && done == [4]bool{true, true, true, true}:
+		case status == "error" && len(committed) == 0 && done == [4]bool{true, false, false, true}:
+		default:
+			t.Errorf("%s view: status %q, committed %v, the server holds %v; want error with nothing committed (or applied, retried)\n%s",
+				v.name, status, committed, done, brief(r))
+		}
+		sh.converge(t)
+		revoke()
+	}
+	sh.converge(t)
+}

@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -191,5 +192,38 @@ func wantApplied(t *testing.T, r result, what string) {
 	}
 	if sr.Status != "applied" || r.code != 0 {
 		t.Errorf("the server committed and %s: status %q (error %q), exit %d; want applied (asked the server), exit 0", what, sr.Status, sr.Error, r.code)
+	}
+}
+
+// TestDelayedCommitIsAnswered closes the client's side of the connection
+// as COMMIT is sent, and delivers that COMMIT to the server 300 ms later:
+// the server commits after pgusers lost the connection. pgusers read the
+// server at once and said "nothing was applied"; it must ask PostgreSQL,
+// wait while the transaction is in progress, and say "applied", in every
+// view.
+func TestDelayedCommitIsAnswered(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for _, output := range []string{"json", "text"} {
+		w.p.arm(&fault{kind: delayCommit, delay: 300 * time.Millisecond})
+		r := w.r.run(t, "apply", "-f", w.viaProxy, "--auto-approve", "--output", output, "--timeout", "5s")
+		f := w.p.result()
+		w.p.arm(nil)
+		w.s.settle(t)
+		if !f.fired {
+			t.Fatal("the delayed COMMIT did not fire")
+		}
+		if state := w.s.state(t); !sameLines(state, w.new) {
+			t.Fatalf("the delayed COMMIT did not commit:\n%s", lineDiff(w.new, state))
+		}
+		if output == "json" {
+			wantApplied(t, r, "its COMMIT arrived after the client's side was gone")
+		} else if m := applyLine.FindStringSubmatch(r.stdout); m == nil || !strings.HasPrefix(m[1], "applied") || r.code != 0 {
+			t.Errorf("text view: want \"server local: applied ...\" and exit 0:\n%s", r)
+		}
+		if problems, detail := w.converge(t); problems != nil {
+			t.Errorf("%v\n%s", problems, detail)
+		}
+		w.reset(t)
 	}
 }
