@@ -424,3 +424,63 @@ func TestPhasedApplyClaimsNoEmptyCommit(t *testing.T) {
 	}
 	sh.converge(t)
 }
+
+// TestKilledMidSequenceLeavesWholeSteps kills pgusers with SIGKILL right
+// after chosen messages of each transaction of a sequence (after BEGIN,
+// before COMMIT, right after COMMIT): no report is printed, so the next
+// plan is the view. The server must hold whole steps, in order; the plan,
+// in text and JSON, must show changes exactly when a step is missing; and
+// an apply must then converge.
+func TestKilledMidSequenceLeavesWholeSteps(t *testing.T) {
+	t.Parallel()
+	sh := newShop(t)
+	var recs []recording
+	for _, tg := range shopTargets {
+		r, f, _ := sh.faulted(t, &fault{kind: faultRecord, database: tg.database, nth: tg.nth}, shopViews[0])
+		if r.code != 0 || !f.rec.complete {
+			t.Fatalf("the dry run did not apply:\n%s", r)
+		}
+		recs = append(recs, f.rec)
+		sh.reset(t)
+	}
+	for i, tg := range shopTargets {
+		for _, k := range []int{1, recs[i].commitIndex - 1, recs[i].commitIndex} {
+			var p *process
+			killed := make(chan struct{})
+			f := &fault{kind: killAfterMessage, k: k, database: tg.database, nth: tg.nth, kill: func() {
+				p.cmd.Process.Kill()
+				<-p.done
+				close(killed)
+			}}
+			sh.p.arm(f)
+			p = sh.r.start(t, "apply", "-f", sh.viaProxy, "--auto-approve", "--output", "json")
+			select {
+			case <-killed:
+			case <-p.done:
+				// Ended by the kill, or before it.
+				select {
+				case <-killed:
+				case <-time.After(5 * time.Second):
+					t.Fatalf("%s: pgusers ended before the kill:\nstdout:\n%s\nstderr:\n%s", f, p.out.String(), p.errOut.String())
+				}
+			}
+			sh.p.arm(nil)
+			sh.s.settle(t)
+			done := sh.done(t)
+			for j := 1; j < len(done); j++ {
+				if done[j] && !done[j-1] {
+					t.Errorf("%s: %s is done but %s is not", f, shopSteps[j], shopSteps[j-1])
+				}
+			}
+			all := done == [4]bool{true, true, true, true}
+			for _, v := range []string{"text", "json"} {
+				r := sh.r.run(t, "plan", "-f", sh.direct, "--detailed-exitcode", "--output", v)
+				if want := map[bool]int{true: 0, false: 2}[all]; r.code != want {
+					t.Errorf("%s: the server holds %v; plan --output %s exits %d, want %d:\n%s", f, done, v, r.code, want, r)
+				}
+			}
+			sh.converge(t)
+			sh.reset(t)
+		}
+	}
+}
