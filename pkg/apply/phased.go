@@ -186,10 +186,10 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		}
 		return &PartialError{Committed: committed, Failed: failed, NotRun: notRun, Err: err}
 	}
-	// run runs step's changes in tx and commits them (rolls them back when
+	// step runs a step's changes in tx and commits them (rolls them back when
 	// they change nothing, or in a rehearsal); a failure rolls them back.
 	// It returns whether the connection is still usable.
-	run := func(tx pgx.Tx, db, step string, changes []diff.Change) (bool, error) {
+	step := func(tx pgx.Tx, db, name string, changes []diff.Change) (bool, error) {
 		x, err := execute(ctx, tx, changes)
 		if err != nil {
 			return tx.Rollback(context.WithoutCancel(ctx)) == nil, err
@@ -197,21 +197,21 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		if !changesSomething(changes) {
 			return true, tx.Rollback(ctx)
 		}
-		err = settle(ctx, job, db, commit(ctx, tx, rehearse, step, x))
+		err = settle(ctx, job, db, commit(ctx, tx, rehearse, name, x))
 		var lr *LostReplyError
 		if errors.As(err, &lr) && lr.Committed {
-			committed = append(committed, step)
+			committed = append(committed, name)
 			return false, err
 		}
 		if err == nil && !rehearse {
-			committed = append(committed, step)
+			committed = append(committed, name)
 		}
 		return err == nil, err
 	}
 
 	// 3. The main transaction, all but the drops.
 	mainOpen = false
-	if ok, err := run(tx, "", "the main transaction", transaction(plan, "", me, notDrops)); err != nil {
+	if ok, err := step(tx, "", "the main transaction", transaction(plan, "", me, notDrops)); err != nil {
 		if ok || !isLostAfterCommit(err) {
 			return stop("the main transaction", err)
 		}
@@ -228,7 +228,7 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		if rehearse {
 			changes = append(standIns(plan, o.db), changes...)
 		}
-		_, err := run(o.tx, o.db, "database "+o.db, changes)
+		_, err := step(o.tx, o.db, "database "+o.db, changes)
 		_ = o.conn.Close(context.WithoutCancel(ctx))
 		switch {
 		case isLostAfterCommit(err):
@@ -247,7 +247,7 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 	if err != nil {
 		return stop("the drops", lost("BEGIN", err))
 	}
-	if _, err := run(tx, "", "the drops", transaction(plan, "", me, onlyDrops)); err != nil {
+	if _, err := step(tx, "", "the drops", transaction(plan, "", me, onlyDrops)); err != nil {
 		if isLostAfterCommit(err) {
 			return err // every step committed; the caller reads the server again
 		}
