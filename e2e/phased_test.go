@@ -121,17 +121,21 @@ func mustPlanEmpty(t testing.TB, r *runner, file string) {
 }
 
 // converge applies without a fault; every step must then be done and the
-// plan empty.
-func (sh *shop) converge(t testing.TB) {
+// plan empty. It reports whether they are.
+func (sh *shop) converge(t testing.TB) bool {
 	t.Helper()
+	ok := true
 	r := sh.r.run(t, "apply", "-f", sh.direct, "--auto-approve", "--output", "json")
 	if r.code != 0 {
+		ok = false
 		t.Errorf("the apply after the fault does not converge:\n%s", r)
 	}
 	mustPlanEmpty(t, sh.r, sh.direct)
 	if got := sh.done(t); got != [4]bool{true, true, true, true} {
+		ok = false
 		t.Errorf("the converging apply left steps undone: %v", got)
 	}
+	return ok
 }
 
 // view is how a report is read: what it says the status is and which
@@ -292,7 +296,7 @@ func TestPhasedApplyTellsWhatCommitted(t *testing.T) {
 		sh.reset(t)
 	}
 	counts := map[string]int{}
-	faults, misreported := 0, 0
+	faults, partials, misreported, converged := 0, 0, 0, 0
 	for i := range shopSteps {
 		for _, f := range shopFaults(i, recs[i]) {
 			for _, v := range shopViews {
@@ -309,8 +313,13 @@ func TestPhasedApplyTellsWhatCommitted(t *testing.T) {
 				}
 				status, _, _ := v.outcome(r)
 				partial := done != [4]bool{} && done != [4]bool{true, true, true, true}
+				if partial {
+					partials++
+				}
 				counts[fmt.Sprintf("%s: %s, partial=%v", shopSteps[i], status, partial)]++
-				sh.converge(t)
+				if sh.converge(t) {
+					converged++
+				}
 				sh.reset(t)
 			}
 		}
@@ -324,7 +333,8 @@ func TestPhasedApplyTellsWhatCommitted(t *testing.T) {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "  %4d × %s\n", counts[k], k)
 	}
-	t.Logf("%d faulted applies, %d misreported, every one converged unless reported above:\n%s", faults, misreported, b.String())
+	t.Logf("%d faulted applies (text and JSON), %d left the server partly applied, %d misreported, %d converged "+
+		"(the next apply, then an empty plan); by the step faulted, the status reported:\n%s", faults, partials, misreported, converged, b.String())
 }
 
 // faultedInEveryView runs the faulted apply once per view (resetting the
