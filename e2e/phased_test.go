@@ -494,3 +494,36 @@ func TestKilledMidSequenceLeavesWholeSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestPhasedApplyUnreachableAfterTheCut loses the reply to database
+// alpha's COMMIT, and from then on the server cannot be reached: PostgreSQL
+// cannot be asked, so alpha's outcome is unknown, and every view must say
+// so, with exactly what committed before it.
+func TestPhasedApplyUnreachableAfterTheCut(t *testing.T) {
+	t.Parallel()
+	sh := newShop(t)
+	r, f, _ := sh.faulted(t, &fault{kind: faultRecord, database: "alpha", nth: 1}, shopViews[0])
+	if r.code != 0 || !f.rec.complete {
+		t.Fatalf("the dry run did not apply:\n%s", r)
+	}
+	sh.reset(t)
+	for _, v := range shopViews {
+		ff := fault{kind: cutAfterByte, k: f.rec.commitStart, database: "alpha", nth: 1, refuse: true}
+		r, fired, done := sh.faulted(t, &ff, v)
+		if !fired.fired {
+			t.Fatal("the cut did not fire")
+		}
+		status, committed, err := v.outcome(r)
+		if err != nil || status != "unknown" || !slices.Equal(committed, []string{"the main transaction"}) || r.code != 1 {
+			t.Errorf("%s view: status %q, committed %v, exit %d (%v); want unknown, [the main transaction], 1\n%s", v.name, status, committed, r.code, err, brief(r))
+		}
+		if sr, err := oneServer(r); v.name == "json" && (err != nil || sr.ErrorKind != "unknown-outcome" || !strings.Contains(sr.Error, unknownOutcome)) {
+			t.Errorf("json view: errorKind %q, error %q (%v)", sr.ErrorKind, sr.Error, err)
+		}
+		if !done[0] || done[2] || done[3] {
+			t.Errorf("the server holds %v; want the main transaction, alpha either way, nothing after", done)
+		}
+		sh.converge(t)
+		sh.reset(t)
+	}
+}
