@@ -222,7 +222,7 @@ func sweepJobs(s shape, exhaustive bool) []sweepJob {
 type tally struct {
 	mu       sync.Mutex
 	faults   int
-	texts    int // faults injected again, for the text view
+	texts    int                       // faults injected again, for the text view
 	outcomes map[string]map[string]int // phase → outcome → count
 	sweeps   map[string]map[string]int // sweep → outcome → count
 	problems map[string]*problem
