@@ -73,6 +73,13 @@ func thousands(n int) string {
 	return s
 }
 
+// Quote quotes a value for an error message, as the files' own errors do:
+// whole up to 64 bytes, else its first 64 bytes, "…" and its size. For
+// values read from elsewhere (a plan file, the command line).
+func Quote(s string) string {
+	return fmt.Sprintf("%q", bounded(s))
+}
+
 // quotePrefix quotes s, or only its first quoteMax bytes and "…" when
 // it is longer: for a message that gives the size itself.
 func quotePrefix(s string) string {

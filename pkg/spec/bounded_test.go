@@ -58,6 +58,8 @@ func TestBoundedLeavesShortValuesAlone(t *testing.T) {
 		{errorMsg("%q", strings.Repeat("é", 40)), `"` + strings.Repeat("é", 32) + `…" (80 bytes)`},
 		{errorMsg("100%% of %q", "x"), `100% of "x"`},
 		{thousands(1234567), "1,234,567"},
+		{Quote("orders-prod"), `"orders-prod"`},
+		{Quote(strings.Repeat("x", 70)), `"` + strings.Repeat("x", 64) + `…" (70 bytes)`},
 	} {
 		if c.format != c.want {
 			t.Errorf("got %s, want %s", c.format, c.want)
