@@ -222,6 +222,7 @@ func sweepJobs(s shape, exhaustive bool) []sweepJob {
 type tally struct {
 	mu       sync.Mutex
 	faults   int
+	texts    int                       // faults injected again, for the text view
 	outcomes map[string]map[string]int // phase → outcome → count
 	sweeps   map[string]map[string]int // sweep → outcome → count
 	problems map[string]*problem
@@ -283,7 +284,7 @@ func (tl *tally) table() string {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d faults injected\n", tl.faults)
+	fmt.Fprintf(&b, "%d faults injected; %d of them (after COMMIT was sent) again for the text view\n", tl.faults, tl.texts)
 	row := func(name string, m map[string]int) {
 		fmt.Fprintf(&b, "  %-34s", name)
 		for _, o := range outcomeOrder {
@@ -346,8 +347,10 @@ type judgement struct {
 const phaseAmbiguous = "pipeline end (COMMIT maybe sent)"
 
 // judge checks one faulted apply: its report against the server's state,
-// which must be exactly the old or the new one.
-func judge(r result, phase string, state, old, new []string) judgement {
+// which must be exactly the old or the new one. Where the server could be
+// reached again (reachable), "unknown" is a misreport: PostgreSQL tells
+// whether a transaction committed (pg_xact_status).
+func judge(r result, phase string, state, old, new []string, reachable bool) judgement {
 	var j judgement
 	ambiguous := phase == phaseAmbiguous
 	fail := func(key string) { j.problems = append(j.problems, key) }
@@ -414,6 +417,9 @@ func judge(r result, phase string, state, old, new []string) judgement {
 		j.outcome = "unknown"
 		if beforeCommit(phase) {
 			fail(`"unknown" for a cut before COMMIT was sent`)
+		}
+		if reachable {
+			fail(`"unknown" though the server could be reached again to ask what became of the transaction`)
 		}
 		if sr.ErrorKind != "unknown-outcome" || !strings.Contains(sr.Error, unknownOutcome) {
 			fail(`"unknown" without errorKind "unknown-outcome" and "` + unknownOutcome + `"`)
@@ -562,7 +568,7 @@ func runJob(t testing.TB, w *world, sh shape, j sweepJob, tl *tally) {
 	if f.fired {
 		phase = sh.phase(j, f.phase)
 	}
-	judged := judge(r, phase, state, w.old, w.new)
+	judged := judge(r, phase, state, w.old, w.new, true)
 	tl.add(j.sweep(), phase, judged.outcome)
 	if sr, err := oneServer(r); err == nil {
 		tl.mu.Lock()
@@ -584,6 +590,42 @@ func runJob(t testing.TB, w *world, sh shape, j sweepJob, tl *tally) {
 	problems, detail := w.converge(t)
 	for _, key := range problems {
 		tl.problem(key, j.String(), example(detail+"\n"))
+	}
+	w.reset(t)
+	if f.fired && !beforeCommit(phase) {
+		// After COMMIT was sent the outcome is the one PostgreSQL gives:
+		// the text view must say the same as the server holds too.
+		judgeText(t, w, j, tl)
+	}
+}
+
+// judgeText injects fault j again with the text output, and checks the
+// apply's line against the server: "applied" exactly when it holds the
+// new state, "failed, nothing changed there" exactly when it holds the
+// old one, never "outcome unknown" (the server can be reached again).
+func judgeText(t testing.TB, w *world, j sweepJob, tl *tally) {
+	t.Helper()
+	tl.mu.Lock()
+	tl.texts++
+	tl.mu.Unlock()
+	w.p.arm(&fault{kind: j.kind, k: j.k, reset: j.reset})
+	r := w.r.run(t, "apply", "-f", w.viaProxy, "--auto-approve", "--timeout", "5s")
+	w.p.arm(nil)
+	w.s.settle(t)
+	state := w.s.state(t)
+	line := ""
+	if m := applyLine.FindStringSubmatch(r.stdout); m != nil {
+		line = m[1]
+	}
+	applied := strings.HasPrefix(line, "applied")
+	switch {
+	case applied && !sameLines(state, w.new), line == "failed, nothing changed there" && !sameLines(state, w.old),
+		!applied && line != "failed, nothing changed there":
+		tl.problem("the text view says other than the server holds", j.String(),
+			fmt.Sprintf("  fault %s: text %q, the server holds the new state: %v\n%s", j, line, sameLines(state, w.new), brief(r)))
+	}
+	if problems, detail := w.converge(t); problems != nil {
+		tl.problem(problems[0], j.String(), detail)
 	}
 	w.reset(t)
 }

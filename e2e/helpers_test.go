@@ -170,6 +170,7 @@ type serverReport struct {
 	Error     string            `json:"error"`
 	ErrorKind string            `json:"errorKind"`
 	Changes   []json.RawMessage `json:"changes"`
+	Committed []string          `json:"committed"`
 	Failed    *struct {
 		Action    string `json:"action"`
 		Principal string `json:"principal"`

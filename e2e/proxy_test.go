@@ -40,6 +40,17 @@ import (
 //     hears.
 //   - record: fire nothing; note every message and byte offset, for a
 //     dry run that sizes the sweeps.
+//   - delayCommit: once the client sends COMMIT, close the client's side at
+//     once and forward COMMIT to the server delay later: the server
+//     commits after the client is gone.
+//   - killAfterMessage: forward the client's K-th message, then run the
+//     fault's kill hook (which kills pgusers with SIGKILL) before anything
+//     else the client sends.
+//
+// A fault with a database is claimed only by a connection to that
+// database, and with nth only by the nth BEGIN on such connections (a
+// phased apply opens one connection per database, and its drops' BEGIN is
+// the second on the connected database's).
 //
 // With refuse, once the fault fired, every new connection is reset at
 // once, as if the server could no longer be reached.
@@ -84,10 +95,13 @@ const (
 	stallAfterByte
 	stallAtCommit
 	resetFirstQuery
+	delayCommit
+	killAfterMessage
 )
 
 func (k faultKind) String() string {
-	return [...]string{"record", "cut after message", "cut after byte", "stall after byte", "stall at COMMIT", "reset at the first query"}[k]
+	return [...]string{"record", "cut after message", "cut after byte", "stall after byte", "stall at COMMIT", "reset at the first query",
+		"COMMIT delayed after the client's side is gone", "kill -9 after message"}[k]
 }
 
 // Phases of an apply's transaction, from the proxy's side, when a fault
@@ -107,6 +121,15 @@ type fault struct {
 	// refuse, once the fault fired, resets every new connection at once:
 	// the server cannot be reached again.
 	refuse bool
+	// database and nth narrow which BEGIN claims the fault; begins counts
+	// the BEGINs that could have.
+	database string
+	nth      int
+	begins   int
+	// delay is how long delayCommit holds COMMIT back.
+	delay time.Duration
+	// kill is killAfterMessage's hook.
+	kill func()
 
 	claimed bool
 	fired   bool
@@ -277,6 +300,9 @@ type proxyConn struct {
 	commitStart int // where COMMIT's reply starts, in sbytes
 	cut         bool
 	stalled     bool
+	database    string // from the startup packet
+	// afterForward runs once the message being decided was forwarded.
+	afterForward func()
 }
 
 func (c *proxyConn) closeBoth(reset bool) {
@@ -317,6 +343,9 @@ func (c *proxyConn) clientToServer() {
 		code := binary.BigEndian.Uint32(pkt[4:8])
 		c.mu.Lock()
 		c.sslReply = code == sslRequestCode || code == gssEncRequestCode
+		if db, ok := startupParam(pkt, "database"); ok {
+			c.database = db
+		}
 		c.mu.Unlock()
 		if _, err := c.server.Write(pkt); err != nil {
 			return
@@ -372,11 +401,44 @@ func (c *proxyConn) clientToServer() {
 				return
 			}
 		}
+		c.mu.Lock()
+		after := c.afterForward
+		c.afterForward = nil
+		c.mu.Unlock()
+		if after != nil {
+			after()
+		}
 		if cut {
 			c.closeBoth(reset)
 			return
 		}
 	}
+}
+
+// delayed closes the client's side, then forwards msg (COMMIT) to the
+// server after delay, and closes the server's side once it had time to
+// answer.
+func (c *proxyConn) delayed(msg []byte, delay time.Duration) {
+	c.client.SetLinger(0)
+	c.client.Close()
+	time.Sleep(delay)
+	c.server.Write(msg)
+	time.Sleep(time.Second)
+	c.closeBoth(false)
+}
+
+// startupParam is the value of a startup packet's parameter.
+func startupParam(pkt []byte, name string) (string, bool) {
+	if len(pkt) < 8 || binary.BigEndian.Uint32(pkt[4:8]) != 196608 {
+		return "", false
+	}
+	fields := bytes.Split(pkt[8:], []byte{0})
+	for i := 0; i+1 < len(fields); i += 2 {
+		if string(fields[i]) == name {
+			return string(fields[i+1]), true
+		}
+	}
+	return "", false
 }
 
 // decideClient counts a client message and says whether to forward it and
@@ -404,10 +466,13 @@ func (c *proxyConn) decideClient(msg []byte, sql string, begin, commit bool) (fo
 		p.mu.Lock()
 		p.begins++
 		f := p.fault
-		if c.f == nil && f != nil && f.kind != resetFirstQuery && !f.claimed {
-			f.claimed = true
-			c.f = f
-			c.counting = true
+		if c.f == nil && f != nil && f.kind != resetFirstQuery && !f.claimed && (f.database == "" || f.database == c.database) {
+			f.begins++
+			if f.nth == 0 || f.begins == f.nth {
+				f.claimed = true
+				c.f = f
+				c.counting = true
+			}
 		}
 		p.mu.Unlock()
 	}
@@ -436,6 +501,12 @@ func (c *proxyConn) decideClient(msg []byte, sql string, begin, commit bool) (fo
 		c.fire(phaseBeforeBeginReply)
 		return false, true, f.reset
 	}
+	if commit && !c.commitSent && f.kind == delayCommit {
+		c.commitSent = true
+		c.fire(phaseCommitSent)
+		c.afterForward = func() { c.delayed(msg, f.delay) }
+		return false, false, false
+	}
 	if commit && !c.commitSent {
 		c.commitSent = true
 		if c.stalled {
@@ -454,6 +525,12 @@ func (c *proxyConn) decideClient(msg []byte, sql string, begin, commit bool) (fo
 	if f.kind == cutAfterMessage && c.msgs == f.k {
 		c.fire(c.phaseNow())
 		return true, true, f.reset
+	}
+	if f.kind == killAfterMessage && c.msgs == f.k {
+		c.p.mu.Lock()
+		f.fired, f.phase = true, c.phaseNow()
+		c.p.mu.Unlock()
+		c.afterForward = f.kill
 	}
 	return true, false, false
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,5 +139,58 @@ func TestDiscoveryIsBoundedByTheTimeout(t *testing.T) {
 	mustContain(t, "stderr", r.stderr, "discovery did not finish within 1s (--timeout)", "nothing was changed")
 	if took := time.Since(start); took > 30*time.Second {
 		t.Errorf("plan took %v with --timeout 1s", took)
+	}
+}
+
+// A refusal from Resource Manager, answered at once, is reported as what it
+// is, not as the timeout; and when discovery fails no server is contacted,
+// not even one the files list (it would have been read while the files
+// decoded).
+func TestRefusedDiscoveryContactsNoServer(t *testing.T) {
+	f := newFixture(t)
+	list := armfake.ListPath(discoverSub, "")
+	arm := armfake.Start(t, armfake.Options{})
+	arm.Fail(list, armfake.AuthorizationFailed(list))
+	f.env.arm = run.ARM{Cloud: arm.Cloud(), Transport: arm.Transport(), Retry: armfake.Retry()}
+	f.env.connect.Credentials = connect.NewCredentialsWith(&armfake.Credential{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var contacted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			contacted.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	file := writeFile(t, f.dir, "fleet.yaml", fmt.Sprintf(`version: 1
+discover:
+  - subscription: %s
+    server:
+      user: %[2]q
+      sslmode: disable
+      insecureSkipTLSVerify: true
+servers:
+  - name: listed
+    host: 127.0.0.1
+    port: %[3]d
+    user: %[2]q
+    sslmode: disable
+    insecureSkipTLSVerify: true
+`, discoverSub, f.c.Admin, ln.Addr().(*net.TCPAddr).Port))
+	r := pgusers(t, f.env, "plan", "-f", file, "--timeout", "5m")
+	wantCode(t, r, exitError)
+	mustContain(t, "stderr", r.stderr, "discovery: ", "AuthorizationFailed", "nothing was changed")
+	if strings.Contains(r.stderr, "did not finish") {
+		t.Errorf("a refusal reads as the timeout:\n%s", r.stderr)
+	}
+	if n := contacted.Load(); n > 0 {
+		t.Errorf("discovery failed, and the listed server was contacted %d time(s)", n)
 	}
 }

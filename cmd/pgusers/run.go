@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -81,9 +82,11 @@ func (c *common) decode(ctx context.Context, start time.Time, files *spec.Files,
 	c.log.Debug("loaded the desired state", "files", len(d.Files), "servers", len(d.Servers), "took", time.Since(start))
 	dctx, cancel := context.WithTimeout(ctx, time.Duration(c.timeout))
 	found, err := run.Discover(dctx, d, *cfg, arm)
+	// Read before cancel, which would make any error look like the timeout.
+	timedOut := errors.Is(dctx.Err(), context.DeadlineExceeded)
 	cancel()
 	switch {
-	case err != nil && ctx.Err() == nil && dctx.Err() != nil:
+	case err != nil && ctx.Err() == nil && timedOut:
 		return nil, nil, fmt.Errorf("discovery did not finish within %s (--timeout): %w; nothing was changed", c.timeout.String(), err)
 	case err != nil:
 		return nil, nil, fmt.Errorf("discovery: %w; nothing was changed", err)

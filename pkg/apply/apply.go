@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,9 +27,13 @@ type Job struct {
 	Observed diff.Observed
 	// Asked is what Observed was read for.
 	Asked inspect.Asked
-	// Open connects to the other databases of the server, signed in as
-	// the main connection is; only a plan with Cleanups needs it.
+	// Open connects to a database of the server, signed in as the main
+	// connection is: to the other databases of a plan with Cleanups or of
+	// a sequence, and to ask what became of a transaction whose COMMIT
+	// reply never came (settle).
 	Open inspect.Opener
+	// VerifyWithin bounds that asking; zero is VerifyWithin.
+	VerifyWithin time.Duration
 }
 
 // Beginner is a connection that can open a transaction: a *pgx.Conn.
@@ -99,7 +104,8 @@ func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error)
 			plan = renameInsteadOfDrop(plan)
 		}
 	}
-	if err := execute(ctx, tx, transaction(plan, "", job.Observed.SessionUser, all)); err != nil {
+	x, err := execute(ctx, tx, transaction(plan, "", job.Observed.SessionUser, all))
+	if err != nil {
 		var se *StatementError
 		if errors.As(err, &se) {
 			se.HandedOver = handedOver
@@ -107,7 +113,13 @@ func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error)
 		return err
 	}
 	committing = true
-	return commit(ctx, tx, rehearse, "the main transaction")
+	err = settle(ctx, job, "", commit(ctx, tx, rehearse, "the main transaction", x))
+	var lr *LostReplyError
+	if len(handedOver) > 0 && (errors.As(err, &lr) && !lr.Committed || errors.As(err, new(*UnknownOutcomeError))) {
+		// The hand-overs committed before: a sequence, in effect.
+		return &PartialError{Committed: HandOvers(handedOver), Failed: "the main transaction", Err: err}
+	}
+	return err
 }
 
 // which picks changes of one transaction.

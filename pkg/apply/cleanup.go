@@ -2,13 +2,13 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgusers/pgusers/pkg/diff"
-	"github.com/pgusers/pgusers/pkg/inspect"
 )
 
 // CleanupError says which statement of a plan's Cleanup failed, in which
@@ -26,8 +26,19 @@ type CleanupError struct {
 
 func (e *CleanupError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "in database %s, %s failed: %v; ", e.Database, e.Statement.Display(), e.Err)
+	var uo *UnknownOutcomeError
+	if errors.As(e.Err, &uo) {
+		fmt.Fprintf(&b, "in database %s, %v; ", e.Database, e.Err)
+	} else {
+		fmt.Fprintf(&b, "in database %s, %s failed: %v; ", e.Database, e.Statement.Display(), e.Err)
+	}
 	switch {
+	case uo != nil:
+		b.WriteString("the main transaction changed nothing")
+		if len(e.Done) > 0 {
+			fmt.Fprintf(&b, "; what the dropped principals owned in %s was already handed over", strings.Join(e.Done, ", "))
+		}
+		b.WriteString(": plan again to see what the server holds, then apply again to finish")
 	case e.Rehearsal:
 		b.WriteString("rolled back there, as every other database of the rehearsal")
 	case len(e.Done) > 0:
@@ -51,7 +62,7 @@ func cleanUp(ctx context.Context, job Job, rehearse bool) ([]string, error) {
 	}
 	var done []string
 	for _, c := range job.Plan.Cleanups {
-		stmt, err := cleanUpOne(ctx, job.Open, c, rehearse)
+		stmt, err := cleanUpOne(ctx, job, c, rehearse)
 		if err != nil {
 			return done, &CleanupError{Database: c.Database, Statement: stmt, Err: err, Done: done, Rehearsal: rehearse}
 		}
@@ -64,8 +75,8 @@ func cleanUp(ctx context.Context, job Job, rehearse bool) ([]string, error) {
 
 // cleanUpOne returns the statement that failed with its error, or the
 // zero statement when what failed was the connection or the transaction.
-func cleanUpOne(ctx context.Context, open inspect.Opener, c diff.Cleanup, rehearse bool) (diff.Statement, error) {
-	conn, err := open(ctx, c.Database)
+func cleanUpOne(ctx context.Context, job Job, c diff.Cleanup, rehearse bool) (diff.Statement, error) {
+	conn, err := job.Open(ctx, c.Database)
 	if err != nil {
 		return diff.Statement{SQL: "(connect)"}, err
 	}
@@ -76,10 +87,18 @@ func cleanUpOne(ctx context.Context, open inspect.Opener, c diff.Cleanup, rehear
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	b := &pgx.Batch{}
+	b.Queue(xactIDSQL)
 	for _, s := range c.Statements {
 		b.Queue(s.SQL, s.Args...)
 	}
 	br := tx.SendBatch(ctx, b)
+	x := xact{pid: conn.PgConn().PID()}
+	var padded []byte
+	if err := br.QueryRow().Scan(&padded); err != nil {
+		br.Close()
+		return diff.Statement{SQL: "(pipeline)"}, err
+	}
+	x.id = xactID(padded)
 	for _, s := range c.Statements {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
@@ -92,8 +111,9 @@ func cleanUpOne(ctx context.Context, open inspect.Opener, c diff.Cleanup, rehear
 	if rehearse {
 		return diff.Statement{}, nil
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return diff.Statement{SQL: "COMMIT"}, describePgError(err)
+	err = settle(ctx, job, c.Database, commit(ctx, tx, false, "the hand-over in database "+c.Database, x))
+	if err != nil && !isLostAfterCommit(err) {
+		return diff.Statement{SQL: "COMMIT"}, err
 	}
 	return diff.Statement{}, nil
 }

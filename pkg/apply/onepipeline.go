@@ -48,9 +48,10 @@ func onePipeline(ctx context.Context, conn *pgx.Conn, job Job, rehearse bool) er
 	}
 
 	results := pipelineResults{p: p, m: conn.TypeMap()}
+	x := xact{pid: pc.PID()}
 	now, failure := readHead(results, job)
 	if failure == nil {
-		failure = receiveRequests(p, reqs)
+		x.id, failure = receiveRequests(p, reqs)
 	}
 	if _, err := p.GetResults(); err != nil && failure == nil { // the sync
 		failure = lost("the change set", err)
@@ -76,7 +77,7 @@ func onePipeline(ctx context.Context, conn *pgx.Conn, job Job, rehearse bool) er
 		}
 		return nil
 	}
-	return commit(ctx, rawTx{pc}, false, "the main transaction")
+	return settle(ctx, job, "", commit(ctx, rawTx{pc}, false, "the main transaction", x))
 }
 
 // The head of the pipeline: the transaction, and the lock that must not

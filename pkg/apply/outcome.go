@@ -22,28 +22,35 @@ func (e *LostError) Error() string {
 
 func (e *LostError) Unwrap() error { return e.Err }
 
-// UnknownOutcomeError is a COMMIT whose reply never came: the connection
-// was lost, or the run was interrupted or timed out, after COMMIT was sent.
-// The server may have committed, or not; only reading it again tells.
+// UnknownOutcomeError is a COMMIT whose reply never came (the connection
+// was lost, or the run was interrupted or timed out, after COMMIT was
+// sent) and whose transaction PostgreSQL could not be asked about: the
+// server could not be reached again within VerifyWithin. It may have
+// committed, or not.
 type UnknownOutcomeError struct {
 	// Step names the transaction: "the main transaction", "database X".
 	Step string
 	Err  error
+	// Asked is why asking the server failed.
+	Asked error
+	xact  xact
 }
 
 func (e *UnknownOutcomeError) Error() string {
-	return fmt.Sprintf("the reply to COMMIT of %s never came (%v): it may or may not have committed", e.Step, e.Err)
+	return fmt.Sprintf("the reply to COMMIT of %s never came (%v), and asking the server what became of it failed (%v): "+
+		"it may or may not have committed", e.Step, e.Err, e.Asked)
 }
 
 func (e *UnknownOutcomeError) Unwrap() error { return e.Err }
 
-// commit commits tx (rolls it back in a rehearsal). A server's error reply
-// means it did not commit; any other failure after COMMIT was sent is an
-// UnknownOutcomeError.
+// commit commits tx, transaction x (rolls it back in a rehearsal). A
+// server's error reply means it did not commit; any other failure after
+// COMMIT was sent is an UnknownOutcomeError, for settle to ask the server
+// about.
 func commit(ctx context.Context, tx interface {
 	Commit(context.Context) error
 	Rollback(context.Context) error
-}, rehearse bool, step string) error {
+}, rehearse bool, step string, x xact) error {
 	if rehearse {
 		if err := tx.Rollback(ctx); err != nil {
 			return fmt.Errorf("roll back: %w", err)
@@ -58,7 +65,7 @@ func commit(ctx context.Context, tx interface {
 	if errors.As(err, &pgErr) {
 		return fmt.Errorf("commit: %w", describePgError(err))
 	}
-	return &UnknownOutcomeError{Step: step, Err: err}
+	return &UnknownOutcomeError{Step: step, Err: err, xact: x}
 }
 
 // lost turns an error that is not the server's answer (a lost or closed
@@ -74,8 +81,11 @@ func lost(during string, err error) error {
 		se    *StaleError
 		ste   *StatementError
 		ce    *CleanupError
+		lr    *LostReplyError
+		uo    *UnknownOutcomeError
 	)
 	if errors.As(err, &pgErr) || errors.As(err, &le) || errors.As(err, &se) || errors.As(err, &ste) || errors.As(err, &ce) ||
+		errors.As(err, &lr) || errors.As(err, &uo) ||
 		errors.Is(err, ErrLocked) {
 		return err
 	}

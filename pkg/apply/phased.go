@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -46,10 +47,13 @@ import (
 // committed: what they changed stays on the server.
 type PartialError struct {
 	// Committed names the transactions that committed, in order: "the
-	// main transaction" and "database NAME".
+	// main transaction", "database NAME", "the drops" and "hand-over in
+	// database NAME". Only those that changed something are named.
 	Committed []string
-	// Failed names the transaction that failed; NotRun those that did not
-	// run.
+	// Failed names the transaction that failed, and NotRun those that did
+	// not run. Failed is "" when the sequence stopped because the
+	// connection was lost after the last of Committed (Err, a
+	// LostReplyError, says so).
 	Failed string
 	NotRun []string
 	Err    error
@@ -57,8 +61,17 @@ type PartialError struct {
 
 func (e *PartialError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s failed and was rolled back: %v; ", e.Failed, e.Err)
-	fmt.Fprintf(&b, "already committed (each database commits on its own): %s", strings.Join(e.Committed, ", "))
+	fmt.Fprintf(&b, "already committed (each database commits on its own): %s; then ", strings.Join(e.Committed, ", "))
+	var lr *LostReplyError
+	var uo *UnknownOutcomeError
+	switch {
+	case e.Failed == "":
+		fmt.Fprintf(&b, "the connection was lost: %v", e.Err)
+	case errors.As(e.Err, &lr), errors.As(e.Err, &uo):
+		fmt.Fprintf(&b, "%v", e.Err) // what became of Failed is its own message
+	default:
+		fmt.Fprintf(&b, "%s failed and was rolled back: %v", e.Failed, e.Err)
+	}
 	if len(e.NotRun) > 0 {
 		fmt.Fprintf(&b, "; not run: %s", strings.Join(e.NotRun, ", "))
 	}
@@ -67,6 +80,27 @@ func (e *PartialError) Error() string {
 }
 
 func (e *PartialError) Unwrap() error { return e.Err }
+
+// HandOvers names the hand-overs committed in databases, as PartialError
+// lists them.
+func HandOvers(databases []string) []string {
+	out := make([]string, len(databases))
+	for i, db := range databases {
+		out[i] = "hand-over in database " + db
+	}
+	return out
+}
+
+// changesSomething reports whether a transaction's changes change the
+// server: lending roles and taking them back leaves it as it was.
+func changesSomething(changes []diff.Change) bool {
+	for _, c := range changes {
+		if c.Action != "lend" && c.Action != "unlend" && c.Action != "stand-in" {
+			return true
+		}
+	}
+	return false
+}
 
 // elsewhere is the open transaction of another database.
 type elsewhere struct {
@@ -85,6 +119,9 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 	if err != nil {
 		return lost("BEGIN", err)
 	}
+	// The session's connection, which holds the lock: tx is replaced by
+	// the drops' transaction, and is nil if their BEGIN fails.
+	session := tx.Conn()
 	mainOpen := true
 	locked := false
 	var others []elsewhere
@@ -96,8 +133,8 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		if mainOpen {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
-		if locked {
-			unlock(ctx, tx.Conn())
+		if locked && !session.IsClosed() {
+			unlock(ctx, session)
 		}
 	}()
 
@@ -124,9 +161,7 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 	var committed []string
 	if len(plan.Cleanups) > 0 {
 		handed, err := cleanUp(ctx, job, rehearse)
-		for _, db := range handed {
-			committed = append(committed, "hand-over in database "+db)
-		}
+		committed = append(committed, HandOvers(handed)...)
 		if err != nil {
 			return err
 		}
@@ -134,7 +169,11 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 			plan = renameInsteadOfDrop(plan)
 		}
 	}
-	partial := func(failed string, err error) error {
+	drops := hasDrops(plan)
+	// stop ends the sequence at step failed ("" when the connection was
+	// lost after a commit): what committed stays, and what follows did not
+	// run.
+	stop := func(failed string, err error) error {
 		if len(committed) == 0 {
 			return err
 		}
@@ -142,68 +181,92 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		for _, o := range others {
 			notRun = append(notRun, "database "+o.db)
 		}
-		if hasDrops(plan) {
+		if drops && failed != "the drops" {
 			notRun = append(notRun, "the drops")
 		}
 		return &PartialError{Committed: committed, Failed: failed, NotRun: notRun, Err: err}
 	}
+	// step runs a step's changes in tx and commits them (rolls them back when
+	// they change nothing, or in a rehearsal); a failure rolls them back.
+	// It returns whether the connection is still usable.
+	step := func(tx pgx.Tx, db, name string, changes []diff.Change) (bool, error) {
+		x, err := execute(ctx, tx, changes)
+		if err != nil {
+			return tx.Rollback(context.WithoutCancel(ctx)) == nil, err
+		}
+		if !changesSomething(changes) {
+			return true, tx.Rollback(ctx)
+		}
+		err = settle(ctx, job, db, commit(ctx, tx, rehearse, name, x))
+		var lr *LostReplyError
+		if errors.As(err, &lr) && lr.Committed {
+			committed = append(committed, name)
+			return false, err
+		}
+		if err == nil && !rehearse {
+			committed = append(committed, name)
+		}
+		return err == nil, err
+	}
 
 	// 3. The main transaction, all but the drops.
-	if err := execute(ctx, tx, transaction(plan, "", me, notDrops)); err != nil {
-		return partial("the main transaction", err)
-	}
 	mainOpen = false
-	if err := commit(ctx, tx, rehearse, "the main transaction"); err != nil {
-		return partial("the main transaction", err)
-	}
-	if !rehearse {
-		committed = append(committed, "the main transaction")
+	if ok, err := step(tx, "", "the main transaction", transaction(plan, "", me, notDrops)); err != nil {
+		if ok || !isLostAfterCommit(err) {
+			return stop("the main transaction", err)
+		}
+		// Committed, and the session (and its lock) is gone with the
+		// connection: the sequence cannot go on safely.
+		return stop("", err)
 	}
 
 	// 4. Each other database.
-	for i, o := range others {
+	for len(others) > 0 {
+		o := others[0]
+		others = others[1:]
 		changes := transaction(plan, o.db, me, all)
 		if rehearse {
 			changes = append(standIns(plan, o.db), changes...)
 		}
-		err := execute(ctx, o.tx, changes)
-		if err == nil {
-			err = commit(ctx, o.tx, rehearse, "database "+o.db)
-		}
+		_, err := step(o.tx, o.db, "database "+o.db, changes)
 		_ = o.conn.Close(context.WithoutCancel(ctx))
-		if err != nil {
-			others = others[i+1:]
-			return partial("database "+o.db, fmt.Errorf("in database %s: %w", o.db, err))
-		}
-		if !rehearse {
-			committed = append(committed, "database "+o.db)
+		switch {
+		case isLostAfterCommit(err):
+			// It committed; only its own connection went. The session
+			// still holds the lock: go on.
+		case err != nil:
+			return stop("database "+o.db, fmt.Errorf("in database %s: %w", o.db, err))
 		}
 	}
-	others = nil
 
 	// 5. The drops.
-	if !hasDrops(plan) {
+	if !drops {
 		return nil
 	}
-	tx, err = conn.Begin(ctx)
+	tx, err = session.Begin(ctx)
 	if err != nil {
-		return partial("the drops", lost("BEGIN", err))
+		return stop("the drops", lost("BEGIN", err))
 	}
-	mainOpen = true
-	drops := transaction(plan, "", me, onlyDrops)
+	dropChanges := transaction(plan, "", me, onlyDrops)
 	if rehearse {
 		// The rolled-back main transaction's renames are not there for
 		// the drops' hand-overs to see.
-		drops = append(renames(plan), drops...)
+		dropChanges = append(renames(plan), dropChanges...)
 	}
-	if err := execute(ctx, tx, drops); err != nil {
-		return partial("the drops", err)
-	}
-	mainOpen = false
-	if err := commit(ctx, tx, rehearse, "the drops"); err != nil {
-		return partial("the drops", err)
+	if _, err := step(tx, "", "the drops", dropChanges); err != nil {
+		if isLostAfterCommit(err) {
+			return err // every step committed; the caller reads the server again
+		}
+		return stop("the drops", err)
 	}
 	return nil
+}
+
+// isLostAfterCommit reports whether err is a COMMIT whose reply was lost
+// and that, PostgreSQL says, committed.
+func isLostAfterCommit(err error) bool {
+	var lr *LostReplyError
+	return errors.As(err, &lr) && lr.Committed
 }
 
 // begin opens a transaction in database db, on a connection of its own.

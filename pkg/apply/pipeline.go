@@ -26,16 +26,23 @@ import (
 //
 // The pipeline is flushed every flushEvery messages, not once at the end:
 // the server runs the first statements while the rest are encoded.
-func execute(ctx context.Context, tx pgx.Tx, changes []diff.Change) error {
+//
+// It returns the transaction's id, fetched at the head of the pipeline,
+// for settle to ask about should the COMMIT reply be lost; a transaction
+// sent no statement has none.
+func execute(ctx context.Context, tx pgx.Tx, changes []diff.Change) (xact, error) {
+	pc := tx.Conn().PgConn()
+	x := xact{pid: pc.PID()}
 	reqs, err := pipelineRequests(changes)
 	if err != nil || len(reqs) == 0 {
-		return err
+		return x, err
 	}
-	p := tx.Conn().PgConn().StartPipeline(ctx)
+	p := pc.StartPipeline(ctx)
 	if err := send(p, reqs); err != nil {
-		return err
+		return x, err
 	}
-	return receive(p, reqs)
+	x.id, err = receive(p, reqs)
+	return x, err
 }
 
 // send queues reqs on p, then the sync, and flushes.
@@ -55,6 +62,8 @@ func send(p *pgconn.Pipeline, reqs []request) error {
 			}
 		case deallocateRequest:
 			p.SendDeallocate(r.name)
+		case xactIDRequest:
+			p.SendQueryParams(xactIDSQL, nil, nil, nil, nil)
 		}
 		if (i+1)%flushEvery == 0 {
 			if err := p.Flush(); err != nil {
@@ -73,8 +82,8 @@ func send(p *pgconn.Pipeline, reqs []request) error {
 
 // receive reads the results of reqs, then the sync, and closes p; the
 // first failure names its statement.
-func receive(p *pgconn.Pipeline, reqs []request) error {
-	failure := receiveRequests(p, reqs)
+func receive(p *pgconn.Pipeline, reqs []request) (string, error) {
+	id, failure := receiveRequests(p, reqs)
 	// After a failure the server skips to the sync, and so does the
 	// pipeline: the next result is the sync either way.
 	if _, err := p.GetResults(); err != nil && failure == nil {
@@ -83,23 +92,27 @@ func receive(p *pgconn.Pipeline, reqs []request) error {
 	if err := p.Close(); err != nil && failure == nil {
 		failure = lost("the change set", err)
 	}
-	return failure
+	return id, failure
 }
 
-// receiveRequests reads the results of reqs up to the first failure.
-func receiveRequests(p *pgconn.Pipeline, reqs []request) error {
+// receiveRequests reads the results of reqs up to the first failure, and
+// the transaction's id.
+func receiveRequests(p *pgconn.Pipeline, reqs []request) (id string, err error) {
 	for _, r := range reqs {
 		res, err := p.GetResults()
 		if err == nil {
 			if rr, ok := res.(*pgconn.ResultReader); ok {
+				for r.kind == xactIDRequest && rr.NextRow() {
+					id = xactID(rr.Values()[0])
+				}
 				_, err = rr.Close()
 			}
 		}
 		if err != nil {
-			return r.fail(err)
+			return id, r.fail(err)
 		}
 	}
-	return nil
+	return id, nil
 }
 
 // flushEvery is how many pipeline messages are queued before they are sent:
@@ -112,6 +125,7 @@ const (
 	prepareRequest requestKind = iota
 	queryRequest
 	deallocateRequest
+	xactIDRequest // the transaction's id (xactIDSQL)
 )
 
 // request is one message of the apply pipeline, with the change it serves.
@@ -133,15 +147,19 @@ func (r request) fail(err error) error {
 		// and the transaction with it. No statement is to blame.
 		return lost("the change set", err)
 	}
-	if r.kind == deallocateRequest {
+	switch r.kind {
+	case deallocateRequest:
 		return fmt.Errorf("apply: release the prepared statement %s: %w", r.name, err)
+	case xactIDRequest:
+		return fmt.Errorf("apply: read the transaction's id: %w", err)
 	}
 	return &StatementError{Change: *r.change, Statement: *r.stmt, Err: describePgError(err)}
 }
 
-// pipelineRequests lays out the plan as pipeline messages: a prepare before
-// the first use of each SQL text that takes arguments, every statement in
-// plan order, and the deallocations last. Every argument's type is checked
+// pipelineRequests lays out the plan as pipeline messages: the
+// transaction's id first, a prepare before the first use of each SQL text
+// that takes arguments, every statement in plan order, and the
+// deallocations last; nothing for changes without statements. Every argument's type is checked
 // here, before anything is sent, so that a bad one fails with nothing on
 // the wire.
 func pipelineRequests(changes []diff.Change) ([]request, error) {
@@ -153,7 +171,11 @@ func pipelineRequests(changes []diff.Change) ([]request, error) {
 	for _, c := range changes {
 		n += len(c.Statements)
 	}
-	reqs := make([]request, 0, n+2) // and a prepare and a deallocation per SQL text, usually one
+	if n == 0 {
+		return nil, nil
+	}
+	reqs := make([]request, 0, n+3) // the id, and a prepare and a deallocation per SQL text, usually one
+	reqs = append(reqs, request{kind: xactIDRequest})
 	var names []string
 	prepared := map[string]string{}
 	for ci := range changes {

@@ -12,7 +12,8 @@ import (
 	"github.com/pgusers/pgusers/pkg/diff"
 )
 
-// Each SQL text with arguments is prepared once, before its first use, and
+// The transaction's id comes first (no round trip of its own); each SQL
+// text with arguments is prepared once, before its first use, and
 // deallocated at the end; statements without arguments go as they are.
 func TestPipelineRequests(t *testing.T) {
 	create := "SELECT pg_catalog.pgaadauth_create_principal_with_oid($1, $2, $3, $4, $5)"
@@ -49,6 +50,7 @@ func TestPipelineRequests(t *testing.T) {
 		got = append(got, sh)
 	}
 	want := []shape{
+		{xactIDRequest, "", false, nil, nil},
 		{prepareRequest, "a", true, []uint32{25, 25, 25, 16, 16}, nil},
 		{queryRequest, "a", true, nil, []string{"a", "oid-a", "user", "f", "t"}},
 		{prepareRequest, "b", true, []uint32{25, 16, 16}, nil},
@@ -61,15 +63,15 @@ func TestPipelineRequests(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
-	if reqs[1].name != reqs[4].name || reqs[1].name == reqs[3].name {
-		t.Errorf("statement names: a %q, b %q, c %q; want a and c to share one, b its own", reqs[1].name, reqs[3].name, reqs[4].name)
+	if reqs[2].name != reqs[5].name || reqs[2].name == reqs[4].name {
+		t.Errorf("statement names: a %q, b %q, c %q; want a and c to share one, b its own", reqs[2].name, reqs[4].name, reqs[5].name)
 	}
 	again, err := pipelineRequests(plan.Changes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again[0].name == reqs[0].name {
-		t.Errorf("two applies named their statements alike (%q): a retry would meet its failed try's", reqs[0].name)
+	if again[1].name == reqs[1].name {
+		t.Errorf("two applies named their statements alike (%q): a retry would meet its failed try's", reqs[1].name)
 	}
 }
 

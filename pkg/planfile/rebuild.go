@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pgusers/pgusers/pkg/diff"
+	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 // rebuild checks every server of a decoded plan and replaces its plan with
@@ -18,30 +19,31 @@ func (p *Plan) rebuild() string {
 	for i := range p.Servers {
 		s := &p.Servers[i]
 		name := s.Desired.Name
+		quoted := spec.Quote(name) // the file may be anything
 		switch {
 		case name == "":
 			return "a server has no name"
 		case seen[name]:
-			return fmt.Sprintf("server %q appears twice", name)
+			return fmt.Sprintf("server %s appears twice", quoted)
 		case s.Desired.Host == "" || s.Desired.User == "":
-			return fmt.Sprintf("server %q has no host or user", name)
+			return fmt.Sprintf("server %s has no host or user", quoted)
 		case s.Observed.Fingerprint() != s.Fingerprint:
-			return fmt.Sprintf("server %q: the recorded state does not match its fingerprint", name)
+			return fmt.Sprintf("server %s: the recorded state does not match its fingerprint", quoted)
 		case s.Desired.TLSProblem() != "":
 			// The files refuse it; a plan file is no way around them.
-			return fmt.Sprintf("server %q: %s", name, s.Desired.TLSProblem())
+			return fmt.Sprintf("server %s: %s", quoted, s.Desired.TLSProblem())
 		}
 		seen[name] = true
 		computed, err := diff.Compute(s.Desired, s.Observed)
 		if err != nil {
-			return fmt.Sprintf("server %q: its recorded state gives no plan (%v)", name, err)
+			return fmt.Sprintf("server %s: its recorded state gives no plan (%v)", quoted, err)
 		}
 		if !sameSteps(computed, s.Plan) {
-			return fmt.Sprintf("server %q: its changes are not what pgusers computes from the state the file records: "+
-				"the file was altered", name)
+			return fmt.Sprintf("server %s: its changes are not what pgusers computes from the state the file records: "+
+				"the file was altered", quoted)
 		}
 		if !sameBlockers(computed.Blockers, s.Plan.Blockers) {
-			return fmt.Sprintf("server %q: what blocks its drops does not add up to what the recorded state counts", name)
+			return fmt.Sprintf("server %s: what blocks its drops does not add up to what the recorded state counts", quoted)
 		}
 		// The statements to run are pgusers' own; the names of the
 		// blockers, which plan read from the server, are kept to show.

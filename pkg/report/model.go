@@ -391,11 +391,22 @@ func managed(s spec.Server) []Managed {
 	return out
 }
 
-// committed says what a failed plan of several transactions committed.
+// committed says what a failed apply committed: the transactions of a
+// sequence, or the hand-overs in other databases before a main
+// transaction that failed. Nothing else commits before a failure.
 func committed(err error) []string {
-	var pe *apply.PartialError
-	if errors.As(err, &pe) {
+	var (
+		pe *apply.PartialError
+		se *apply.StatementError
+		ce *apply.CleanupError
+	)
+	switch {
+	case errors.As(err, &pe):
 		return pe.Committed
+	case errors.As(err, &se) && len(se.HandedOver) > 0:
+		return apply.HandOvers(se.HandedOver)
+	case errors.As(err, &ce) && len(ce.Done) > 0:
+		return apply.HandOvers(ce.Done)
 	}
 	return nil
 }
@@ -406,6 +417,7 @@ func Kind(status Status, err error) string {
 		signIn   *connect.SignInError
 		stale    *apply.StaleError
 		lost     *apply.LostError
+		reply    *apply.LostReplyError
 		stmt     *apply.StatementError
 		cleanup  *apply.CleanupError
 		partial  *apply.PartialError
@@ -436,7 +448,7 @@ func Kind(status Status, err error) string {
 		return "plan"
 	case errors.As(err, &stmt), errors.As(err, &cleanup):
 		return "statement"
-	case errors.As(err, &lost):
+	case errors.As(err, &lost), errors.As(err, &reply):
 		return "connection-lost"
 	case connect.Unreachable(err):
 		return "unreachable"

@@ -170,20 +170,21 @@ func TestErrorKind(t *testing.T) {
 		err    error
 		want   string
 	}{
-		"a lost COMMIT reply":   {Unknown, errors.New("x"), "unknown-outcome"},
-		"the lock":              {Error, fmt.Errorf("apply: %w", apply.ErrLocked), "locked"},
-		"stale":                 {Error, &apply.StaleError{Changes: []string{"x"}}, "stale"},
-		"a timeout":             {Error, fmt.Errorf("timed out: %w", context.DeadlineExceeded), "timeout"},
-		"Ctrl-C":                {Error, fmt.Errorf("interrupted: %w", context.Canceled), "interrupted"},
-		"a statement":           {Error, &apply.StatementError{Err: errors.New("no")}, "statement"},
-		"a lost connection":     {Error, &apply.LostError{During: "the change set", Err: io.ErrUnexpectedEOF}, "connection-lost"},
-		"a partial commit":      {Error, &apply.PartialError{Err: errors.New("no")}, "partial"},
-		"a plan refused":        {Error, &diff.Error{Problems: []diff.Problem{{Msg: "x"}}}, "plan"},
-		"a blocked drop":        {Error, &diff.Error{Blocked: []diff.Blocker{{Principal: "p"}}}, "blocked"},
-		"a name that resolves":  {Error, &net.DNSError{Err: "no such host", Name: "x"}, "unreachable"},
-		"something else":        {Error, errors.New("x"), "other"},
-		"a refused sign-in":     {Error, &connect.SignInError{Server: "s", Refused: true}, "sign-in"},
-		"a timeout in a commit": {Unknown, context.DeadlineExceeded, "unknown-outcome"},
+		"a lost COMMIT reply":       {Unknown, errors.New("x"), "unknown-outcome"},
+		"the lock":                  {Error, fmt.Errorf("apply: %w", apply.ErrLocked), "locked"},
+		"stale":                     {Error, &apply.StaleError{Changes: []string{"x"}}, "stale"},
+		"a timeout":                 {Error, fmt.Errorf("timed out: %w", context.DeadlineExceeded), "timeout"},
+		"Ctrl-C":                    {Error, fmt.Errorf("interrupted: %w", context.Canceled), "interrupted"},
+		"a statement":               {Error, &apply.StatementError{Err: errors.New("no")}, "statement"},
+		"a lost connection":         {Error, &apply.LostError{During: "the change set", Err: io.ErrUnexpectedEOF}, "connection-lost"},
+		"a lost reply, rolled back": {Error, &apply.LostReplyError{Step: "the main transaction", Err: io.ErrUnexpectedEOF}, "connection-lost"},
+		"a partial commit":          {Error, &apply.PartialError{Err: errors.New("no")}, "partial"},
+		"a plan refused":            {Error, &diff.Error{Problems: []diff.Problem{{Msg: "x"}}}, "plan"},
+		"a blocked drop":            {Error, &diff.Error{Blocked: []diff.Blocker{{Principal: "p"}}}, "blocked"},
+		"a name that resolves":      {Error, &net.DNSError{Err: "no such host", Name: "x"}, "unreachable"},
+		"something else":            {Error, errors.New("x"), "other"},
+		"a refused sign-in":         {Error, &connect.SignInError{Server: "s", Refused: true}, "sign-in"},
+		"a timeout in a commit":     {Unknown, context.DeadlineExceeded, "unknown-outcome"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -238,5 +239,42 @@ func TestViewsEscapeNamesFromTheServer(t *testing.T) {
 				t.Errorf("%s: a name forged a line: %q", name, line)
 			}
 		}
+	}
+}
+
+// Every view renders one outcome: a server whose hand-overs in other
+// databases committed before its main transaction failed is not "nothing
+// changed" in the text, and JSON lists them as committed; nor is a server
+// whose outcome is unknown after part of a sequence committed.
+func TestNoViewSaysNothingChangedWhereSomethingCommitted(t *testing.T) {
+	stmt := &apply.StatementError{Change: diff.Change{Action: diff.Drop, Principal: "old"}, Statement: diff.Statement{SQL: `DROP ROLE "old"`},
+		Err: errors.New("no"), HandedOver: []string{"app"}}
+	cleanup := &apply.CleanupError{Database: "b", Statement: diff.Statement{SQL: "REASSIGN OWNED BY x TO y"}, Err: errors.New("no"), Done: []string{"a"}}
+	unknown := &apply.PartialError{Committed: []string{"the main transaction"}, Failed: "database d",
+		Err: &apply.UnknownOutcomeError{Step: "database d", Err: io.ErrUnexpectedEOF, Asked: errors.New("refused")}}
+	for name, tc := range map[string]struct {
+		status Status
+		err    error
+		want   []string
+		line   string
+	}{
+		"hand-overs, then a statement": {Error, stmt, []string{"hand-over in database app"}, "failed partway; committed: hand-over in database app"},
+		"hand-overs, then a cleanup":   {Error, cleanup, []string{"hand-over in database a"}, "failed partway; committed: hand-over in database a"},
+		"a sequence, then unknown": {Unknown, unknown, []string{"the main transaction"},
+			"outcome unknown, plan again to see what it holds; committed before: the main transaction"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := Build([]Result{{Server: spec.Server{Name: "s"}, Status: tc.status, Err: tc.err}})
+			if diff := cmp.Diff(tc.want, r.Servers[0].Committed); diff != "" {
+				t.Errorf("committed (-want +got):\n%s", diff)
+			}
+			var b bytes.Buffer
+			if err := ApplyText(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), "server s: "+tc.line+"\n") || strings.Contains(b.String(), "nothing changed") {
+				t.Errorf("the text says:\n%s\nwant the line %q and no \"nothing changed\"", b.String(), tc.line)
+			}
+		})
 	}
 }

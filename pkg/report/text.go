@@ -301,6 +301,9 @@ func ApplyText(out io.Writer, r Report) error {
 				indent(EscapeLines(s.Error), "    "))
 		case s.Status == Error:
 			fmt.Fprintf(w, "server %s: failed, nothing changed there\n  ! %s\n", name, indent(EscapeLines(s.Error), "    "))
+		case s.Status == Unknown && len(s.Committed) > 0:
+			fmt.Fprintf(w, "server %s: outcome unknown, plan again to see what it holds; committed before: %s\n  ? %s\n", name,
+				Escape(strings.Join(s.Committed, ", ")), indent(EscapeLines(s.Error), "    "))
 		case s.Status == Unknown:
 			fmt.Fprintf(w, "server %s: outcome unknown, plan again to see what it holds\n  ? %s\n", name, indent(EscapeLines(s.Error), "    "))
 		case s.Status == InSync:

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pgusers/pgusers/pkg/apply"
 	"github.com/pgusers/pgusers/pkg/connect"
@@ -52,9 +53,10 @@ func Connect(ctx context.Context, targets []*Target, cfg Config) {
 // What can be tried again is: a transient server error (apply.Transient),
 // in a fresh transaction; a connection lost before COMMIT was sent, on a
 // new connection (nothing of the transaction stayed); three tries in all
-// (apply.Retry, fleet.DefaultBackoff). A COMMIT whose reply
-// never came is not tried again: the server is read again to find out
-// whether the plan applied (see verify).
+// (apply.Retry, fleet.DefaultBackoff). A COMMIT whose reply never came is
+// not tried again: apply asks PostgreSQL what became of the transaction
+// (pg_xact_status), and the server is read again as a second check (see
+// verify).
 func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 	var pending []*Target
 	for _, t := range targets {
@@ -78,7 +80,8 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			return
 		}
 		log := cfg.Log.With("server", t.Server.Name)
-		job := apply.Job{Plan: t.Plan, Observed: t.Observed, Asked: t.Asked, Open: opener(t.Server, cfg.Connect)}
+		job := apply.Job{Plan: t.Plan, Observed: t.Observed, Asked: t.Asked, Open: opener(t.Server, cfg.Connect),
+			VerifyWithin: min(cfg.Timeout, apply.VerifyWithin)}
 		conn := func(ctx context.Context) (apply.Beginner, error) {
 			if t.conn == nil || t.conn.IsClosed() {
 				t.close(ctx)
@@ -91,7 +94,11 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			return t.conn, nil
 		}
 		err := apply.Retry(ctx, conn, job, runner, fleet.DefaultBackoff, retryLogger(log, "apply"))
-		var unknown *apply.UnknownOutcomeError
+		var (
+			unknown *apply.UnknownOutcomeError
+			partial *apply.PartialError
+			reply   *apply.LostReplyError
+		)
 		switch {
 		case err == nil:
 			if !rehearse {
@@ -99,58 +106,80 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			}
 			log.Info("applied", "changes", len(t.Plan.Changes), "rolled_back", rehearse)
 		case errors.As(err, &unknown):
-			verify(parent, t, cfg, err)
+			t.Status, t.Err = report.Unknown, fmt.Errorf("%w: outcome unknown: plan again to see what the server holds", err)
+		case errors.As(err, &partial):
+			t.fail(stopped(ctx, cfg.Timeout, outcome(err), err))
+		case errors.As(err, &reply):
+			verify(parent, t, cfg, reply)
 		default:
 			t.fail(stopped(ctx, cfg.Timeout, outcome(err), err))
 		}
 	})
 }
 
-// VerifyTimeout bounds reading a server again after a COMMIT whose reply
-// never came, whatever is left of the server's --timeout: it is what tells
-// the truth about the server, even after Ctrl-C or the timeout.
-const VerifyTimeout = 20 * time.Second
-
-// verify finds out what a COMMIT whose reply never came did: it signs in
-// again, reads the server, and plans it. In sync means the plan applied;
-// the state the plan was made from means it did not; anything else cannot
-// be told apart from someone else's change, and is reported as unknown.
-func verify(parent context.Context, t *Target, cfg Config, cause error) {
+// verify reports a plan whose last COMMIT reply never came, once
+// PostgreSQL said whether it committed (reply), and reads the server again
+// as a second check: in one snapshot, after the lost session has ended
+// (apply ends it), so that it sees all of the transaction or none. What
+// PostgreSQL said is the outcome; the read only adds that someone else
+// changed the server since, when the plan is neither in sync nor as it
+// was, or that it could not be read.
+func verify(parent context.Context, t *Target, cfg Config, reply *apply.LostReplyError) {
 	log := cfg.Log.With("server", t.Server.Name)
-	log.Warn("the reply to COMMIT never came; reading the server again to find out whether the plan applied", "error", cause)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), min(cfg.Timeout, VerifyTimeout))
+	log.Warn("the reply to COMMIT never came; PostgreSQL says whether the transaction committed", "committed", reply.Committed, "error", reply)
+	if reply.Committed {
+		t.Status, t.Err = report.Applied, nil
+	} else {
+		t.fail(reply)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), min(cfg.Timeout, apply.VerifyWithin))
 	defer cancel()
 	t.close(ctx)
-	var pe *apply.PartialError
-	partial := errors.As(cause, &pe)
-	unknown := func(why string) {
-		t.Status = report.Unknown
-		t.Err = fmt.Errorf("%w; %s: outcome unknown: plan again to see what the server holds", cause, why)
+	now, err := readAgain(ctx, t, cfg)
+	if err != nil {
+		log.Warn("could not read the server again to check what PostgreSQL said", "error", err)
+		return
+	}
+	plan, err := diff.Compute(t.Server, now)
+	switch {
+	case err == nil && plan.InSync():
+		if !reply.Committed {
+			log.Warn("read again, the server matches the files: someone else made the same changes")
+		}
+	case sameState(t.Plan, t.Observed, now, t.Asked):
+		if reply.Committed {
+			log.Warn("read again, the server holds the state the plan was made from: someone else undid the changes since")
+		}
+	default:
+		log.Warn("read again, the server holds neither the plan's result nor the state it was made from: someone else changed it since; plan again")
+	}
+}
+
+// readAgain reads t's server as plan does, the postgres database's part in
+// one REPEATABLE READ transaction (one snapshot).
+func readAgain(ctx context.Context, t *Target, cfg Config) (diff.Observed, error) {
+	conn, err := connect.Open(ctx, t.Server, cfg.Connect)
+	if err != nil {
+		return diff.Observed{}, err
 	}
 	now := NewTarget(t.Server)
 	now.Asked = t.Asked
-	conn, snap, err := readServer(ctx, t.Server, cfg.Connect, log)
-	if err != nil {
-		unknown(fmt.Sprintf("reading it again failed (%v)", err))
-		return
-	}
 	now.conn = conn
 	defer now.close(ctx)
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return diff.Observed{}, err
+	}
+	snap, err := inspect.Read(ctx, tx)
+	_ = tx.Rollback(context.WithoutCancel(ctx))
+	if err != nil {
+		return diff.Observed{}, err
+	}
 	now.Observed = snap.Observed(t.Asked)
 	if err := readDatabases(ctx, now, cfg); err != nil {
-		unknown(fmt.Sprintf("reading it again failed (%v)", err))
-		return
+		return diff.Observed{}, err
 	}
-	plan, err := diff.Compute(t.Server, now.Observed)
-	switch {
-	case err == nil && plan.InSync():
-		t.Status, t.Err = report.Applied, nil
-		log.Info("applied: read again after the lost COMMIT reply, the server holds the plan's result")
-	case !partial && sameState(t.Plan, t.Observed, now.Observed, t.Asked):
-		t.fail(fmt.Errorf("%w; read again, the server holds the state the plan was made from: nothing was applied", cause))
-	default:
-		unknown("read again, the server holds neither the plan's result nor the state it was made from")
-	}
+	return now.Observed, nil
 }
 
 // sameState reports whether now is, as far as plan rests on it, the state

@@ -26,7 +26,7 @@ func Select(d *spec.Desired, names []string, shard fleet.Shard) ([]spec.Server, 
 				if s := spec.Suggest(n, known); s != "" {
 					hint = fmt.Sprintf("; did you mean %q?", s)
 				}
-				return nil, fmt.Errorf("--server %q is not in the files%s (servers: %v); nothing was changed", n, hint, known)
+				return nil, fmt.Errorf("--server %s is not in the files%s (servers: %v); nothing was changed", spec.Quote(n), hint, known)
 			}
 			want[n] = true
 		}

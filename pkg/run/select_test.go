@@ -33,6 +33,11 @@ func TestSelect(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `--server "orders-prd" is not in the files; did you mean "orders-prod"?`) {
 		t.Errorf("a misspelt --server: %v", err)
 	}
+	// A long name is quoted bounded, as the files' errors quote values.
+	_, err = Select(d, []string{strings.Repeat("x", 100_000)}, fleet.Shard{})
+	if err == nil || len(err.Error()) > 500 || !strings.Contains(err.Error(), `…" (100,000 bytes) is not in the files`) {
+		t.Errorf("a long --server: %.600v", err)
+	}
 	// The shards of a fleet hold every server once.
 	seen := map[string]int{}
 	for k := range 3 {

@@ -1,6 +1,9 @@
 package spec
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Error is one problem in the desired-state files.
 type Error struct {
@@ -26,27 +29,27 @@ func (e *Error) Error() string {
 	}
 	if e.Server != "" {
 		b.WriteString("server ")
-		b.WriteString(e.Server)
+		fmt.Fprint(&b, bounded(e.Server))
 		b.WriteString(": ")
 	}
 	if e.Set != "" {
 		b.WriteString("set ")
-		b.WriteString(e.Set)
+		fmt.Fprint(&b, bounded(e.Set))
 		b.WriteString(": ")
 	}
 	if e.Profile != "" {
 		b.WriteString("profile ")
-		b.WriteString(e.Profile)
+		fmt.Fprint(&b, bounded(e.Profile))
 		b.WriteString(": ")
 	}
 	if e.Role != "" {
 		b.WriteString("role ")
-		b.WriteString(e.Role)
+		fmt.Fprint(&b, bounded(e.Role))
 		b.WriteString(": ")
 	}
 	if e.Principal != "" {
 		b.WriteString("principal ")
-		b.WriteString(e.Principal)
+		fmt.Fprint(&b, bounded(e.Principal))
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)

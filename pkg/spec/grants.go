@@ -174,10 +174,10 @@ func checkObjectName(what, name string) string {
 	case strings.ContainsRune(name, 0):
 		return what + " contains a NUL byte, which PostgreSQL does not allow in a name"
 	case strings.ContainsFunc(name, unicode.IsControl):
-		return fmt.Sprintf("%s %q contains a control character (a line break, a tab, ...); pgusers refuses those in names", what, name)
+		return errorMsg("%s %q contains a control character (a line break, a tab, ...); pgusers refuses those in names", what, name)
 	case len(name) > MaxNameBytes:
-		return fmt.Sprintf("%s %q is %d bytes; PostgreSQL silently truncates names over %d bytes, so no such name exists",
-			what, name, len(name), MaxNameBytes)
+		return fmt.Sprintf("%s %s is %d bytes; PostgreSQL silently truncates names over %d bytes, so no such name exists",
+			what, quotePrefix(name), len(name), MaxNameBytes)
 	}
 	return ""
 }
@@ -265,11 +265,11 @@ func (c *collector) serverGrants(raws []rawGrant, ps *profiles, roles []Role, sc
 			g.Schemas = slices.Clone(defaultSchemas)
 		}
 		if at, ok := absent[g.To]; ok && r.toPos.File != "" {
-			c.add(r.toPos, sc, fmt.Sprintf("to names %q, which this server declares absent: true (at %s); remove one or the other", g.To, at))
+			c.add(r.toPos, sc, errorMsg("to names %q, which this server declares absent: true (at %s); remove one or the other", g.To, at))
 		}
 		for _, owner := range g.DefaultsFor {
 			if at, ok := absent[owner]; ok {
-				c.add(r.ownerAt[owner], sc, fmt.Sprintf("defaultsFor names %q, which this server declares absent: true (at %s); remove one or the other", owner, at))
+				c.add(r.ownerAt[owner], sc, errorMsg("defaultsFor names %q, which this server declares absent: true (at %s); remove one or the other", owner, at))
 			}
 		}
 		out = append(out, g)

@@ -90,14 +90,16 @@ func (f *Files) Decode(ctx context.Context) (*Desired, error) {
 
 // Connections returns the servers with what connecting to them takes (the
 // settings, defaults applied) and without their principals, or false when
-// the files have any problem (Decode says which). It skips the principals,
-// by far the largest part of large files, so that a caller can start
-// connecting while Decode runs.
+// the files have any problem (Decode says which) or discover entries: no
+// server is to be contacted before discovery succeeded. It skips the
+// principals, by far the largest part of large files, so that a caller can
+// start connecting while Decode runs.
 func (f *Files) Connections(ctx context.Context) ([]Server, bool) {
 	c := f.read.clone()
 	c.connectionsOnly = true
-	m := c.merge(c.decode(ctx, f.parsed))
-	if len(c.errs) > 0 || ctx.Err() != nil {
+	raws := c.decode(ctx, f.parsed)
+	m := c.merge(raws)
+	if len(c.errs) > 0 || ctx.Err() != nil || slices.ContainsFunc(raws, func(r *rawFile) bool { return len(r.discover) > 0 }) {
 		return nil, false
 	}
 	return m.servers, true

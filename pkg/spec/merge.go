@@ -48,7 +48,7 @@ func (c *collector) merge(files []*rawFile) merged {
 		for i := range f.sets {
 			s := &f.sets[i]
 			if first, dup := sets[s.name]; dup {
-				c.add(s.pos, scope{set: s.name}, fmt.Sprintf("principal set %q is defined twice: here and at %s; rename or merge one", s.name, first.pos))
+				c.add(s.pos, scope{set: s.name}, errorMsg("principal set %q is defined twice: here and at %s; rename or merge one", s.name, first.pos))
 				continue
 			}
 			sets[s.name] = s
@@ -56,7 +56,7 @@ func (c *collector) merge(files []*rawFile) merged {
 		for i := range f.roleSets {
 			s := &f.roleSets[i]
 			if first, dup := roleSets[s.name]; dup {
-				c.add(s.pos, scope{set: s.name}, fmt.Sprintf("role set %q is defined twice: here and at %s; rename or merge one", s.name, first.pos))
+				c.add(s.pos, scope{set: s.name}, errorMsg("role set %q is defined twice: here and at %s; rename or merge one", s.name, first.pos))
 				continue
 			}
 			roleSets[s.name] = s
@@ -76,7 +76,7 @@ func (c *collector) merge(files []*rawFile) merged {
 		for _, raw := range f.servers {
 			if raw.name != "" {
 				if first, dup := serverAt[raw.name]; dup {
-					c.add(raw.namePos, scope{server: raw.name}, fmt.Sprintf("server name %q is used twice: here and at %s; server names must be unique", raw.name, first))
+					c.add(raw.namePos, scope{server: raw.name}, errorMsg("server name %q is used twice: here and at %s; server names must be unique", raw.name, first))
 				} else {
 					serverAt[raw.name] = raw.namePos
 				}
@@ -122,7 +122,7 @@ func (c *collector) server(raw rawServer, g *globals) Server {
 	included := map[string]Position{}
 	for _, inc := range raw.include {
 		if first, dup := included[inc.name]; dup {
-			c.add(inc.pos, sc, fmt.Sprintf("set %q is included twice (first at %s); include it once", inc.name, first))
+			c.add(inc.pos, sc, errorMsg("set %q is included twice (first at %s); include it once", inc.name, first))
 			continue
 		}
 		included[inc.name] = inc.pos
@@ -169,7 +169,7 @@ func (c *collector) serverRoles(raw rawServer, g *globals, ps []Principal, sc sc
 	included := map[string]Position{}
 	for _, inc := range raw.includeRoles {
 		if first, dup := included[inc.name]; dup {
-			c.add(inc.pos, sc, fmt.Sprintf("role set %q is included twice (first at %s); include it once", inc.name, first))
+			c.add(inc.pos, sc, errorMsg("role set %q is included twice (first at %s); include it once", inc.name, first))
 			continue
 		}
 		included[inc.name] = inc.pos
@@ -222,7 +222,7 @@ func (c *collector) serverRoles(raw rawServer, g *globals, ps []Principal, sc sc
 	memberOfAbsent := func(memberOf []string, at Position, sc scope) {
 		for _, m := range memberOf {
 			if a, ok := absent[m]; ok {
-				c.add(at, sc, fmt.Sprintf("memberOf lists %q, which this server declares absent: true (at %s); remove one or the other", m, a.Pos))
+				c.add(at, sc, errorMsg("memberOf lists %q, which this server declares absent: true (at %s); remove one or the other", m, a.Pos))
 			}
 		}
 	}
@@ -237,7 +237,7 @@ func (c *collector) serverRoles(raw rawServer, g *globals, ps []Principal, sc sc
 
 func principalOrigin(p Principal) string {
 	if p.Set != "" {
-		return fmt.Sprintf(" (principal set %q)", p.Set)
+		return errorMsg(" (principal set %q)", p.Set)
 	}
 	return " (the server's principals)"
 }
@@ -258,23 +258,23 @@ func unknownSet(name string, sets map[string]*rawSet) string {
 	}
 	slices.Sort(names)
 	if s := suggest(name, names); s != "" {
-		return fmt.Sprintf("unknown principal set %q; did you mean %q?", name, s)
+		return errorMsg("unknown principal set %q; did you mean %q?", name, s)
 	}
 	if len(names) == 0 {
-		return fmt.Sprintf("unknown principal set %q; no file defines principalSets", name)
+		return errorMsg("unknown principal set %q; no file defines principalSets", name)
 	}
-	return fmt.Sprintf("unknown principal set %q; define it under principalSets (defined: %s)", name, strings.Join(names, ", "))
+	return errorMsg("unknown principal set %q; define it under principalSets (defined: %s)", name, strings.Join(names, ", "))
 }
 
 func unknownRoleSet(name string, sets map[string]*rawRoleSet) string {
 	names := slices.Sorted(maps.Keys(sets))
 	if s := suggest(name, names); s != "" {
-		return fmt.Sprintf("unknown role set %q; did you mean %q?", name, s)
+		return errorMsg("unknown role set %q; did you mean %q?", name, s)
 	}
 	if len(names) == 0 {
-		return fmt.Sprintf("unknown role set %q; no file defines roleSets", name)
+		return errorMsg("unknown role set %q; no file defines roleSets", name)
 	}
-	return fmt.Sprintf("unknown role set %q; define it under roleSets (defined: %s)", name, strings.Join(names, ", "))
+	return errorMsg("unknown role set %q; define it under roleSets (defined: %s)", name, strings.Join(names, ", "))
 }
 
 // unique reports every principal whose name or object id an earlier one
@@ -290,7 +290,7 @@ func (c *collector) unique(ps []Principal, sc scope, onServer bool) []Principal 
 		case !onServer:
 			return ""
 		case p.Set != "":
-			return fmt.Sprintf(" (set %q)", p.Set)
+			return errorMsg(" (set %q)", p.Set)
 		default:
 			return " (the server's principals)"
 		}
@@ -309,7 +309,7 @@ func (c *collector) unique(ps []Principal, sc scope, onServer bool) []Principal 
 		}
 		if i, dup := byOID[p.ObjectID]; dup && p.ObjectID != "" {
 			first := out[i]
-			c.add(p.Pos, psc, fmt.Sprintf("objectId %s is also the object id of %q (at %s%s); one Entra object backs one role",
+			c.add(p.Pos, psc, errorMsg("objectId %s is also the object id of %q (at %s%s); one Entra object backs one role",
 				p.ObjectID, first.Name, first.Pos, origin(first)))
 			continue
 		}

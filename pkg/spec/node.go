@@ -2,7 +2,6 @@ package spec
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -32,7 +31,7 @@ func (d *decoder) pos(n *yaml.Node) Position {
 }
 
 func (d *decoder) errorf(n *yaml.Node, sc scope, format string, args ...any) {
-	d.errs.add(d.pos(n), sc, fmt.Sprintf(format, args...))
+	d.errs.add(d.pos(n), sc, errorMsg(format, args...))
 }
 
 // resolve follows an alias to its anchor; no node means the walk must
@@ -313,9 +312,9 @@ func describe(n *yaml.Node) string {
 	case "!!int", "!!float":
 		return "the number " + n.Value
 	case "!!str":
-		return fmt.Sprintf("the string %q", n.Value)
+		return errorMsg("the string %q", n.Value)
 	}
-	return fmt.Sprintf("%q (tagged %s)", n.Value, n.ShortTag())
+	return errorMsg("%q (tagged %s)", n.Value, n.ShortTag())
 }
 
 func isNull(n *yaml.Node) bool {

@@ -159,10 +159,10 @@ func checkRoleName(what, name string) string {
 	case strings.ContainsFunc(name, unicode.IsControl):
 		// No Entra name holds one, and a line break in a role name makes
 		// every script and log that shows it ambiguous.
-		return fmt.Sprintf("%s %q contains a control character (a line break, a tab, ...); Entra names have none", what, name)
+		return errorMsg("%s %q contains a control character (a line break, a tab, ...); Entra names have none", what, name)
 	case len(name) > MaxNameBytes:
-		return fmt.Sprintf("%s %q is %d bytes; PostgreSQL silently truncates names over %d bytes, so use a shorter one",
-			what, name, len(name), MaxNameBytes)
+		return fmt.Sprintf("%s %s is %d bytes; PostgreSQL silently truncates names over %d bytes, so use a shorter one",
+			what, quotePrefix(name), len(name), MaxNameBytes)
 	}
 	return ""
 }
@@ -174,18 +174,18 @@ func checkReserved(what, name string) string {
 	case !Reserved(name):
 		return ""
 	case strings.HasPrefix(name, "pg_"):
-		return fmt.Sprintf("%s %q is reserved: PostgreSQL keeps every pg_* role for itself", what, name)
+		return errorMsg("%s %q is reserved: PostgreSQL keeps every pg_* role for itself", what, name)
 	case what == "to":
-		return fmt.Sprintf("to %q is a reserved role that Azure manages; pgusers never changes its privileges", name)
+		return errorMsg("to %q is a reserved role that Azure manages; pgusers never changes its privileges", name)
 	}
-	return fmt.Sprintf("%s %q is a reserved role that Azure manages; pgusers never creates or drops it", what, name)
+	return errorMsg("%s %q is a reserved role that Azure manages; pgusers never creates or drops it", what, name)
 }
 
 // checkUUID accepts only the 8-4-4-4-12 form that Entra and the Azure
 // portal show, without braces or a urn: prefix.
 func checkUUID(what, s string) string {
 	if !isUUID(s) {
-		return fmt.Sprintf("%s %q is not a UUID (want 8-4-4-4-12 hex digits)", what, s)
+		return errorMsg("%s %q is not a UUID (want 8-4-4-4-12 hex digits)", what, s)
 	}
 	if strings.Trim(s, "0-") == "" {
 		return fmt.Sprintf("%s is the nil UUID, a placeholder; use the real object id or remove the key", what)
@@ -221,7 +221,7 @@ func isHex(c byte) bool {
 // didYouMean is a suffix for "not one of ..." messages.
 func didYouMean(got string, options []string) string {
 	if s := suggest(got, options); s != "" {
-		return fmt.Sprintf("; did you mean %q?", s)
+		return errorMsg("; did you mean %q?", s)
 	}
 	return ""
 }

@@ -152,14 +152,14 @@ func parsePrivilege(k Kind, written string) (privilege string, all bool, msg str
 		}
 	}
 	if len(others) > 0 {
-		return "", false, fmt.Sprintf("privilege %q does not apply to %s, only to %s; %s takes %s",
+		return "", false, errorMsg("privilege %q does not apply to %s, only to %s; %s takes %s",
 			written, k, strings.Join(others, " and "), k, privilegeList(k))
 	}
 	options := append(slices.Clone(Privileges(k)), "ALL")
 	if k == KindDatabase {
 		options = append(options, "TEMP")
 	}
-	return "", false, fmt.Sprintf("unknown privilege %q under %s; %s takes %s%s",
+	return "", false, errorMsg("unknown privilege %q under %s; %s takes %s%s",
 		written, k, k, privilegeList(k), didYouMean(written, options))
 }
 
@@ -248,7 +248,7 @@ func (c *collector) mergeProfiles(files []*rawFile) *profiles {
 		for i := range f.profiles {
 			p := &f.profiles[i]
 			if first, dup := ps.declared[p.name]; dup {
-				c.add(p.pos, scope{profile: p.name}, fmt.Sprintf(
+				c.add(p.pos, scope{profile: p.name}, errorMsg(
 					"privilege profile %q is defined twice: here and at %s; rename or merge one", p.name, first.pos))
 				continue
 			}
@@ -309,7 +309,7 @@ func (ps *profiles) resolve(p *rawProfile) {
 		f.next++
 		sc := scope{profile: f.p.name}
 		if first, dup := f.included[inc.name]; dup {
-			ps.c.add(inc.pos, sc, fmt.Sprintf("profile %q is included twice (first at %s); include it once", inc.name, first))
+			ps.c.add(inc.pos, sc, errorMsg("profile %q is included twice (first at %s); include it once", inc.name, first))
 			continue
 		}
 		f.included[inc.name] = inc.pos
@@ -382,17 +382,17 @@ func (ps *profiles) unknown(name string) string {
 func (ps *profiles) describeUnknown(name string) string {
 	if len(ps.unknowns) < maxSuggested {
 		if s := suggest(name, append(slices.Clone(builtinNames), ps.names...)); s != "" {
-			return fmt.Sprintf("unknown privilege profile %q; did you mean %q?", name, s)
+			return errorMsg("unknown privilege profile %q; did you mean %q?", name, s)
 		}
 	}
 	builtin := strings.Join(builtinNames, ", ")
 	if len(ps.names) == 0 {
-		return fmt.Sprintf("unknown privilege profile %q; the built-in ones are %s, and no file defines privilegeProfiles", name, builtin)
+		return errorMsg("unknown privilege profile %q; the built-in ones are %s, and no file defines privilegeProfiles", name, builtin)
 	}
 	declared := strings.Join(ps.names[:min(len(ps.names), maxListed)], ", ")
 	if len(ps.names) > maxListed {
 		declared += fmt.Sprintf(" and %d more", len(ps.names)-maxListed)
 	}
-	return fmt.Sprintf("unknown privilege profile %q; the built-in ones are %s, and privilegeProfiles defines %s",
+	return errorMsg("unknown privilege profile %q; the built-in ones are %s, and privilegeProfiles defines %s",
 		name, builtin, declared)
 }

@@ -104,7 +104,7 @@ func (d *decoder) roleName(n *yaml.Node, sc scope) (string, bool) {
 		msg = checkReserved("name", s)
 	}
 	if msg == "" && strings.EqualFold(s, Public) {
-		msg = fmt.Sprintf("name %q is reserved: PUBLIC stands for every role, and PostgreSQL refuses a role of that name", s)
+		msg = errorMsg("name %q is reserved: PUBLIC stands for every role, and PostgreSQL refuses a role of that name", s)
 	}
 	if msg != "" {
 		d.errorf(n, sc, "%s", msg)
@@ -143,7 +143,7 @@ func roleOrigin(r Role, onServer bool) string {
 	case !onServer:
 		return ""
 	case r.Set != "":
-		return fmt.Sprintf(" (role set %q)", r.Set)
+		return errorMsg(" (role set %q)", r.Set)
 	}
 	return " (the server's roles)"
 }

@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"fmt"
 	"path"
 	"path/filepath"
 	"strings"
@@ -247,7 +246,7 @@ func (c *collector) applySettings(s *Server, own, def settings, sc scope) {
 		if s.Credential == "managedidentity" || s.Credential == "workloadidentity" {
 			s.ClientID = str("clientId", "")
 		} else if !credBad {
-			refused("clientId", fmt.Sprintf(
+			refused("clientId", errorMsg(
 				"clientId applies only to credential managedidentity or workloadidentity, and the credential here is %q", s.Credential))
 		}
 		refused("passwordEnv", "passwordEnv applies only to auth: password; with auth: entra the password is an Entra token")
