@@ -16,9 +16,11 @@ demo: build
 	.ci/ensure-postgres
 	$(GO) run ./internal/demo bin/pgusers examples/local/pgusers.yaml
 
+# The fault sweeps of e2e/ and the randomized convergence test take
+# minutes under -race on two cores: past go test's default 10 minutes.
 test:
 	.ci/ensure-postgres --tests
-	$(GO) test -race ./...
+	$(GO) test -race -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 30s ./pkg/spec/
 
 lint:
