@@ -97,7 +97,7 @@ WHERE NOT d.datistemplate`
 // shapes (the reader tells them apart by the owner, NULL in the first):
 //
 //   - what would make DROP ROLE of a principal fail: the entries that name
-//     a role, counted per role, database ('' for the cluster's own objects)
+//     a role, counted per role, database (empty for the cluster's own objects)
 //     and kind, with the owner NULL. pg_shdepend is shared, so this one read
 //     sees every database, but it holds only object ids: naming the objects
 //     takes a connection to their database (Describe), which is only worth
