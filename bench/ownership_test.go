@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +175,102 @@ func TestOwnershipReadAsBefore(t *testing.T) {
 	}
 	if d := cmp.Diff(before.HeldFrom, o.HeldFrom); d != "" {
 		t.Errorf("held from (-before +now):\n%s", d)
+	}
+}
+
+// plannerSettings are the choices a planner misled by statistics can make,
+// forced: no hash, no merge, no sort, no index. Each must leave the read
+// linear.
+var plannerSettings = [][]string{
+	nil,
+	{"enable_hashjoin", "enable_mergejoin"},
+	{"enable_hashjoin", "enable_mergejoin", "enable_hashagg"},
+	{"enable_hashjoin", "enable_sort", "enable_indexscan", "enable_bitmapscan"},
+	{"enable_nestloop"},
+}
+
+// planWork is what a plan did: the rows every node produced and those its
+// filters removed, over all its loops (EXPLAIN ANALYZE gives both per loop).
+// A quadratic plan does work that grows with the product of its sides.
+func planWork(node map[string]any) float64 {
+	num := func(k string) float64 { f, _ := node[k].(float64); return f }
+	work := (num("Actual Rows") + num("Rows Removed by Filter") + num("Rows Removed by Join Filter")) * max(1, num("Actual Loops"))
+	children, _ := node["Plans"].([]any)
+	for _, c := range children {
+		if m, ok := c.(map[string]any); ok {
+			work += planWork(m)
+		}
+	}
+	return work
+}
+
+// worstWork runs each of statements under each of plannerSettings and
+// returns the most work a plan did, and the settings it took.
+func worstWork(t *testing.T, conn *pgx.Conn, statements []string) (float64, []string) {
+	t.Helper()
+	ctx := context.Background()
+	var worst float64
+	var worstSettings []string
+	for _, settings := range plannerSettings {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range settings {
+			if _, err := tx.Exec(ctx, `SET LOCAL `+s+` = off`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, sql := range statements {
+			var plans []map[string]any
+			if err := tx.QueryRow(ctx, `EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) `+sql).Scan(&plans); err != nil {
+				t.Fatal(err)
+			}
+			plan, _ := plans[0]["Plan"].(map[string]any)
+			if w := planWork(plan); w > worst {
+				worst, worstSettings = w, settings
+			}
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return worst, worstSettings
+}
+
+// TestOwnershipReadIsNeverQuadratic runs the read of pg_shdepend under every
+// plan a planner misled by statistics could choose (forced by turning the
+// others off) on 400 tables granted to 10 roles (4,400 entries), and
+// bounds the work of the worst plan by a multiple of the entries. The reads
+// before exceed it: with hash and merge joins off, they joined the owner
+// and privilege entries by a nested loop, 4,000 × 400.
+func TestOwnershipReadIsNeverQuadratic(t *testing.T) {
+	c := pgtest.New(t)
+	c.SuperExec(t, `CREATE ROLE app_owner NOLOGIN`)
+	var grantees []string
+	for i := range privRoles {
+		grantees = append(grantees, fmt.Sprintf("role_%02d", i))
+		c.SuperExec(t, `CREATE ROLE `+grantees[i]+` NOLOGIN`)
+	}
+	c.CreateDatabase(t, "db1", "app_owner")
+	c.SuperExecIn(t, "db1", `CREATE SCHEMA s AUTHORIZATION app_owner`, `SET ROLE app_owner`,
+		`DO $$ BEGIN FOR i IN 1..400 LOOP EXECUTE format('CREATE TABLE s.t%s (id int)', i); END LOOP; END $$`,
+		`GRANT SELECT ON ALL TABLES IN SCHEMA s TO `+strings.Join(grantees, ", "))
+	entries, err := strconv.ParseFloat(c.SuperStrings(t, "postgres", `SELECT count(*)::text FROM pg_catalog.pg_shdepend`)[0], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, _ := c.AdminConn(t)
+	const bound = 20 // the read now does 9 times the entries at worst
+	if work, settings := worstWork(t, conn, ownershipStatements(t)); work > bound*entries {
+		t.Errorf("the read of pg_shdepend did %.0f rows of work with %v off, over %d × the %.0f entries", work, settings, bound, entries)
+	} else {
+		t.Logf("the read: at worst %.1f × the entries (%v off)", work/entries, settings)
+	}
+	if work, _ := worstWork(t, conn, []string{dependenciesBefore, heldFromBefore}); work <= bound*entries {
+		t.Errorf("the reads before did at worst %.0f rows of work, within %d × the %.0f entries: the bound proves nothing", work, bound, entries)
+	} else {
+		t.Logf("the reads before: at worst %.1f × the entries", work/entries)
 	}
 }
 
