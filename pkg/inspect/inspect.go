@@ -124,7 +124,14 @@ WHERE NOT d.datistemplate`
 // and the holders of an object are its group's aggregates (o), each a
 // single pass by hash or by sort. Only the aggregates, a few rows per role
 // and database, are joined with pg_roles and pg_database, whose oids are
-// unique and indexed (BenchmarkOwnershipRead).
+// unique and indexed. Whatever plan the planner is forced to, it does at
+// most 9 times as many rows of work as there are entries
+// (TestOwnershipReadIsNeverQuadratic, in bench/); on 330,000 entries it
+// takes about half the time of the two reads it replaced, whose owner
+// entries were joined with the privilege entries and counts grouped by
+// name (BenchmarkOwnershipRead: 369 against 773 ms never analysed, 534
+// against 944 ms with statistics taken when nearly empty, on a loaded
+// 2-core machine).
 const ownershipSQL = `WITH s AS MATERIALIZED (
   SELECT dbid, classid, objid, refobjid, deptype FROM pg_catalog.pg_shdepend
   WHERE refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
