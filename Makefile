@@ -36,7 +36,7 @@ docs:
 bench:
 	.ci/ensure-postgres
 	.ci/ensure-bench-tools
-	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./bench/
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./bench/
 	$(GO) test -run '^$$' -bench FleetPlan50 -benchtime 3x -timeout 30m ./cmd/pgusers/
 	$(GO) test -run '^$$' -bench Compute10k -benchmem ./pkg/diff/
 	$(GO) test -run '^$$' -bench Render10k -benchmem ./pkg/report/

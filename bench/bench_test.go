@@ -313,15 +313,11 @@ func timeApply(b *testing.B, c *pgtest.Cluster, file string) time.Duration {
 // which shows the noise alone. PGUSERS_BENCH_CURRENT, when set, is used
 // instead of this checkout's build: two experiments side by side.
 func BenchmarkVersusBaseline(b *testing.B) {
-	current := os.Getenv("PGUSERS_BENCH_CURRENT")
-	if current == "" {
-		current = buildPgusers(b)
+	bins := builds(b)
+	current := bins["current"]
+	if _, ok := bins["baseline"]; !ok {
+		bins["baseline"] = current
 	}
-	baseline := os.Getenv("PGUSERS_BENCH_BASELINE")
-	if baseline == "" {
-		baseline = current
-	}
-	bins := map[string]string{"baseline": baseline, "current": current}
 	order := []string{"baseline", "current"}
 
 	c := pgtest.New(b)

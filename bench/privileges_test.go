@@ -29,14 +29,10 @@ const (
 // privilegeServer is a server with 5 databases of 3 schemas of 2,000
 // tables each, all owned by app_owner, and a file of 50 grant entries (10
 // roles, each granted in every database on every schema, with defaultsFor).
-func privilegeServer(b *testing.B) (*pgtest.Cluster, string) {
+func privilegeServer(b *testing.B, opts ...pgtest.Options) (*pgtest.Cluster, string) {
 	b.Helper()
-	c := pgtest.New(b)
+	c := pgtest.New(b, opts...)
 	c.SuperExec(b, `CREATE ROLE app_owner NOLOGIN`)
-	var roles []string
-	for i := range privRoles {
-		roles = append(roles, fmt.Sprintf("role_%02d", i))
-	}
 	// The first database is built once, the others copied from it.
 	c.CreateDatabase(b, "db1", "app_owner")
 	var setup []string
@@ -52,9 +48,20 @@ func privilegeServer(b *testing.B) (*pgtest.Cluster, string) {
 		c.SuperExec(b, fmt.Sprintf(`CREATE DATABASE db%d TEMPLATE db1 OWNER app_owner`, d))
 		b.Cleanup(func() { c.SuperExec(b, fmt.Sprintf(`DROP DATABASE IF EXISTS db%d WITH (FORCE)`, d)) })
 	}
+	return c, privilegeFile(b, c, c.Host, c.Port)
+}
+
+// privilegeFile is the file of privilegeServer, for the server at host
+// and port (the cluster c, or a proxy before it).
+func privilegeFile(b *testing.B, c *pgtest.Cluster, host string, port int) string {
+	b.Helper()
+	var roles []string
+	for i := range privRoles {
+		roles = append(roles, fmt.Sprintf("role_%02d", i))
+	}
 	var y strings.Builder
 	fmt.Fprintf(&y, "version: 1\nservers:\n  - name: bench\n    host: %s\n    port: %d\n    user: %q\n    auth: password\n    sslmode: disable\n    roles:\n",
-		c.Host, c.Port, c.Admin)
+		host, port, c.Admin)
 	for _, r := range roles {
 		fmt.Fprintf(&y, "      - {name: %s}\n", r)
 	}
@@ -72,7 +79,7 @@ func privilegeServer(b *testing.B) (*pgtest.Cluster, string) {
 	if err := os.WriteFile(p, []byte(y.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	return c, p
+	return p
 }
 
 // BenchmarkPrivileges5x3x2000: a server of 5 databases × 3 schemas × 2,000

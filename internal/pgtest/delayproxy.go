@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -14,11 +15,28 @@ import (
 // leave in the order they arrived. It listens on as many ports as asked:
 // pgusers refuses two server entries with one host and port, so a fleet
 // behind it gives each server a port of its own.
+//
+// It also counts, on the wire, what a client it cannot see into (another
+// process) costs: the connections it accepts (sessions) and the round trips
+// on them, as RoundTripCounter counts them, sign-in included.
 type DelayProxy struct {
 	lns    []net.Listener
 	target string
 	oneWay time.Duration
 	wg     sync.WaitGroup
+	// RoundTrips counts the round trips of every connection forwarded.
+	RoundTrips RoundTripCounter
+	sessions   atomic.Int64
+}
+
+// Sessions is how many connections the proxy accepted since it started or
+// since ResetCounts.
+func (p *DelayProxy) Sessions() int { return int(p.sessions.Load()) }
+
+// ResetCounts sets the sessions and the round trips back to zero.
+func (p *DelayProxy) ResetCounts() {
+	p.sessions.Store(0)
+	p.RoundTrips.Reset()
 }
 
 // StartDelayProxy starts a DelayProxy to target on ports ports; it
@@ -54,11 +72,15 @@ func (p *DelayProxy) serve(ln net.Listener) {
 		if err != nil {
 			return
 		}
-		server, err := net.Dial("tcp", p.target)
+		dialed, err := net.Dial("tcp", p.target)
 		if err != nil {
 			client.Close()
 			continue
 		}
+		p.sessions.Add(1)
+		// The proxy writes what the client sent and reads what the server
+		// answers: a round trip of the client's is one of this connection.
+		server := &countingConn{Conn: dialed, counter: &p.RoundTrips}
 		p.wg.Add(2)
 		go p.pipe(server, client)
 		go p.pipe(client, server)
@@ -95,6 +117,9 @@ func (p *DelayProxy) pipe(dst, src net.Conn) {
 		if err != nil {
 			close(queue)
 			<-done
+			if counted, ok := dst.(*countingConn); ok {
+				dst = counted.Conn
+			}
 			if tcp, ok := dst.(*net.TCPConn); ok && err == io.EOF {
 				tcp.CloseWrite()
 			} else {

@@ -2,6 +2,8 @@ package pgtest
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -99,5 +101,38 @@ func TestRoundTripCounterIgnoresTheClosingWrite(t *testing.T) {
 	}
 	if got := counter.Count(); got != 1 {
 		t.Errorf("a query and a close: %d round trips, want 1", got)
+	}
+}
+
+// A DelayProxy counts, on the wire, the sessions and round trips of the
+// clients it forwards, as a RoundTripCounter in the client counts them.
+func TestDelayProxyCounts(t *testing.T) {
+	c := New(t, Options{PlainPassword: true})
+	proxy := StartDelayProxy(t, net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), 0, 1)
+	var counter RoundTripCounter
+	ctx := context.Background()
+	for i := range 2 {
+		config := c.AdminConfig(t)
+		config.Host, config.Port = "127.0.0.1", uint16(proxy.Port(0))
+		config.DialFunc = counter.Dial(config.DialFunc)
+		conn := connect(t, config)
+		mustExec(t, conn, `SELECT 1`)
+		b := &pgx.Batch{}
+		for range 3 {
+			b.Queue(`SELECT 1`)
+		}
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := proxy.Sessions(), i+1; got != want {
+			t.Errorf("%d sessions, want %d", got, want)
+		}
+		if got, want := proxy.RoundTrips.Count(), counter.Count(); got != want {
+			t.Errorf("the proxy counted %d round trips, the client %d", got, want)
+		}
+	}
+	proxy.ResetCounts()
+	if proxy.Sessions() != 0 || proxy.RoundTrips.Count() != 0 {
+		t.Errorf("after ResetCounts: %d sessions, %d round trips", proxy.Sessions(), proxy.RoundTrips.Count())
 	}
 }

@@ -15,7 +15,10 @@
 //   - every role's name, and the direct memberships of every role: the
 //     principals' and the other roles' (group roles);
 //   - the roles whose privileges the signed-in user has;
-//   - what each role owns or holds in every database, counted (pg_shdepend);
+//   - what each role owns or holds in every database, counted, and whose
+//     objects it holds privileges on (pg_shdepend, read once and only
+//     aggregated, so that no plan of it is quadratic however stale its
+//     statistics);
 //   - the comments of the roles that have one;
 //   - every database but the templates, with its owner, what the signed-in
 //     user may do as that owner (a diff.RoleFact) and its ACL.
