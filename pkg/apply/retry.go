@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -62,21 +63,51 @@ func Retry(ctx context.Context, conn func(context.Context) (Beginner, error), jo
 		}
 		return Transient(err)
 	}
+	var lost uint32 // the server process of the last try's lost connection
 	_, err := fleet.Retry(ctx, b, retry, onRetry, func(ctx context.Context) error {
 		c, err := conn(ctx)
 		if err != nil {
 			return err
 		}
+		if lost != 0 {
+			if err := endLostSession(ctx, c, lost); err != nil {
+				return err
+			}
+			lost = 0
+		}
 		err = run(ctx, c, job.After(handedOver))
 		var se *StatementError
 		var ce *CleanupError
+		var le *LostError
 		switch {
 		case errors.As(err, &se):
 			handedOver = append(handedOver, se.HandedOver...)
 		case errors.As(err, &ce):
 			handedOver = append(handedOver, ce.Done...)
+		case errors.As(err, &le):
+			if p, ok := c.(interface{ PgConn() *pgconn.PgConn }); ok {
+				lost = p.PgConn().PID()
+			}
 		}
 		return err
 	})
 	return err
+}
+
+// endLostSession ends the server process of a connection lost before
+// COMMIT, and waits for it to exit, before the next try takes the lock: a
+// server process notices a cut connection only when it next reads from it,
+// and until then its transaction is open and it holds the session lock the
+// next try would wait for (and report as taken by another apply).
+func endLostSession(ctx context.Context, c Beginner, pid uint32) error {
+	e, ok := c.(interface {
+		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	})
+	if !ok {
+		return nil
+	}
+	if _, err := e.Exec(ctx, endSessionSQL, int64(pid)); err != nil {
+		return fmt.Errorf("end the session of the lost connection: %w", err)
+	}
+	return nil
 }
