@@ -78,4 +78,5 @@ func TestTerminalOutput(t *testing.T) {
 	if !hasRole(t, f.c, "colour-bot") {
 		t.Errorf("colour-bot was not created")
 	}
+	mustPlanEmpty(t, f.env, "-f", file)
 }
