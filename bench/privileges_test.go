@@ -89,6 +89,7 @@ func BenchmarkPrivileges5x3x2000(b *testing.B) {
 	start := time.Now()
 	runCommandTo(b, c, bin, out, "apply", "-f", file, "--auto-approve", "--output", "json")
 	applyWall := time.Since(start)
+	mustPlanEmpty(b, c, bin, file)
 	data, err := os.ReadFile(out)
 	if err != nil {
 		b.Fatal(err)
