@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgusers/pgusers/pkg/report"
+)
+
+// convergeWorld is the one cluster a convergence test runs its cases on,
+// one after the other, reset between them.
+type convergeWorld struct {
+	f        *fixture
+	baseline []string // the roles the cluster had before any case: reset keeps these
+	last     *convergeCase
+}
+
+func newConvergeWorld(t *testing.T) *convergeWorld {
+	t.Helper()
+	f := newFixture(t)
+	return &convergeWorld{f: f, baseline: f.c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles ORDER BY 1`)}
+}
+
+// caseFailure is a check a case failed, and what it saw.
+type caseFailure struct {
+	check  string // one line: what must hold and did not
+	detail string
+}
+
+// superExec runs sql as the superuser in database db.
+func (w *convergeWorld) superExec(db, sql string) error {
+	ctx := context.Background()
+	config, err := w.f.c.SuperConfig()
+	if err != nil {
+		return err
+	}
+	config.Database = db
+	conn, err := pgx.ConnectConfig(ctx, config)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// reset drops what the last case made: its databases first (with their
+// objects, privileges and default privileges), then every role the
+// cluster did not have at the start, and the group sync setting.
+func (w *convergeWorld) reset(t *testing.T) {
+	t.Helper()
+	if w.last == nil {
+		return
+	}
+	for _, db := range w.last.Databases {
+		w.f.c.SuperExec(t, "DROP DATABASE IF EXISTS "+ident(db)+" WITH (FORCE)")
+	}
+	extra := w.f.c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles WHERE NOT rolname = ANY($1) AND rolname !~ '^pg_'`, w.baseline)
+	for _, r := range extra {
+		w.f.c.SuperExec(t, "DROP OWNED BY "+ident(r))
+	}
+	if len(extra) > 0 {
+		quoted := make([]string, len(extra))
+		for i, r := range extra {
+			quoted[i] = ident(r)
+		}
+		w.f.c.SuperExec(t, "DROP ROLE "+strings.Join(quoted, ", "))
+	}
+	w.f.c.SuperExec(t, `ALTER DATABASE postgres RESET pgaadauth.enable_group_sync`)
+	w.last = nil
+}
+
+// setup resets the cluster and makes c's server state; an error is a fact
+// that cannot run (a shrink dropped what it needs).
+func (w *convergeWorld) setup(t *testing.T, c *convergeCase) error {
+	t.Helper()
+	w.reset(t)
+	w.last = c
+	for _, db := range c.Databases {
+		if err := w.superExec("postgres", "CREATE DATABASE "+ident(db)); err != nil {
+			return err
+		}
+	}
+	for _, f := range c.Facts {
+		if err := w.superExec(f.DB, f.SQL); err != nil {
+			return fmt.Errorf("fact %q in %s: %w", f.SQL, f.DB, err)
+		}
+	}
+	return nil
+}
+
+// dumpSQL is what a case's checks compare byte for byte: roles with their
+// oids and attributes, memberships, Entra principals, and every owner and
+// access list the case's databases hold (databases, schemas, relations,
+// columns, functions, default privileges).
+const dumpRolesSQL = `
+SELECT format('role %s oid=%s login=%s inherit=%s comment=%s', r.rolname, r.oid, r.rolcanlogin, r.rolinherit, shobj_description(r.oid, 'pg_authid'))
+FROM pg_roles r WHERE r.rolname !~ '^pg_'
+UNION ALL
+SELECT format('member %s in %s admin=%s by %s', m.member::regrole, m.roleid::regrole, m.admin_option, m.grantor::regrole) FROM pg_auth_members m
+UNION ALL
+SELECT format('principal %s %s %s admin=%s mfa=%s', p.rolname, p.principaltype, p.objectid, p.isadmin, p.ismfa) FROM pg_catalog.pgaadauth_list_principals(false) p
+UNION ALL
+SELECT format('database %s owner=%s acl=%s', d.datname, d.datdba::regrole, d.datacl) FROM pg_database d WHERE d.datname = ANY($1)
+UNION ALL
+SELECT format('setting %s %s', s.setdatabase, s.setconfig) FROM pg_db_role_setting s
+ORDER BY 1`
+
+const dumpDatabaseSQL = `
+SELECT format('schema %s owner=%s acl=%s', n.nspname, n.nspowner::regrole, n.nspacl) FROM pg_namespace n
+WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+UNION ALL
+SELECT format('relation %s.%s kind=%s owner=%s acl=%s', n.nspname, c.relname, c.relkind, c.relowner::regrole, c.relacl)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+UNION ALL
+SELECT format('column %s.%s.%s acl=%s', n.nspname, c.relname, a.attname, a.attacl)
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attacl IS NOT NULL AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+UNION ALL
+SELECT format('function %s owner=%s acl=%s', p.oid::regprocedure, p.proowner::regrole, p.proacl)
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+UNION ALL
+SELECT format('defaults %s %s %s acl=%s', d.defaclrole::regrole, d.defaclnamespace::regnamespace, d.defaclobjtype, d.defaclacl) FROM pg_default_acl d
+ORDER BY 1`
+
+// dump is the state the checks compare, as the superuser reads it.
+func (w *convergeWorld) dump(t *testing.T, c *convergeCase) string {
+	t.Helper()
+	lines := w.f.c.SuperStrings(t, "postgres", dumpRolesSQL, c.Databases)
+	for _, db := range c.Databases {
+		lines = append(lines, "-- "+db)
+		lines = append(lines, w.f.c.SuperStrings(t, db, dumpDatabaseSQL)...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// quiet runs pgusers in-process as pgusers() does, without logging the
+// run: a case runs a dozen and shows only those of a failure.
+func quiet(e env, args ...string) result {
+	var out, errOut bytes.Buffer
+	e.stdout, e.stderr, e.stdin = &out, &errOut, strings.NewReader("")
+	code := runCommand(context.Background(), args, e)
+	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+func (r result) show(args ...string) string {
+	return fmt.Sprintf("pgusers %s → exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+}
+
+// runCase sets c up on a reset cluster and checks it: nil when every check
+// holds, errSetup-wrapped when the facts cannot run.
+func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, error) {
+	t.Helper()
+	if err := w.setup(t, c); err != nil {
+		return nil, err
+	}
+	e := w.f.env
+	file := w.f.file(t, "case.yaml", c.serverYAML())
+	sel := []string{"-f", file}
+	run := func(args ...string) result { return quiet(e, args...) }
+	fail := func(check string, r result, args ...string) *caseFailure {
+		return &caseFailure{check: check, detail: r.show(args...)}
+	}
+
+	planArgs := append(slices.Clone(sel), "--output", "json")
+	first := run(append([]string{"plan"}, planArgs...)...)
+	if first.code != exitOK && first.code != exitError {
+		return fail("the plan neither succeeds nor fails cleanly", first, planArgs...), nil
+	}
+	firstReport, problem := planReport(first)
+	if problem != "" {
+		return fail(problem, first, planArgs...), nil
+	}
+	if f := w.viewsAgree(sel, firstReport); f != nil {
+		return f, nil
+	}
+	refused := firstReport.Status == report.Error
+
+	before := w.dump(t, c)
+	dry := run(append([]string{"apply", "--dry-run=server"}, sel...)...)
+	if after := w.dump(t, c); after != before {
+		return &caseFailure{check: "apply --dry-run=server changed the server", detail: dry.show("apply --dry-run=server") + "\n" + lineDiff(before, after)}, nil
+	}
+
+	apply := run(append([]string{"apply", "--auto-approve"}, sel...)...)
+	afterApply := w.dump(t, c)
+	second := run(append([]string{"plan"}, planArgs...)...)
+	secondReport, problem := planReport(second)
+	switch {
+	case refused:
+		// The first plan named why it cannot be made (a blocker, an error
+		// of the plan): apply must refuse it the same way, change nothing,
+		// and the next plan must say the same.
+		if apply.code != exitError {
+			return fail("a plan that is refused applies", apply, "apply"), nil
+		}
+		if afterApply != before {
+			return &caseFailure{check: "a refused apply changed the server", detail: apply.show("apply") + "\n" + lineDiff(before, afterApply)}, nil
+		}
+		if problem != "" || secondReport.Status != report.Error || secondReport.Error != firstReport.Error {
+			return &caseFailure{check: "a refused plan does not refuse the same way twice", detail: first.show("plan") + "\n" + second.show("plan")}, nil
+		}
+	default:
+		if apply.code != exitOK {
+			return fail("apply of a plan that is not refused fails", apply, "apply"), nil
+		}
+		if problem != "" || secondReport.Status != report.InSync {
+			return &caseFailure{check: "the plan after one apply is not empty", detail: first.show("first plan") + "\n" + apply.show("apply") + "\n" + second.show("plan after apply")}, nil
+		}
+	}
+
+	again := run(append([]string{"apply", "--auto-approve"}, sel...)...)
+	if after := w.dump(t, c); after != afterApply {
+		return &caseFailure{check: "a second apply changed the server", detail: again.show("apply") + "\n" + lineDiff(afterApply, after)}, nil
+	}
+	return w.exportConverges(t, c)
+}
+
+// planReport decodes a plan's JSON report of the one server, or says why
+// it cannot.
+func planReport(r result) (report.Server, string) {
+	var rep report.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		return report.Server{}, "the plan's stdout is not the JSON report: " + err.Error()
+	}
+	if len(rep.Servers) != 1 {
+		return report.Server{}, fmt.Sprintf("the plan's JSON report has %d servers, want 1", len(rep.Servers))
+	}
+	return rep.Servers[0], ""
+}
+
+var (
+	textServerLine = regexp.MustCompile(`(?m)^server local \([^)]*\): (in sync|error|\d+ change\(s\))`)
+	mdServerRow    = regexp.MustCompile("(?m)^\\| `local` \\| ([^|]+) \\|")
+	mdChanges      = regexp.MustCompile("(?m)^### `local`: (\\d+) change\\(s\\)")
+)
+
+// viewsAgree plans sel as text and Markdown and checks that both say what
+// the JSON report said of the server: its status and number of changes.
+func (w *convergeWorld) viewsAgree(sel []string, js report.Server) *caseFailure {
+	want := map[report.Status]string{report.InSync: "in sync", report.Error: "error"}[js.Status]
+	if js.Status == report.Changes {
+		want = fmt.Sprintf("%d change(s)", len(js.Changes))
+	}
+	text := quiet(w.f.env, append([]string{"plan"}, sel...)...)
+	if m := textServerLine.FindStringSubmatch(text.stdout); m == nil || m[1] != want {
+		return &caseFailure{check: "the text plan does not say what the JSON plan says (" + want + ")", detail: text.show("plan")}
+	}
+	md := quiet(w.f.env, append([]string{"plan", "--output", "markdown"}, sel...)...)
+	mdWant := map[report.Status]string{report.InSync: "✅ in sync", report.Error: "❌ **error**", report.Changes: "📝 changes"}[js.Status]
+	row := mdServerRow.FindStringSubmatch(md.stdout)
+	count := mdChanges.FindStringSubmatch(md.stdout)
+	switch {
+	case row == nil || strings.TrimSpace(row[1]) != mdWant:
+		return &caseFailure{check: "the Markdown plan's status is not the JSON plan's (" + mdWant + ")", detail: md.show("plan --output markdown")}
+	case js.Status == report.Changes && (count == nil || count[1] != fmt.Sprint(len(js.Changes))):
+		return &caseFailure{check: "the Markdown plan does not count the JSON plan's changes (" + want + ")", detail: md.show("plan --output markdown")}
+	}
+	return nil
+}
+
+// exportConverges exports the server with every case database: that file
+// must plan empty, and exporting it again must give it byte for byte.
+func (w *convergeWorld) exportConverges(t *testing.T, c *convergeCase) (*caseFailure, error) {
+	t.Helper()
+	export := func(from string) (result, []string) {
+		args := []string{"export", "-f", from, "--server", "local"}
+		for _, db := range c.Databases {
+			args = append(args, "--database", db)
+		}
+		return quiet(w.f.env, args...), args
+	}
+	first, args := export(filepath.Join(w.f.dir, "case.yaml"))
+	if first.code != exitOK {
+		return &caseFailure{check: "export fails", detail: first.show(args...)}, nil
+	}
+	exported := writeFile(t, w.f.dir, "export.yaml", first.stdout)
+	plan := quiet(w.f.env, "plan", "-f", exported, "--detailed-exitcode")
+	if plan.code != exitOK {
+		return &caseFailure{check: "the export of the server does not plan empty", detail: first.show(args...) + "\n" + plan.show("plan -f export.yaml")}, nil
+	}
+	again, args := export(exported)
+	if again.code != exitOK || again.stdout != first.stdout {
+		return &caseFailure{check: "exporting the export does not give the same file", detail: first.show(args...) + "\n" + again.show(args...)}, nil
+	}
+	return nil, nil
+}
+
+// lineDiff lists the lines only a has (-) and only b has (+).
+func lineDiff(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for _, l := range la {
+		if !slices.Contains(lb, l) {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range lb {
+		if !slices.Contains(la, l) {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
