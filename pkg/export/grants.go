@@ -88,15 +88,24 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 				notes = append(notes, grantOptionNote(grantee, fmt.Sprintf("%s in %s.%s", k, db.Name, s.Name)))
 				continue
 			}
+			// A privilege held on some objects and not others cannot be
+			// written, and an entry for the kind would revoke it: the
+			// whole kind is left out.
+			var full []string
+			partial := false
 			for _, p := range spec.Privileges(k) {
 				switch n := count[p]; {
 				case n == 0:
 				case n == objects:
-					kinds[k] = append(kinds[k], p)
+					full = append(full, p)
 				default:
+					partial = true
 					notes = append(notes, fmt.Sprintf("%s holds %s on %d of %d %s in %s.%s: a grant covers all of them or none, "+
 						"so it is not exported", grantee, p, n, objects, k, db.Name, s.Name))
 				}
+			}
+			if len(full) > 0 && !partial {
+				kinds[k] = full
 			}
 		}
 		if len(kinds) > 0 {
