@@ -23,6 +23,9 @@ type convergeCase struct {
 	// Expect is what the case was saved for: the check that failed then.
 	// Every case must pass every check; Expect only documents it.
 	Expect string
+	// Kinds is PGUSERS_CONVERGE_KINDS when the case was generated, for the
+	// comment that says how to rerun its seed.
+	Kinds string
 }
 
 // fact is one SQL line the superuser runs in database DB to set the
@@ -112,7 +115,11 @@ func (c *convergeCase) setupSQL() string {
 func (c *convergeCase) format() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# A case of TestConvergeRandom (cmd/pgusers/converge_random_test.go), shrunk; TestConvergeRegressions runs it.\n")
-	fmt.Fprintf(&b, "# Kinds: %s. Rerun the seed unshrunk: PGUSERS_CONVERGE_SEED=%d go test -run TestConvergeRandom ./cmd/pgusers/\n", strings.Join(c.kinds(), ", "), c.Seed)
+	rerun := fmt.Sprintf("PGUSERS_CONVERGE_SEED=%d", c.Seed)
+	if c.Kinds != "" {
+		rerun = "PGUSERS_CONVERGE_KINDS=" + c.Kinds + " " + rerun
+	}
+	fmt.Fprintf(&b, "# Kinds: %s. Rerun the seed unshrunk: %s go test -run TestConvergeRandom ./cmd/pgusers/\n", strings.Join(c.kinds(), ", "), rerun)
 	fmt.Fprintf(&b, "seed: %d\ndatabases: %s\nprune: %t\nexpect: %s\n", c.Seed, strings.Join(c.Databases, " "), c.Prune, c.Expect)
 	for _, f := range c.Facts {
 		fmt.Fprintf(&b, "fact\t%s\t%s\t%s\n", f.Kind, f.DB, f.SQL)

@@ -22,12 +22,15 @@ type convergeWorld struct {
 	f        *fixture
 	baseline []string // the roles the cluster had before any case: reset keeps these
 	last     *convergeCase
+	// outcomes count the cases that passed by how: their first plan was
+	// refused, in sync, or had changes that one apply made.
+	outcomes map[string]int
 }
 
 func newConvergeWorld(t *testing.T) *convergeWorld {
 	t.Helper()
 	f := newFixture(t)
-	return &convergeWorld{f: f, baseline: f.c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles ORDER BY 1`)}
+	return &convergeWorld{f: f, outcomes: map[string]int{}, baseline: f.c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles ORDER BY 1`)}
 }
 
 // caseFailure is a check a case failed, and what it saw.
@@ -222,7 +225,19 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 	if after := w.dump(t, c); after != afterApply {
 		return &caseFailure{check: "a second apply changed the server", detail: again.show("apply") + "\n" + lineDiff(afterApply, after)}, nil
 	}
-	return w.exportConverges(t, c)
+	if f, err := w.exportConverges(t, c); f != nil || err != nil {
+		return f, err
+	}
+	switch {
+	case refused:
+		w.outcomes["refused"]++
+		t.Logf("seed %d: refused: %s", c.Seed, strings.SplitN(firstReport.Error, "\n", 3)[:min(2, strings.Count(firstReport.Error, "\n")+1)])
+	case firstReport.Status == report.InSync:
+		w.outcomes["in sync"]++
+	default:
+		w.outcomes["converged in one apply"]++
+	}
+	return nil, nil
 }
 
 // planReport decodes a plan's JSON report of the one server, or says why

@@ -244,8 +244,8 @@ func genPrincipals(g *caseGen) {
 		}
 		if !g.onServer[p.name] || g.chance(0.7) {
 			g.declared[p.name] = true
-			if g.onServer[p.name] && g.chance(0.2) {
-				mfa = !mfa // a replace, where prune allows it
+			if g.onServer[p.name] && g.c.Prune && g.chance(0.2) {
+				mfa = !mfa // a replace
 			}
 			g.entryIndex[p.name] = g.entry("principals", fmt.Sprintf("{name: %s, type: %s, objectId: %s, mfa: %t}", yq(p.name), p.typ, pgtest.ObjectID(p.name), mfa))
 		}
