@@ -486,7 +486,8 @@ func (g *caseGen) grantOnward() (a, b, db, s string, ok bool) {
 	}
 	db, s = pick(g, g.c.Databases), pick(g, g.schemas)
 	g.holds[a], g.holds[b] = true, true
-	g.fact(db, "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s WITH GRANT OPTION", ident(s), ident(a))
+	// a needs USAGE on the schema to name its tables when it grants on.
+	g.fact(db, "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s WITH GRANT OPTION; GRANT USAGE ON SCHEMA %s TO %s", ident(s), ident(a), ident(s), ident(a))
 	g.fact(db, "SET ROLE %s; GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s; RESET ROLE", ident(a), ident(s), ident(b))
 	return a, b, db, s, true
 }
