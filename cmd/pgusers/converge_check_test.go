@@ -220,6 +220,10 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 		if problem != "" || secondReport.Status != report.InSync {
 			return &caseFailure{check: "the plan after one apply is not empty", detail: first.show("first plan") + "\n" + apply.show("apply") + "\n" + second.show("plan after apply")}, nil
 		}
+		if f := w.cellsExact(t, file); f != nil {
+			f.detail += "\n" + apply.show("apply")
+			return f, nil
+		}
 	}
 
 	again := run(append([]string{"apply", "--auto-approve"}, sel...)...)
