@@ -28,7 +28,7 @@ FROM pg_database d, (SELECT oid FROM pg_roles WHERE rolname = $1) r WHERE d.datn
 SELECT n.nspname || ' ' || coalesce((SELECT string_agg(DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',')
   FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a WHERE a.grantee = r.oid), '')
 FROM pg_namespace n, (SELECT oid FROM pg_roles WHERE rolname = $1) r WHERE n.nspname = $2 AND n.nspowner <> r.oid`,
-	spec.KindTables: relationCellSQL(`'r', 'p', 'v', 'm', 'f'`),
+	spec.KindTables:    relationCellSQL(`'r', 'p', 'v', 'm', 'f'`),
 	spec.KindSequences: relationCellSQL(`'S'`),
 	spec.KindFunctions: `
 SELECT p.oid::regprocedure::text || ' ' || coalesce((SELECT string_agg(DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',')
