@@ -25,7 +25,8 @@ type convergeWorld struct {
 	last     *convergeCase
 	// outcomes count the cases that passed by how: their first plan was
 	// refused, in sync, or had changes that one apply made.
-	outcomes map[string]int
+	outcomes  map[string]int
+	shrinking bool // cases run by shrink are not counted
 }
 
 func newConvergeWorld(t *testing.T) *convergeWorld {
@@ -194,8 +195,11 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 	if after := w.dump(t, c); after != before {
 		return &caseFailure{check: "apply --dry-run=server changed the server", detail: dry.show("apply --dry-run=server") + "\n" + lineDiff(before, after)}, nil
 	}
+	if f := dryRunAgrees(dry, firstReport); f != nil {
+		return f, nil
+	}
 
-	apply := run(append([]string{"apply", "--auto-approve"}, sel...)...)
+	apply := run(append([]string{"apply", "--auto-approve", "--output", "json"}, sel...)...)
 	afterApply := w.dump(t, c)
 	second := run(append([]string{"plan"}, planArgs...)...)
 	secondReport, problem := planReport(second)
@@ -217,6 +221,11 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 		if apply.code != exitOK {
 			return fail("apply of a plan that is not refused fails", apply, "apply"), nil
 		}
+		applied, problem := planReport(apply)
+		wantStatus := map[report.Status]report.Status{report.InSync: report.InSync, report.Changes: report.Applied}[firstReport.Status]
+		if problem != "" || applied.Status != wantStatus || len(applied.Changes) != len(firstReport.Changes) {
+			return &caseFailure{check: "the apply's JSON report does not say what the plan's did", detail: first.show("plan") + "\n" + apply.show("apply")}, nil
+		}
 		if problem != "" || secondReport.Status != report.InSync {
 			return &caseFailure{check: "the plan after one apply is not empty", detail: first.show("first plan") + "\n" + apply.show("apply") + "\n" + second.show("plan after apply")}, nil
 		}
@@ -234,6 +243,7 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 		return f, err
 	}
 	switch {
+	case w.shrinking:
 	case refused:
 		w.outcomes["refused"]++
 		t.Logf("seed %d: refused: %s", c.Seed, strings.SplitN(firstReport.Error, "\n", 3)[:min(2, strings.Count(firstReport.Error, "\n")+1)])
@@ -243,6 +253,26 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 		w.outcomes["converged in one apply"]++
 	}
 	return nil, nil
+}
+
+// dryRunAgrees checks the text of a server dry run against the JSON plan
+// of the same state: the same outcome and number of changes.
+func dryRunAgrees(dry result, js report.Server) *caseFailure {
+	var ok bool
+	var want string
+	switch js.Status {
+	case report.Changes:
+		want = fmt.Sprintf("server local: would apply %d change(s) (ran them and rolled back)", len(js.Changes))
+		ok = strings.Contains(dry.stdout, want+"\n")
+	default:
+		want = map[report.Status]string{report.InSync: "in sync", report.Error: "error"}[js.Status]
+		m := textServerLine.FindStringSubmatch(dry.stdout)
+		ok = m != nil && m[1] == want
+	}
+	if !ok {
+		return &caseFailure{check: "the server dry run's text does not say what the JSON plan says (" + want + ")", detail: dry.show("apply --dry-run=server")}
+	}
+	return nil
 }
 
 // planReport decodes a plan's JSON report of the one server, or says why

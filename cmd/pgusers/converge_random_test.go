@@ -131,6 +131,8 @@ func (w *convergeWorld) check(t *testing.T, c *convergeCase, enabled func(string
 // removal does: a minimal reproduction.
 func (w *convergeWorld) shrink(t *testing.T, c *convergeCase, check string) *convergeCase {
 	t.Helper()
+	w.shrinking = true
+	defer func() { w.shrinking = false }()
 	stillFails := func(try *convergeCase) bool {
 		f, err := w.runCase(t, try)
 		return err == nil && f != nil && f.check == check
