@@ -205,8 +205,11 @@ func genObjects(g *caseGen) {
 				"CREATE TABLE %s.t2 (a int)",
 				"CREATE SEQUENCE %s.q1",
 				"CREATE FUNCTION %s.f1() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+				"CREATE TABLE %s.t3 (id serial, p int) PARTITION BY RANGE (p)", // and the sequence of its serial column
+				"CREATE PROCEDURE %s.p1() LANGUAGE sql AS 'SELECT 1'",
+				"CREATE MATERIALIZED VIEW %s.m1 AS SELECT 1 AS one",
 			}
-			alter := []string{"TABLE %s.t1", "TABLE %s.t2", "SEQUENCE %s.q1", "FUNCTION %s.f1()"}
+			alter := []string{"TABLE %s.t1", "TABLE %s.t2", "SEQUENCE %s.q1", "FUNCTION %s.f1()", "TABLE %s.t3", "PROCEDURE %s.p1()", "MATERIALIZED VIEW %s.m1"}
 			for i, o := range objects {
 				if i > 0 && g.chance(0.15) {
 					continue // a schema without one kind of object is in sync for it; t1 is always there
@@ -332,7 +335,11 @@ func genGrants(g *caseGen) {
 		}
 		g.holds[who] = true
 		db, s := pick(g, g.c.Databases), pick(g, g.schemas)
-		switch g.r.IntN(4) {
+		switch g.r.IntN(6) {
+		case 4:
+			g.fact(db, "GRANT %s ON ALL SEQUENCES IN SCHEMA %s TO %s", strings.Join(some(g, []string{"USAGE", "SELECT", "UPDATE"}, 1), ", "), ident(s), ident(who))
+		case 5:
+			g.fact(db, "GRANT EXECUTE ON ALL ROUTINES IN SCHEMA %s TO %s", ident(s), ident(who))
 		case 0:
 			g.fact(db, "GRANT %s ON ALL TABLES IN SCHEMA %s TO %s", strings.Join(some(g, tablePrivileges, 1), ", "), ident(s), ident(who))
 		case 1:
