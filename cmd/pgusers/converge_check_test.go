@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pgusers/pgusers/pkg/report"
+	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 // convergeWorld is the one cluster a convergence test runs its cases on,
@@ -380,7 +381,7 @@ func undeclaredMembers(exported string) []string {
 	}
 	var missing []string
 	for _, n := range named {
-		if !declared[n] && !slices.Contains(missing, n) {
+		if !declared[n] && !spec.Reserved(n) && !slices.Contains(missing, n) {
 			missing = append(missing, n)
 		}
 	}

@@ -271,10 +271,36 @@ func genRoles(g *caseGen) {
 			g.entryIndex[r] = g.entry("roles", fmt.Sprintf("{name: %s%s}", yq(r), comment))
 		}
 	}
+	// A role declared absent, which some principals belong to: not a
+	// group role the others may name.
+	gone := g.chance(0.3)
+	if gone {
+		g.fact("postgres", "CREATE ROLE g_gone NOLOGIN")
+		g.entry("roles", `{name: g_gone, absent: true}`)
+	}
+	for _, r := range g.groups {
+		if g.onServer[r] && g.chance(0.2) {
+			g.fact("postgres", "COMMENT ON ROLE %s IS %s", ident(r), literal("set by hand"))
+		}
+	}
 	for _, p := range sortedKeys(g.principals) {
+		if g.onServer[p] && g.chance(0.15) {
+			g.fact("postgres", "GRANT pg_read_all_data TO %s", ident(p))
+		}
+		// A group principal's members: other principals.
+		if q := "Data Team"; p != q && g.onServer[p] && g.onServer[q] && g.chance(0.3) {
+			g.fact("postgres", "GRANT %s TO %s", ident(q), ident(p))
+		}
+		if gone && g.onServer[p] && g.chance(0.3) {
+			g.fact("postgres", "GRANT g_gone TO %s", ident(p))
+		}
 		for _, r := range g.groups {
 			if g.onServer[p] && g.onServer[r] && g.chance(0.3) {
-				g.fact("postgres", "GRANT %s TO %s", ident(r), ident(p))
+				admin := ""
+				if g.chance(0.2) {
+					admin = " WITH ADMIN OPTION"
+				}
+				g.fact("postgres", "GRANT %s TO %s%s", ident(r), ident(p), admin)
 			}
 			if g.declared[p] && g.chance(0.3) {
 				g.memberOf[p] = append(g.memberOf[p], r)
