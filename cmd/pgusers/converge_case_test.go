@@ -18,8 +18,8 @@ type convergeCase struct {
 	Seed      int64
 	Databases []string // created fresh for the case, owned by the superuser until a fact says otherwise
 	Prune     bool
-	Facts     []fact
-	Entries   []entry
+	Facts     []caseFact
+	Entries   []caseEntry
 	// Expect is what the case was saved for: the check that failed then.
 	// Every case must pass every check; Expect only documents it.
 	Expect string
@@ -30,7 +30,7 @@ type convergeCase struct {
 
 // fact is one SQL line the superuser runs in database DB to set the
 // server up, the way a person or another tool would have.
-type fact struct {
+type caseFact struct {
 	Kind string
 	DB   string
 	SQL  string
@@ -38,7 +38,7 @@ type fact struct {
 
 // entry is one item of the server entry's principals, roles or grants,
 // written as a YAML flow mapping on one line.
-type entry struct {
+type caseEntry struct {
 	Kind    string
 	Section string // "principals", "roles" or "grants"
 	YAML    string
@@ -150,13 +150,13 @@ func parseCase(path string) (*convergeCase, error) {
 			if len(p) != 4 {
 				return nil, bad("want fact KIND DB SQL, tab-separated")
 			}
-			c.Facts = append(c.Facts, fact{Kind: p[1], DB: p[2], SQL: p[3]})
+			c.Facts = append(c.Facts, caseFact{Kind: p[1], DB: p[2], SQL: p[3]})
 		case strings.HasPrefix(line, "entry\t"):
 			p := strings.SplitN(line, "\t", 4)
 			if len(p) != 4 || !slices.Contains(entrySections, p[2]) {
 				return nil, bad("want entry KIND SECTION YAML, tab-separated, SECTION one of principals, roles, grants")
 			}
-			c.Entries = append(c.Entries, entry{Kind: p[1], Section: p[2], YAML: p[3]})
+			c.Entries = append(c.Entries, caseEntry{Kind: p[1], Section: p[2], YAML: p[3]})
 		default:
 			key, value, ok := strings.Cut(line, ": ")
 			if !ok {

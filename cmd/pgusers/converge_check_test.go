@@ -5,17 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"gopkg.in/yaml.v3"
 
 	"github.com/pgusers/pgusers/pkg/report"
-	"github.com/pgusers/pgusers/pkg/spec"
 )
 
 // convergeWorld is the one cluster a convergence test runs its cases on,
@@ -68,16 +64,16 @@ func (w *convergeWorld) reset(t *testing.T) {
 		return
 	}
 	for _, db := range w.last.Databases {
-		w.f.c.SuperExec(t, "DROP DATABASE IF EXISTS "+ident(db)+" WITH (FORCE)")
+		w.f.c.SuperExec(t, "DROP DATABASE IF EXISTS "+sqlIdent(db)+" WITH (FORCE)")
 	}
 	extra := w.f.c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles WHERE NOT rolname = ANY($1) AND rolname !~ '^pg_'`, w.baseline)
 	for _, r := range extra {
-		w.f.c.SuperExec(t, "DROP OWNED BY "+ident(r))
+		w.f.c.SuperExec(t, "DROP OWNED BY "+sqlIdent(r))
 	}
 	if len(extra) > 0 {
 		quoted := make([]string, len(extra))
 		for i, r := range extra {
-			quoted[i] = ident(r)
+			quoted[i] = sqlIdent(r)
 		}
 		w.f.c.SuperExec(t, "DROP ROLE "+strings.Join(quoted, ", "))
 	}
@@ -92,7 +88,7 @@ func (w *convergeWorld) setup(t *testing.T, c *convergeCase) error {
 	w.reset(t)
 	w.last = c
 	for _, db := range c.Databases {
-		if err := w.superExec("postgres", "CREATE DATABASE "+ident(db)); err != nil {
+		if err := w.superExec("postgres", "CREATE DATABASE "+sqlIdent(db)); err != nil {
 			return err
 		}
 	}
@@ -104,7 +100,7 @@ func (w *convergeWorld) setup(t *testing.T, c *convergeCase) error {
 	return nil
 }
 
-// dumpSQL is what a case's checks compare byte for byte: roles with their
+// dumpRolesSQL and dumpDatabaseSQL are what a case's checks compare byte for byte: roles with their
 // oids and attributes, memberships, Entra principals, and every owner and
 // access list the case's databases hold (databases, schemas, relations,
 // columns, functions, default privileges).
@@ -149,9 +145,9 @@ func (w *convergeWorld) dump(t *testing.T, c *convergeCase) string {
 	return strings.Join(lines, "\n")
 }
 
-// quiet runs pgusers in-process as pgusers() does, without logging the
+// runQuiet runs pgusers in-process as pgusers() does, without logging the
 // run: a case runs a dozen and shows only those of a failure.
-func quiet(e env, args ...string) result {
+func runQuiet(e env, args ...string) result {
 	var out, errOut bytes.Buffer
 	e.stdout, e.stderr, e.stdin = &out, &errOut, strings.NewReader("")
 	code := runCommand(context.Background(), args, e)
@@ -162,8 +158,8 @@ func (r result) show(args ...string) string {
 	return fmt.Sprintf("pgusers %s → exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 }
 
-// runCase sets c up on a reset cluster and checks it: nil when every check
-// holds, errSetup-wrapped when the facts cannot run.
+// runCase sets c up on a reset cluster and checks it: the first check that
+// fails, nil when every one holds, or an error when the facts cannot run.
 func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, error) {
 	t.Helper()
 	if err := w.setup(t, c); err != nil {
@@ -172,7 +168,7 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 	e := w.f.env
 	file := w.f.file(t, "case.yaml", c.serverYAML())
 	sel := []string{"-f", file}
-	run := func(args ...string) result { return quiet(e, args...) }
+	run := func(args ...string) result { return runQuiet(e, args...) }
 	fail := func(check string, r result, args ...string) *caseFailure {
 		return &caseFailure{check: check, detail: r.show(args...)}
 	}
@@ -194,7 +190,7 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 	before := w.dump(t, c)
 	dry := run(append([]string{"apply", "--dry-run=server"}, sel...)...)
 	if after := w.dump(t, c); after != before {
-		return &caseFailure{check: "apply --dry-run=server changed the server", detail: dry.show("apply --dry-run=server") + "\n" + lineDiff(before, after)}, nil
+		return &caseFailure{check: "apply --dry-run=server changed the server", detail: dry.show("apply --dry-run=server") + "\n" + dumpDiff(before, after)}, nil
 	}
 	if f := dryRunAgrees(dry, firstReport); f != nil {
 		return f, nil
@@ -213,7 +209,7 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 			return fail("a plan that is refused applies", apply, "apply"), nil
 		}
 		if afterApply != before {
-			return &caseFailure{check: "a refused apply changed the server", detail: apply.show("apply") + "\n" + lineDiff(before, afterApply)}, nil
+			return &caseFailure{check: "a refused apply changed the server", detail: apply.show("apply") + "\n" + dumpDiff(before, afterApply)}, nil
 		}
 		if problem != "" || secondReport.Status != report.Error || secondReport.Error != firstReport.Error {
 			return &caseFailure{check: "a refused plan does not refuse the same way twice", detail: first.show("plan") + "\n" + second.show("plan")}, nil
@@ -238,7 +234,7 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 
 	again := run(append([]string{"apply", "--auto-approve"}, sel...)...)
 	if after := w.dump(t, c); after != afterApply {
-		return &caseFailure{check: "a second apply changed the server", detail: again.show("apply") + "\n" + lineDiff(afterApply, after)}, nil
+		return &caseFailure{check: "a second apply changed the server", detail: again.show("apply") + "\n" + dumpDiff(afterApply, after)}, nil
 	}
 	if f, err := w.exportConverges(t, c); f != nil || err != nil {
 		return f, err
@@ -256,26 +252,6 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 	return nil, nil
 }
 
-// dryRunAgrees checks the text of a server dry run against the JSON plan
-// of the same state: the same outcome and number of changes.
-func dryRunAgrees(dry result, js report.Server) *caseFailure {
-	var ok bool
-	var want string
-	switch js.Status {
-	case report.Changes:
-		want = fmt.Sprintf("server local: would apply %d change(s) (ran them and rolled back)", len(js.Changes))
-		ok = strings.Contains(dry.stdout, want+"\n")
-	default:
-		want = map[report.Status]string{report.InSync: "in sync", report.Error: "error"}[js.Status]
-		m := textServerLine.FindStringSubmatch(dry.stdout)
-		ok = m != nil && m[1] == want
-	}
-	if !ok {
-		return &caseFailure{check: "the server dry run's text does not say what the JSON plan says (" + want + ")", detail: dry.show("apply --dry-run=server")}
-	}
-	return nil
-}
-
 // planReport decodes a plan's JSON report of the one server, or says why
 // it cannot.
 func planReport(r result) (report.Server, string) {
@@ -289,107 +265,8 @@ func planReport(r result) (report.Server, string) {
 	return rep.Servers[0], ""
 }
 
-var (
-	textServerLine = regexp.MustCompile(`(?m)^server local \([^)]*\): (in sync|error|\d+ change\(s\))`)
-	mdServerRow    = regexp.MustCompile("(?m)^\\| `local` \\| ([^|]+) \\|")
-	mdChanges      = regexp.MustCompile("(?m)^### `local`: (\\d+) change\\(s\\)")
-)
-
-// viewsAgree plans sel as text and Markdown and checks that both say what
-// the JSON report said of the server: its status and number of changes.
-func (w *convergeWorld) viewsAgree(sel []string, js report.Server) *caseFailure {
-	want := map[report.Status]string{report.InSync: "in sync", report.Error: "error"}[js.Status]
-	if js.Status == report.Changes {
-		want = fmt.Sprintf("%d change(s)", len(js.Changes))
-	}
-	text := quiet(w.f.env, append([]string{"plan"}, sel...)...)
-	if m := textServerLine.FindStringSubmatch(text.stdout); m == nil || m[1] != want {
-		return &caseFailure{check: "the text plan does not say what the JSON plan says (" + want + ")", detail: text.show("plan")}
-	}
-	md := quiet(w.f.env, append([]string{"plan", "--output", "markdown"}, sel...)...)
-	mdWant := map[report.Status]string{report.InSync: "✅ in sync", report.Error: "❌ **error**", report.Changes: "📝 changes"}[js.Status]
-	row := mdServerRow.FindStringSubmatch(md.stdout)
-	count := mdChanges.FindStringSubmatch(md.stdout)
-	switch {
-	case row == nil || strings.TrimSpace(row[1]) != mdWant:
-		return &caseFailure{check: "the Markdown plan's status is not the JSON plan's (" + mdWant + ")", detail: md.show("plan --output markdown")}
-	case js.Status == report.Changes && (count == nil || count[1] != fmt.Sprint(len(js.Changes))):
-		return &caseFailure{check: "the Markdown plan does not count the JSON plan's changes (" + want + ")", detail: md.show("plan --output markdown")}
-	}
-	return nil
-}
-
-// exportConverges exports the server with every case database: that file
-// must plan empty, and exporting it again must give it byte for byte.
-func (w *convergeWorld) exportConverges(t *testing.T, c *convergeCase) (*caseFailure, error) {
-	t.Helper()
-	export := func(from string) (result, []string) {
-		args := []string{"export", "-f", from, "--server", "local"}
-		for _, db := range c.Databases {
-			args = append(args, "--database", db)
-		}
-		return quiet(w.f.env, args...), args
-	}
-	first, args := export(filepath.Join(w.f.dir, "case.yaml"))
-	if first.code != exitOK {
-		return &caseFailure{check: "export fails", detail: first.show(args...)}, nil
-	}
-	exported := writeFile(t, w.f.dir, "export.yaml", first.stdout)
-	plan := quiet(w.f.env, "plan", "-f", exported, "--detailed-exitcode")
-	if plan.code != exitOK {
-		return &caseFailure{check: "the export of the server does not plan empty", detail: first.show(args...) + "\n" + plan.show("plan -f export.yaml")}, nil
-	}
-	if missing := undeclaredMembers(first.stdout); len(missing) > 0 {
-		return &caseFailure{check: "the export names roles in memberOf that it does not declare", detail: fmt.Sprintf("undeclared: %q\n%s", missing, first.show(args...))}, nil
-	}
-	again, args := export(exported)
-	if again.code != exitOK || again.stdout != first.stdout {
-		return &caseFailure{check: "exporting the export does not give the same file", detail: first.show(args...) + "\n" + again.show(args...)}, nil
-	}
-	return nil, nil
-}
-
-// undeclaredMembers lists the roles an exported file's principals and
-// group roles name in memberOf but that it declares neither as a principal
-// nor as a group role: an export declares every role it names.
-func undeclaredMembers(exported string) []string {
-	var file struct {
-		Servers []struct {
-			Principals []struct {
-				Name     string   `yaml:"name"`
-				MemberOf []string `yaml:"memberOf"`
-			} `yaml:"principals"`
-			Roles []struct {
-				Name     string   `yaml:"name"`
-				MemberOf []string `yaml:"memberOf"`
-			} `yaml:"roles"`
-		} `yaml:"servers"`
-	}
-	if err := yaml.Unmarshal([]byte(exported), &file); err != nil || len(file.Servers) != 1 {
-		return []string{fmt.Sprintf("(the export is not one server's file: %v)", err)}
-	}
-	s := file.Servers[0]
-	declared := map[string]bool{}
-	var named []string
-	for _, p := range s.Principals {
-		declared[p.Name] = true
-		named = append(named, p.MemberOf...)
-	}
-	for _, r := range s.Roles {
-		declared[r.Name] = true
-		named = append(named, r.MemberOf...)
-	}
-	var missing []string
-	for _, n := range named {
-		if !declared[n] && !spec.Reserved(n) && !slices.Contains(missing, n) {
-			missing = append(missing, n)
-		}
-	}
-	return missing
-}
-
-// lineDiff lists the lines only a has (-) and only b has (+).
-func lineDiff(a, b string) string {
+// dumpDiff lists the lines only a has (-) and only b has (+).
+func dumpDiff(a, b string) string {
 	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
 	var out []string
 	for _, l := range la {

@@ -16,10 +16,12 @@ import (
 // server the way people and other tools do) and entries (what the file
 // says about it). Generators run in this order, each over what the ones
 // before it made, and each may be switched off on its own.
-var generators = []struct {
+type generator struct {
 	kind string
 	gen  func(*caseGen)
-}{
+}
+
+var generators = []generator{
 	{"objects", genObjects},         // databases, schemas, tables, sequences, functions and their owners
 	{"principals", genPrincipals},   // Entra principals on the server and in the file
 	{"roles", genRoles},             // group roles, and principals' memberships of them
@@ -99,10 +101,10 @@ func newCaseGen(seed int64, enabled func(kind string) bool) *convergeCase {
 
 func (g *caseGen) chance(p float64) bool { return g.r.Float64() < p }
 
-func pick[T any](g *caseGen, xs []T) T { return xs[g.r.IntN(len(xs))] }
+func pickOne[T any](g *caseGen, xs []T) T { return xs[g.r.IntN(len(xs))] }
 
 // some returns a random subset of xs, in xs's order, non-empty when min is 1.
-func some[T any](g *caseGen, xs []T, min int) []T {
+func someOf[T any](g *caseGen, xs []T, min int) []T {
 	for {
 		var out []T
 		for _, x := range xs {
@@ -117,17 +119,17 @@ func some[T any](g *caseGen, xs []T, min int) []T {
 }
 
 func (g *caseGen) fact(db, sql string, args ...any) {
-	g.c.Facts = append(g.c.Facts, fact{Kind: g.kind, DB: db, SQL: fmt.Sprintf(sql, args...)})
+	g.c.Facts = append(g.c.Facts, caseFact{Kind: g.kind, DB: db, SQL: fmt.Sprintf(sql, args...)})
 }
 
 func (g *caseGen) entry(section, yaml string) int {
-	g.c.Entries = append(g.c.Entries, entry{Kind: g.kind, Section: section, YAML: yaml})
+	g.c.Entries = append(g.c.Entries, caseEntry{Kind: g.kind, Section: section, YAML: yaml})
 	return len(g.c.Entries) - 1
 }
 
-func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
+func sqlIdent(name string) string { return pgx.Identifier{name}.Sanitize() }
 
-func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+func sqlLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // yq quotes a name for YAML (double-quoted, as Go quotes it).
 func yq(s string) string { return strconv.Quote(s) }
@@ -145,7 +147,7 @@ func yamlList(xs []string) string {
 func (g *caseGen) grantees() []string {
 	var out []string
 	out = append(out, g.groups...)
-	for _, p := range sortedKeys(g.principals) {
+	for _, p := range sortedNames(g.principals) {
 		if g.declared[p] || !g.c.Prune {
 			out = append(out, p)
 		}
@@ -164,7 +166,7 @@ func (g *caseGen) existing() []string {
 	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string {
+func sortedNames[V any](m map[string]V) []string {
 	var ks []string
 	for k := range m {
 		ks = append(ks, k)
@@ -176,7 +178,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // writeMemberships adds memberOf to the entries of principals and roles
 // that other generators gave memberships.
 func (g *caseGen) writeMemberships() {
-	for _, n := range sortedKeys(g.memberOf) {
+	for _, n := range sortedNames(g.memberOf) {
 		i, ok := g.entryIndex[n]
 		if !ok {
 			continue
@@ -190,16 +192,16 @@ func (g *caseGen) writeMemberships() {
 func genObjects(g *caseGen) {
 	g.owners = []string{"own_a", "own_b"}
 	for _, o := range g.owners {
-		g.fact("postgres", "CREATE ROLE %s NOLOGIN", ident(o))
+		g.fact("postgres", "CREATE ROLE %s NOLOGIN", sqlIdent(o))
 	}
 	g.schemas = []string{"s1", "s2"}
 	for _, db := range g.c.Databases {
-		dbOwner := pick(g, append(g.owners, convergeAdmin))
-		g.fact("postgres", "ALTER DATABASE %s OWNER TO %s", ident(db), ident(dbOwner))
+		dbOwner := pickOne(g, append(g.owners, convergeAdmin))
+		g.fact("postgres", "ALTER DATABASE %s OWNER TO %s", sqlIdent(db), sqlIdent(dbOwner))
 		g.dbOwner[db] = dbOwner
 		for _, s := range g.schemas {
-			so := pick(g, g.owners)
-			g.fact(db, "CREATE SCHEMA %s AUTHORIZATION %s", ident(s), ident(so))
+			so := pickOne(g, g.owners)
+			g.fact(db, "CREATE SCHEMA %s AUTHORIZATION %s", sqlIdent(s), sqlIdent(so))
 			objects := []string{
 				"CREATE TABLE %s.t1 (a int, b int)",
 				"CREATE TABLE %s.t2 (a int)",
@@ -216,10 +218,10 @@ func genObjects(g *caseGen) {
 				}
 				owner := so
 				if g.chance(0.2) {
-					owner = pick(g, g.owners)
+					owner = pickOne(g, g.owners)
 				}
 				// One fact, so that no shrink leaves an object to the superuser.
-				g.fact(db, o+"; ALTER "+alter[i]+" OWNER TO %s", ident(s), ident(s), ident(owner))
+				g.fact(db, o+"; ALTER "+alter[i]+" OWNER TO %s", sqlIdent(s), sqlIdent(s), sqlIdent(owner))
 			}
 		}
 	}
@@ -234,11 +236,11 @@ var principalNames = []struct{ name, typ string }{
 }
 
 func createPrincipalSQL(name, objectID, typ string, mfa bool) string {
-	return fmt.Sprintf("SELECT pg_catalog.pgaadauth_create_principal_with_oid(%s, %s, %s, false, %t)", literal(name), literal(objectID), literal(typ), mfa)
+	return fmt.Sprintf("SELECT pg_catalog.pgaadauth_create_principal_with_oid(%s, %s, %s, false, %t)", sqlLiteral(name), sqlLiteral(objectID), sqlLiteral(typ), mfa)
 }
 
 func genPrincipals(g *caseGen) {
-	for _, p := range some(g, principalNames, 1) {
+	for _, p := range someOf(g, principalNames, 1) {
 		mfa := g.chance(0.3)
 		g.principals[p.name] = p.typ
 		if g.chance(0.7) {
@@ -256,10 +258,10 @@ func genPrincipals(g *caseGen) {
 }
 
 func genRoles(g *caseGen) {
-	for _, r := range some(g, []string{"g1", "g2", "g3"}, 1) {
+	for _, r := range someOf(g, []string{"g1", "g2", "g3"}, 1) {
 		g.groups = append(g.groups, r)
 		if g.chance(0.7) {
-			g.fact("postgres", "CREATE ROLE %s NOLOGIN", ident(r))
+			g.fact("postgres", "CREATE ROLE %s NOLOGIN", sqlIdent(r))
 			g.onServer[r] = true
 		}
 		if !g.onServer[r] || g.chance(0.6) {
@@ -280,19 +282,19 @@ func genRoles(g *caseGen) {
 	}
 	for _, r := range g.groups {
 		if g.onServer[r] && g.chance(0.2) {
-			g.fact("postgres", "COMMENT ON ROLE %s IS %s", ident(r), literal("set by hand"))
+			g.fact("postgres", "COMMENT ON ROLE %s IS %s", sqlIdent(r), sqlLiteral("set by hand"))
 		}
 	}
-	for _, p := range sortedKeys(g.principals) {
+	for _, p := range sortedNames(g.principals) {
 		if g.onServer[p] && g.chance(0.15) {
-			g.fact("postgres", "GRANT pg_read_all_data TO %s", ident(p))
+			g.fact("postgres", "GRANT pg_read_all_data TO %s", sqlIdent(p))
 		}
 		// A group principal's members: other principals.
 		if q := "Data Team"; p != q && g.onServer[p] && g.onServer[q] && g.chance(0.3) {
-			g.fact("postgres", "GRANT %s TO %s", ident(q), ident(p))
+			g.fact("postgres", "GRANT %s TO %s", sqlIdent(q), sqlIdent(p))
 		}
 		if gone && g.onServer[p] && g.chance(0.3) {
-			g.fact("postgres", "GRANT g_gone TO %s", ident(p))
+			g.fact("postgres", "GRANT g_gone TO %s", sqlIdent(p))
 		}
 		for _, r := range g.groups {
 			if g.onServer[p] && g.onServer[r] && g.chance(0.3) {
@@ -300,7 +302,7 @@ func genRoles(g *caseGen) {
 				if g.chance(0.2) {
 					admin = " WITH ADMIN OPTION"
 				}
-				g.fact("postgres", "GRANT %s TO %s%s", ident(r), ident(p), admin)
+				g.fact("postgres", "GRANT %s TO %s%s", sqlIdent(r), sqlIdent(p), admin)
 			}
 			if g.declared[p] && g.chance(0.3) {
 				g.memberOf[p] = append(g.memberOf[p], r)
@@ -334,13 +336,13 @@ func genRename(g *caseGen, privileges bool) {
 		g.entryIndex[name] = g.entry("principals", fmt.Sprintf("{name: %s, type: user, objectId: %s, renamedFrom: %s}", yq(name), id, yq(old)))
 		for _, r := range g.groups {
 			if g.onServer[r] && g.chance(0.4) {
-				g.fact("postgres", "GRANT %s TO %s", ident(r), ident(old))
+				g.fact("postgres", "GRANT %s TO %s", sqlIdent(r), sqlIdent(old))
 			}
 		}
 	}
 	if privileges {
-		db, s := pick(g, g.c.Databases), pick(g, g.schemas)
-		g.fact(db, "GRANT SELECT, DELETE ON ALL TABLES IN SCHEMA %s TO %s", ident(s), ident(old))
+		db, s := pickOne(g, g.c.Databases), pickOne(g, g.schemas)
+		g.fact(db, "GRANT SELECT, DELETE ON ALL TABLES IN SCHEMA %s TO %s", sqlIdent(s), sqlIdent(old))
 		g.entry("grants", fmt.Sprintf("{to: %s, databases: [%s], schemas: [%s], profile: readonly}", yq(name), db, s))
 	}
 }
@@ -360,20 +362,20 @@ func genGrants(g *caseGen) {
 			continue
 		}
 		g.holds[who] = true
-		db, s := pick(g, g.c.Databases), pick(g, g.schemas)
+		db, s := pickOne(g, g.c.Databases), pickOne(g, g.schemas)
 		switch g.r.IntN(6) {
 		case 4:
-			g.fact(db, "GRANT %s ON ALL SEQUENCES IN SCHEMA %s TO %s", strings.Join(some(g, []string{"USAGE", "SELECT", "UPDATE"}, 1), ", "), ident(s), ident(who))
+			g.fact(db, "GRANT %s ON ALL SEQUENCES IN SCHEMA %s TO %s", strings.Join(someOf(g, []string{"USAGE", "SELECT", "UPDATE"}, 1), ", "), sqlIdent(s), sqlIdent(who))
 		case 5:
-			g.fact(db, "GRANT EXECUTE ON ALL ROUTINES IN SCHEMA %s TO %s", ident(s), ident(who))
+			g.fact(db, "GRANT EXECUTE ON ALL ROUTINES IN SCHEMA %s TO %s", sqlIdent(s), sqlIdent(who))
 		case 0:
-			g.fact(db, "GRANT %s ON ALL TABLES IN SCHEMA %s TO %s", strings.Join(some(g, tablePrivileges, 1), ", "), ident(s), ident(who))
+			g.fact(db, "GRANT %s ON ALL TABLES IN SCHEMA %s TO %s", strings.Join(someOf(g, tablePrivileges, 1), ", "), sqlIdent(s), sqlIdent(who))
 		case 1:
-			g.fact(db, "GRANT %s ON %s.t1 TO %s", strings.Join(some(g, tablePrivileges, 1), ", "), ident(s), ident(who))
+			g.fact(db, "GRANT %s ON %s.t1 TO %s", strings.Join(someOf(g, tablePrivileges, 1), ", "), sqlIdent(s), sqlIdent(who))
 		case 2:
-			g.fact(db, "GRANT USAGE ON SCHEMA %s TO %s", ident(s), ident(who))
+			g.fact(db, "GRANT USAGE ON SCHEMA %s TO %s", sqlIdent(s), sqlIdent(who))
 		case 3:
-			g.fact("postgres", "GRANT %s ON DATABASE %s TO %s", pick(g, []string{"CONNECT", "TEMPORARY", "CREATE", "ALL"}), ident(db), ident(who))
+			g.fact("postgres", "GRANT %s ON DATABASE %s TO %s", pickOne(g, []string{"CONNECT", "TEMPORARY", "CREATE", "ALL"}), sqlIdent(db), sqlIdent(who))
 		}
 	}
 	// What the file declares.
@@ -382,7 +384,7 @@ func genGrants(g *caseGen) {
 		return
 	}
 	for range 1 + g.r.IntN(4) {
-		g.entry("grants", g.grantEntry(pick(g, grantees)))
+		g.entry("grants", g.grantEntry(pickOne(g, grantees)))
 	}
 }
 
@@ -390,35 +392,35 @@ func genGrants(g *caseGen) {
 // own, or both, over some databases and schemas, with defaultsFor.
 func (g *caseGen) grantEntry(grantee string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "{to: %s, databases: %s", yq(grantee), yamlList(some(g, g.c.Databases, 1)))
+	fmt.Fprintf(&b, "{to: %s, databases: %s", yq(grantee), yamlList(someOf(g, g.c.Databases, 1)))
 	onlyDatabase := g.chance(0.15)
 	if onlyDatabase {
-		fmt.Fprintf(&b, ", database: %s}", yamlList(some(g, []string{"CONNECT", "TEMPORARY", "CREATE"}, 0)))
+		fmt.Fprintf(&b, ", database: %s}", yamlList(someOf(g, []string{"CONNECT", "TEMPORARY", "CREATE"}, 0)))
 		return b.String()
 	}
 	if g.chance(0.8) {
-		fmt.Fprintf(&b, ", schemas: %s", yamlList(some(g, append([]string{"public"}, g.schemas...), 1)))
+		fmt.Fprintf(&b, ", schemas: %s", yamlList(someOf(g, append([]string{"public"}, g.schemas...), 1)))
 	}
 	managesObjects := false
 	if g.chance(0.6) {
-		fmt.Fprintf(&b, ", profile: %s", pick(g, []string{"readonly", "readwrite", "serviceConnector"}))
+		fmt.Fprintf(&b, ", profile: %s", pickOne(g, []string{"readonly", "readwrite", "serviceConnector"}))
 		managesObjects = true
 	}
 	if !managesObjects || g.chance(0.3) {
-		fmt.Fprintf(&b, ", tables: %s", yamlList(some(g, tablePrivileges, 0)))
+		fmt.Fprintf(&b, ", tables: %s", yamlList(someOf(g, tablePrivileges, 0)))
 		managesObjects = true
 	}
 	if g.chance(0.3) {
-		fmt.Fprintf(&b, ", sequences: %s", yamlList(some(g, []string{"USAGE", "SELECT", "UPDATE"}, 0)))
+		fmt.Fprintf(&b, ", sequences: %s", yamlList(someOf(g, []string{"USAGE", "SELECT", "UPDATE"}, 0)))
 	}
 	if g.chance(0.3) {
-		fmt.Fprintf(&b, ", functions: %s", yamlList(some(g, []string{"EXECUTE"}, 0)))
+		fmt.Fprintf(&b, ", functions: %s", yamlList(someOf(g, []string{"EXECUTE"}, 0)))
 	}
 	if g.chance(0.3) {
-		fmt.Fprintf(&b, ", schema: %s", yamlList(some(g, []string{"USAGE", "CREATE"}, 0)))
+		fmt.Fprintf(&b, ", schema: %s", yamlList(someOf(g, []string{"USAGE", "CREATE"}, 0)))
 	}
 	if managesObjects && g.chance(0.5) {
-		fmt.Fprintf(&b, ", defaultsFor: %s", yamlList(some(g, g.owners, 1)))
+		fmt.Fprintf(&b, ", defaultsFor: %s", yamlList(someOf(g, g.owners, 1)))
 	}
 	b.WriteString("}")
 	return b.String()
@@ -430,10 +432,10 @@ func genGrantOpts(g *caseGen) {
 			continue
 		}
 		g.holds[who] = true
-		db, s := pick(g, g.c.Databases), pick(g, g.schemas)
-		g.fact(db, "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s WITH GRANT OPTION", ident(s), ident(who))
+		db, s := pickOne(g, g.c.Databases), pickOne(g, g.schemas)
+		g.fact(db, "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s WITH GRANT OPTION", sqlIdent(s), sqlIdent(who))
 		if g.chance(0.7) {
-			g.entry("grants", fmt.Sprintf("{to: %s, databases: [%s], schemas: [%s], tables: %s}", yq(who), db, s, pick(g, []string{"[SELECT]", "[]", "[SELECT, INSERT]"})))
+			g.entry("grants", fmt.Sprintf("{to: %s, databases: [%s], schemas: [%s], tables: %s}", yq(who), db, s, pickOne(g, []string{"[SELECT]", "[]", "[SELECT, INSERT]"})))
 		}
 	}
 }
@@ -444,27 +446,27 @@ func genDefaults(g *caseGen) {
 			continue
 		}
 		g.holds[who] = true
-		db, s, owner := pick(g, g.c.Databases), pick(g, g.schemas), pick(g, g.owners)
-		what := pick(g, []string{"SELECT ON TABLES", "SELECT, INSERT ON TABLES", "USAGE ON SEQUENCES", "EXECUTE ON FUNCTIONS"})
-		g.fact(db, "ALTER DEFAULT PRIVILEGES FOR ROLE %s IN SCHEMA %s GRANT %s TO %s", ident(owner), ident(s), what, ident(who))
+		db, s, owner := pickOne(g, g.c.Databases), pickOne(g, g.schemas), pickOne(g, g.owners)
+		what := pickOne(g, []string{"SELECT ON TABLES", "SELECT, INSERT ON TABLES", "USAGE ON SEQUENCES", "EXECUTE ON FUNCTIONS"})
+		g.fact(db, "ALTER DEFAULT PRIVILEGES FOR ROLE %s IN SCHEMA %s GRANT %s TO %s", sqlIdent(owner), sqlIdent(s), what, sqlIdent(who))
 		if g.chance(0.7) {
 			g.entry("grants", fmt.Sprintf("{to: %s, databases: [%s], schemas: [%s], profile: %s, defaultsFor: [%s]}", yq(who), db, s,
-				pick(g, []string{"readonly", "readwrite"}), owner))
+				pickOne(g, []string{"readonly", "readwrite"}), owner))
 		}
 	}
 }
 
 func genPublic(g *caseGen) {
-	db := pick(g, g.c.Databases)
-	s := pick(g, g.schemas)
+	db := pickOne(g, g.c.Databases)
+	s := pickOne(g, g.schemas)
 	if g.chance(0.5) {
-		g.fact("postgres", "REVOKE TEMPORARY ON DATABASE %s FROM PUBLIC", ident(db))
+		g.fact("postgres", "REVOKE TEMPORARY ON DATABASE %s FROM PUBLIC", sqlIdent(db))
 	}
 	if g.chance(0.4) {
-		g.fact(db, "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO PUBLIC", ident(s))
+		g.fact(db, "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO PUBLIC", sqlIdent(s))
 	}
 	if g.chance(0.4) {
-		g.fact(db, "REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA %s FROM PUBLIC", ident(s))
+		g.fact(db, "REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA %s FROM PUBLIC", sqlIdent(s))
 	}
 	switch g.r.IntN(3) {
 	case 0:
@@ -482,12 +484,12 @@ func genPublic(g *caseGen) {
 }
 
 func genOwnerGrants(g *caseGen) {
-	owner := pick(g, g.owners)
-	db := pick(g, g.c.Databases)
-	g.fact("postgres", "ALTER DATABASE %s OWNER TO %s", ident(db), ident(owner))
+	owner := pickOne(g, g.owners)
+	db := pickOne(g, g.c.Databases)
+	g.fact("postgres", "ALTER DATABASE %s OWNER TO %s", sqlIdent(db), sqlIdent(owner))
 	g.dbOwner[db] = owner
-	s := pick(g, g.schemas)
-	g.fact(db, "ALTER SCHEMA %s OWNER TO %s", ident(s), ident(owner))
+	s := pickOne(g, g.schemas)
+	g.fact(db, "ALTER SCHEMA %s OWNER TO %s", sqlIdent(s), sqlIdent(owner))
 	defaults := ""
 	if g.chance(0.5) {
 		defaults = fmt.Sprintf(", defaultsFor: [%s]", owner)
@@ -500,9 +502,9 @@ func genColumns(g *caseGen) {
 	if len(who) == 0 {
 		return
 	}
-	r, db, s := pick(g, who), pick(g, g.c.Databases), pick(g, g.schemas)
+	r, db, s := pickOne(g, who), pickOne(g, g.c.Databases), pickOne(g, g.schemas)
 	g.holds[r] = true
-	g.fact(db, "GRANT UPDATE (b) ON %s.t1 TO %s", ident(s), ident(r))
+	g.fact(db, "GRANT UPDATE (b) ON %s.t1 TO %s", sqlIdent(s), sqlIdent(r))
 	g.entry("grants", fmt.Sprintf("{to: %s, databases: [%s], schemas: [%s], profile: readonly}", yq(r), db, s))
 }
 
@@ -513,15 +515,15 @@ func (g *caseGen) grantOnward() (a, b, db, s string, ok bool) {
 	if len(who) < 2 {
 		return "", "", "", "", false
 	}
-	a, b = pick(g, who), pick(g, who)
+	a, b = pickOne(g, who), pickOne(g, who)
 	for b == a {
-		b = pick(g, who)
+		b = pickOne(g, who)
 	}
-	db, s = pick(g, g.c.Databases), pick(g, g.schemas)
+	db, s = pickOne(g, g.c.Databases), pickOne(g, g.schemas)
 	g.holds[a], g.holds[b] = true, true
 	// a needs USAGE on the schema to name its tables when it grants on.
-	g.fact(db, "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s WITH GRANT OPTION; GRANT USAGE ON SCHEMA %s TO %s", ident(s), ident(a), ident(s), ident(a))
-	g.fact(db, "SET ROLE %s; GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s; RESET ROLE", ident(a), ident(s), ident(b))
+	g.fact(db, "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s WITH GRANT OPTION; GRANT USAGE ON SCHEMA %s TO %s", sqlIdent(s), sqlIdent(a), sqlIdent(s), sqlIdent(a))
+	g.fact(db, "SET ROLE %s; GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s; RESET ROLE", sqlIdent(a), sqlIdent(s), sqlIdent(b))
 	return a, b, db, s, true
 }
 
@@ -545,16 +547,16 @@ func genTransitiveRoles(g *caseGen) {
 	for i, r := range g.groups {
 		for _, lower := range g.groups[:i] {
 			if g.onServer[r] && g.onServer[lower] && g.chance(0.4) {
-				g.fact("postgres", "GRANT %s TO %s", ident(lower), ident(r))
+				g.fact("postgres", "GRANT %s TO %s", sqlIdent(lower), sqlIdent(r))
 			}
 			if g.declared[r] && g.chance(0.4) {
 				g.memberOf[r] = append(g.memberOf[r], lower)
 			}
 		}
 		if g.onServer[r] && g.chance(0.5) {
-			db, s := pick(g, g.c.Databases), pick(g, g.schemas)
+			db, s := pickOne(g, g.c.Databases), pickOne(g, g.schemas)
 			g.holds[r] = true
-			g.fact(db, "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s", ident(s), ident(r))
+			g.fact(db, "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s", sqlIdent(s), sqlIdent(r))
 		}
 	}
 }

@@ -26,9 +26,9 @@ const (
 // convergeDir holds the saved cases TestConvergeRegressions runs.
 var convergeDir = filepath.Join("testdata", "converge")
 
-// kindFilter says which generator kinds run: every kind but the known
+// convergeKinds says which generator kinds run: every kind but the known
 // defects', or what PGUSERS_CONVERGE_KINDS says.
-func kindFilter(t *testing.T) func(string) bool {
+func convergeKinds(t *testing.T) func(string) bool {
 	v := os.Getenv(envKinds)
 	switch v {
 	case "":
@@ -38,21 +38,16 @@ func kindFilter(t *testing.T) func(string) bool {
 	}
 	list := strings.Split(v, ",")
 	for _, k := range list {
-		if !slices.ContainsFunc(generators, func(g struct {
-			kind string
-			gen  func(*caseGen)
-		}) bool {
-			return g.kind == k
-		}) {
+		if !slices.ContainsFunc(generators, func(g generator) bool { return g.kind == k }) {
 			t.Fatalf("%s: unknown kind %q", envKinds, k)
 		}
 	}
 	return func(k string) bool { return slices.Contains(list, k) }
 }
 
-// budget is how many cases to run and for how long: about 60 s, 5 s with
+// convergeBudget is how many cases to run and for how long: about 60 s, 5 s with
 // -short, or what the variables say.
-func budget(t *testing.T) (cases int, d time.Duration) {
+func convergeBudget(t *testing.T) (cases int, d time.Duration) {
 	d = 60 * time.Second
 	if testing.Short() {
 		d = 5 * time.Second
@@ -75,7 +70,7 @@ func budget(t *testing.T) (cases int, d time.Duration) {
 }
 
 func TestConvergeRandom(t *testing.T) {
-	enabled := kindFilter(t)
+	enabled := convergeKinds(t)
 	w := newConvergeWorld(t)
 	if v := os.Getenv(envSeed); v != "" {
 		seed, err := strconv.ParseInt(v, 10, 64)
@@ -85,7 +80,7 @@ func TestConvergeRandom(t *testing.T) {
 		w.check(t, newCaseGen(seed, enabled), enabled)
 		return
 	}
-	cases, d := budget(t)
+	cases, d := convergeBudget(t)
 	start := time.Now()
 	first := start.UnixNano() % 1_000_000_000
 	n := 0
