@@ -493,6 +493,10 @@ func genOwnerGrants(g *caseGen) {
 	defaults := ""
 	if g.chance(0.5) {
 		defaults = fmt.Sprintf(", defaultsFor: [%s]", owner)
+		if g.chance(0.5) {
+			// Default privileges of the owner for itself, as a tool leaves them.
+			g.fact(db, "ALTER DEFAULT PRIVILEGES FOR ROLE %s IN SCHEMA %s GRANT SELECT ON TABLES TO %s", sqlIdent(owner), sqlIdent(s), sqlIdent(owner))
+		}
 	}
 	g.entry("grants", fmt.Sprintf("{to: %s, databases: [%s], schemas: [%s], profile: readwrite%s}", owner, db, s, defaults))
 }
