@@ -87,12 +87,12 @@ func (c *convergeCase) serverYAML() string {
 func (c *convergeCase) setupSQL() string {
 	var b strings.Builder
 	for _, db := range c.Databases {
-		fmt.Fprintf(&b, "CREATE DATABASE %s;\n", db)
+		fmt.Fprintf(&b, "CREATE DATABASE %s;\n", sqlIdent(db))
 	}
 	current := ""
 	for _, f := range c.Facts {
 		if f.DB != current {
-			fmt.Fprintf(&b, "\\c %s\n", f.DB)
+			fmt.Fprintf(&b, "\\c %s\n", sqlIdent(f.DB))
 			current = f.DB
 		}
 		fmt.Fprintf(&b, "%s;\n", f.SQL)

@@ -85,7 +85,7 @@ func newCaseGen(seed int64, enabled func(kind string) bool) *convergeCase {
 		entryIndex: map[string]int{},
 	}
 	if g.chance(0.5) {
-		g.c.Databases = append(g.c.Databases, "cv2")
+		g.c.Databases = append(g.c.Databases, "cv-2") // a name SQL must quote
 	}
 	g.c.Prune = g.chance(0.3)
 	for _, gen := range generators {
@@ -194,7 +194,7 @@ func genObjects(g *caseGen) {
 	for _, o := range g.owners {
 		g.fact("postgres", "CREATE ROLE %s NOLOGIN", sqlIdent(o))
 	}
-	g.schemas = []string{"s1", "s2"}
+	g.schemas = []string{"s1", "Sales-Q2"} // a name SQL must quote
 	for _, db := range g.c.Databases {
 		dbOwner := pickOne(g, append(g.owners, convergeAdmin))
 		g.fact("postgres", "ALTER DATABASE %s OWNER TO %s", sqlIdent(db), sqlIdent(dbOwner))
@@ -217,7 +217,10 @@ func genObjects(g *caseGen) {
 					continue // a schema without one kind of object is in sync for it; t1 is always there
 				}
 				owner := so
-				if g.chance(0.2) {
+				switch {
+				case g.chance(0.05):
+					owner = convergeAdmin // made by whoever signs in
+				case g.chance(0.2):
 					owner = pickOne(g, g.owners)
 				}
 				// One fact, so that no shrink leaves an object to the superuser.
@@ -420,7 +423,11 @@ func (g *caseGen) grantEntry(grantee string) string {
 		fmt.Fprintf(&b, ", schema: %s", yamlList(someOf(g, []string{"USAGE", "CREATE"}, 0)))
 	}
 	if managesObjects && g.chance(0.5) {
-		fmt.Fprintf(&b, ", defaultsFor: %s", yamlList(someOf(g, g.owners, 1)))
+		owners := someOf(g, g.owners, 1)
+		if g.chance(0.1) {
+			owners = append(owners, convergeAdmin) // what the administrator creates itself
+		}
+		fmt.Fprintf(&b, ", defaultsFor: %s", yamlList(owners))
 	}
 	b.WriteString("}")
 	return b.String()
