@@ -36,15 +36,16 @@ type caseFact struct {
 	SQL  string
 }
 
-// entry is one item of the server entry's principals, roles or grants,
-// written as a YAML flow mapping on one line.
+// caseEntry is one item of the server entry's principals, roles or
+// grants, written as a YAML flow mapping on one line, or (section
+// settings) one key of the server entry, "key: value".
 type caseEntry struct {
 	Kind    string
-	Section string // "principals", "roles" or "grants"
+	Section string // "settings", "principals", "roles" or "grants"
 	YAML    string
 }
 
-var entrySections = []string{"principals", "roles", "grants"}
+var entrySections = []string{"settings", "principals", "roles", "grants"}
 
 // kinds lists the generator kinds the case's facts and entries come from.
 func (c *convergeCase) kinds() []string {
@@ -72,6 +73,12 @@ func (c *convergeCase) serverYAML() string {
 			}
 		}
 		if len(items) == 0 {
+			continue
+		}
+		if section == "settings" {
+			for _, it := range items {
+				fmt.Fprintf(&b, "    %s\n", it)
+			}
 			continue
 		}
 		fmt.Fprintf(&b, "    %s:\n", section)
@@ -154,7 +161,7 @@ func parseCase(path string) (*convergeCase, error) {
 		case strings.HasPrefix(line, "entry\t"):
 			p := strings.SplitN(line, "\t", 4)
 			if len(p) != 4 || !slices.Contains(entrySections, p[2]) {
-				return nil, bad("want entry KIND SECTION YAML, tab-separated, SECTION one of principals, roles, grants")
+				return nil, bad("want entry KIND SECTION YAML, tab-separated, SECTION one of settings, principals, roles, grants")
 			}
 			c.Entries = append(c.Entries, caseEntry{Kind: p[1], Section: p[2], YAML: p[3]})
 		default:

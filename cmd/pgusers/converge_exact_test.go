@@ -17,21 +17,21 @@ import (
 // cell is not exact (a privilege pgusers cannot see) fails here.
 
 // cellSQL reads, per object of a cell, the grantee's privileges as
-// "object PRIV,PRIV*" (* for the grant option), leaving out the objects the
-// grantee owns. $1 is the grantee, $2 the schema (or database).
+// "object\tPRIV,PRIV*" (* for the grant option), leaving out the objects the
+// grantee owns, tab-separated. $1 is the grantee, $2 the schema (or database).
 var cellSQL = map[spec.Kind]string{
 	spec.KindDatabase: `
-SELECT d.datname || ' ' || coalesce((SELECT string_agg(DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',')
+SELECT d.datname || E'\t' || coalesce((SELECT string_agg(DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',')
   FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a WHERE a.grantee = r.oid), '')
 FROM pg_database d, (SELECT oid FROM pg_roles WHERE rolname = $1) r WHERE d.datname = $2 AND d.datdba <> r.oid`,
 	spec.KindSchema: `
-SELECT n.nspname || ' ' || coalesce((SELECT string_agg(DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',')
+SELECT n.nspname || E'\t' || coalesce((SELECT string_agg(DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',')
   FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a WHERE a.grantee = r.oid), '')
 FROM pg_namespace n, (SELECT oid FROM pg_roles WHERE rolname = $1) r WHERE n.nspname = $2 AND n.nspowner <> r.oid`,
 	spec.KindTables:    relationCellSQL(`'r', 'p', 'v', 'm', 'f'`),
 	spec.KindSequences: relationCellSQL(`'S'`),
 	spec.KindFunctions: `
-SELECT p.oid::regprocedure::text || ' ' || coalesce((SELECT string_agg(DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',')
+SELECT p.oid::regprocedure::text || E'\t' || coalesce((SELECT string_agg(DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',')
   FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a WHERE a.grantee = r.oid), '')
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, (SELECT oid FROM pg_roles WHERE rolname = $1) r
 WHERE n.nspname = $2 AND p.prokind IN ('f', 'p') AND p.proowner <> r.oid`,
@@ -39,7 +39,7 @@ WHERE n.nspname = $2 AND p.prokind IN ('f', 'p') AND p.proowner <> r.oid`,
 
 func relationCellSQL(kinds string) string {
 	return `
-SELECT c.relname || ' ' || coalesce((SELECT string_agg(DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',')
+SELECT c.relname || E'\t' || coalesce((SELECT string_agg(DISTINCT a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END, ',')
   FROM aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a WHERE a.grantee = r.oid), '')
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, (SELECT oid FROM pg_roles WHERE rolname = $1) r
 WHERE n.nspname = $2 AND c.relkind IN (` + kinds + `) AND c.relowner <> r.oid`
@@ -87,7 +87,7 @@ func (w *convergeWorld) cellsExact(t *testing.T, file string) *caseFailure {
 			where = cp.Database
 		}
 		for _, line := range w.f.c.SuperStrings(t, cp.Database, cellSQL[cp.On], cp.Grantee, where) {
-			object, got, _ := strings.Cut(line, " ")
+			object, got, _ := strings.Cut(line, "\t")
 			if sortedJoin(strings.Split(got, ",")) != want {
 				wrong = append(wrong, fmt.Sprintf("%s in %s: %s %s holds %q, declared %q", cp.Grantee, cp.Database, cp.On, object, got, want))
 			}

@@ -23,7 +23,8 @@ type generator struct {
 
 var generators = []generator{
 	{"objects", genObjects},         // databases, schemas, tables, sequences, functions and their owners
-	{"principals", genPrincipals},   // Entra principals on the server and in the file
+	{"principals", genPrincipals},   // Entra principals on the server and in the file, some owning a table
+	{"settings", genSettings},       // reassignOwnedTo, pruneSyncedUsers, protect
 	{"roles", genRoles},             // group roles, and principals' memberships of them
 	{"renamed", genRenamed},         // an Entra object renamed since its role was made: renamedFrom
 	{"groupSync", genGroupSync},     // pgaadauth.enable_group_sync on
@@ -250,6 +251,11 @@ func genPrincipals(g *caseGen) {
 			g.fact("postgres", "%s", createPrincipalSQL(p.name, pgtest.ObjectID(p.name), p.typ, mfa))
 			g.onServer[p.name] = true
 		}
+		if g.onServer[p.name] && g.chance(0.15) {
+			// It made a table of its own, which a drop must hand over.
+			db, s := g.c.Databases[0], g.schemas[0]
+			g.fact(db, "CREATE TABLE %s.%s (a int); ALTER TABLE %s.%s OWNER TO %s", sqlIdent(s), sqlIdent("made by "+p.name), sqlIdent(s), sqlIdent("made by "+p.name), sqlIdent(p.name))
+		}
 		if !g.onServer[p.name] || g.chance(0.7) {
 			g.declared[p.name] = true
 			if g.onServer[p.name] && g.c.Prune && g.chance(0.2) {
@@ -257,6 +263,18 @@ func genPrincipals(g *caseGen) {
 			}
 			g.entryIndex[p.name] = g.entry("principals", fmt.Sprintf("{name: %s, type: %s, objectId: %s, mfa: %t}", yq(p.name), p.typ, pgtest.ObjectID(p.name), mfa))
 		}
+	}
+}
+
+func genSettings(g *caseGen) {
+	if g.c.Prune && g.chance(0.5) {
+		g.entry("settings", "reassignOwnedTo: "+pickOne(g, g.owners))
+	}
+	if g.chance(0.3) {
+		g.entry("settings", "pruneSyncedUsers: true")
+	}
+	if g.chance(0.2) {
+		g.entry("settings", `protect: ["ann*", "Data *"]`)
 	}
 }
 
