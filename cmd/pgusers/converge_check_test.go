@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -196,7 +197,17 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 		return f, nil
 	}
 
-	apply := run(append([]string{"apply", "--auto-approve", "--output", "json"}, sel...)...)
+	// Every other case applies a saved plan (plan --out, apply PLANFILE),
+	// which apply recomputes: it must converge the same.
+	applyArgs := append([]string{"apply", "--auto-approve", "--output", "json"}, sel...)
+	if c.Seed%2 == 1 && !refused {
+		planFile := filepath.Join(w.f.dir, "case-plan.json")
+		if saved := run(append([]string{"plan", "--out", planFile}, sel...)...); saved.code != exitOK {
+			return fail("plan --out fails where plan does not", saved, "plan --out"), nil
+		}
+		applyArgs = []string{"apply", planFile, "--auto-approve", "--output", "json"}
+	}
+	apply := run(applyArgs...)
 	afterApply := w.dump(t, c)
 	second := run(append([]string{"plan"}, planArgs...)...)
 	secondReport, problem := planReport(second)
