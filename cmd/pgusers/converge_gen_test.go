@@ -288,8 +288,11 @@ func genRoles(g *caseGen) {
 		if !g.onServer[r] || g.chance(0.6) {
 			g.declared[r] = true
 			comment := ""
-			if g.chance(0.3) {
+			switch {
+			case g.chance(0.3):
 				comment = ", comment: " + yq("role "+r)
+			case g.chance(0.15):
+				comment = `, comment: ""` // must have none
 			}
 			g.entryIndex[r] = g.entry("roles", fmt.Sprintf("{name: %s%s}", yq(r), comment))
 		}
@@ -328,6 +331,9 @@ func genRoles(g *caseGen) {
 			if g.declared[p] && g.chance(0.3) {
 				g.memberOf[p] = append(g.memberOf[p], r)
 			}
+		}
+		if g.declared[p] && g.chance(0.1) {
+			g.memberOf[p] = append(g.memberOf[p], "pg_read_all_data")
 		}
 		if g.declared[p] && g.memberOf[p] == nil && g.chance(0.3) {
 			g.memberOf[p] = []string{} // memberOf: [], every membership revoked
