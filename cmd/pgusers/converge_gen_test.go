@@ -211,8 +211,11 @@ func genObjects(g *caseGen) {
 				"CREATE TABLE %s.t3 (id serial, p int) PARTITION BY RANGE (p)", // and the sequence of its serial column
 				"CREATE PROCEDURE %s.p1() LANGUAGE sql AS 'SELECT 1'",
 				"CREATE MATERIALIZED VIEW %s.m1 AS SELECT 1 AS one",
+				"CREATE VIEW %s.v1 AS SELECT 1 AS one",
+				"CREATE FUNCTION %s.f2(a int, b text) RETURNS int LANGUAGE sql AS 'SELECT a'",
 			}
-			alter := []string{"TABLE %s.t1", "TABLE %s.t2", "SEQUENCE %s.q1", "FUNCTION %s.f1()", "TABLE %s.t3", "PROCEDURE %s.p1()", "MATERIALIZED VIEW %s.m1"}
+			alter := []string{"TABLE %s.t1", "TABLE %s.t2", "SEQUENCE %s.q1", "FUNCTION %s.f1()", "TABLE %s.t3", "PROCEDURE %s.p1()",
+				"MATERIALIZED VIEW %s.m1", "VIEW %s.v1", "FUNCTION %s.f2(int, text)"}
 			for i, o := range objects {
 				if i > 0 && g.chance(0.15) {
 					continue // a schema without one kind of object is in sync for it; t1 is always there
