@@ -229,9 +229,9 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 		if apply.code != exitOK {
 			return fail("apply of a plan that is not refused fails", apply, "apply"), nil
 		}
-		applied, problem := planReport(apply)
+		applied, applyProblem := planReport(apply)
 		wantStatus := map[report.Status]report.Status{report.InSync: report.InSync, report.Changes: report.Applied}[firstReport.Status]
-		if problem != "" || applied.Status != wantStatus || len(applied.Changes) != len(firstReport.Changes) {
+		if applyProblem != "" || applied.Status != wantStatus || len(applied.Changes) != len(firstReport.Changes) {
 			return &caseFailure{check: "the apply's JSON report does not say what the plan's did", detail: first.show("plan") + "\n" + apply.show("apply")}, nil
 		}
 		// What remains may only be what the first plan named as blocked.
@@ -263,7 +263,8 @@ func (w *convergeWorld) runCase(t *testing.T, c *convergeCase) (*caseFailure, er
 	case w.shrinking:
 	case refused:
 		w.outcomes["refused"]++
-		t.Logf("seed %d: refused: %s", c.Seed, strings.SplitN(firstReport.Error, "\n", 3)[:min(2, strings.Count(firstReport.Error, "\n")+1)])
+		why := strings.SplitN(firstReport.Error, "\n", 3) // "cannot plan:" and the first reason
+		t.Logf("seed %d: refused: %s", c.Seed, strings.Join(why[:min(2, len(why))], " "))
 	case firstReport.Status == report.InSync:
 		w.outcomes["in sync"]++
 	default:
