@@ -92,6 +92,14 @@ func gnuTime(b *testing.B) string {
 	return "/usr/bin/time"
 }
 
+// mustPlanEmpty plans file on c with --detailed-exitcode after an apply,
+// outside the timed part: runCommand fails b unless every server is in
+// sync, so that no benchmark measures an apply that does not converge.
+func mustPlanEmpty(b *testing.B, c *pgtest.Cluster, bin, file string) {
+	b.Helper()
+	runCommand(b, c, bin, "plan", "-f", file, "--detailed-exitcode")
+}
+
 // runCommandTo is runCommand with the command's output in file out.
 func runCommandTo(b *testing.B, c *pgtest.Cluster, bin, outPath string, args ...string) run {
 	b.Helper()
@@ -172,6 +180,7 @@ func BenchmarkCreate10k(b *testing.B) {
 		c1 := pgtest.New(b)
 		file := desiredFile(b, c1, principals)
 		pg := runCommand(b, c1, bin, "apply", "-f", file, "--auto-approve", "--output", "json")
+		mustPlanEmpty(b, c1, bin, file)
 		c1.Stop()
 
 		c2 := pgtest.New(b)
@@ -182,7 +191,9 @@ func BenchmarkCreate10k(b *testing.B) {
 		// The apply step alone, in-process: what replaces psql's replay once
 		// the plan is made (begin, lock and re-read, the pipeline, commit).
 		c3 := pgtest.New(b)
-		applyOnly := timeApply(b, c3, desiredFile(b, c3, principals))
+		file3 := desiredFile(b, c3, principals)
+		applyOnly := timeApply(b, c3, file3)
+		mustPlanEmpty(b, c3, bin, file3)
 		c3.Stop()
 
 		b.ReportMetric(pg.wall.Seconds()*1000, "pgusers-ms")
@@ -333,7 +344,9 @@ func BenchmarkVersusBaseline(b *testing.B) {
 		}
 		for _, who := range order {
 			fresh := pgtest.New(b)
-			r := runCommand(b, fresh, bins[who], "apply", "-f", desiredFile(b, fresh, principals), "--auto-approve", "--output", "json")
+			freshFile := desiredFile(b, fresh, principals)
+			r := runCommand(b, fresh, bins[who], "apply", "-f", freshFile, "--auto-approve", "--output", "json")
+			mustPlanEmpty(b, fresh, bins[who], freshFile)
 			fresh.Stop()
 			create[who] = append(create[who], r.wall.Seconds()*1000)
 		}

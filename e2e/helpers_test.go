@@ -312,3 +312,35 @@ func lineDiff(a, b []string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// applyConverged runs `pgusers apply SELECTION... APPLYFLAGS... --auto-approve`
+// with r, wants exit 0, then plans selection again: that plan must be empty.
+// It is the one way a test here applies and expects success, as
+// cmd/pgusers' applyConverged is there: after one apply, the next plan is
+// empty.
+func (r *runner) applyConverged(t testing.TB, selection []string, applyFlags ...string) result {
+	t.Helper()
+	args := append(append([]string{"apply"}, selection...), applyFlags...)
+	res := r.run(t, append(args, "--auto-approve")...)
+	wantExit(t, res, 0)
+	r.mustPlanEmpty(t, selection...)
+	return res
+}
+
+// mustPlanEmpty fails t unless a plan of selection with --detailed-exitcode
+// finds every server in sync (exit 0).
+func (r *runner) mustPlanEmpty(t testing.TB, selection ...string) {
+	t.Helper()
+	if p, ok := r.planEmpty(t, selection...); !ok {
+		t.Fatalf("the plan after apply is not empty: after one apply, the next plan must be empty\n%s", p)
+	}
+}
+
+// planEmpty plans selection with --detailed-exitcode and tells whether it
+// is empty, for a test that reports a non-empty plan among other problems
+// instead of stopping.
+func (r *runner) planEmpty(t testing.TB, selection ...string) (result, bool) {
+	t.Helper()
+	p := r.run(t, append(append([]string{"plan"}, selection...), "--detailed-exitcode")...)
+	return p, p.code == 0
+}

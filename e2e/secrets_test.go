@@ -146,6 +146,7 @@ func TestPasswordNeverAppears(t *testing.T) {
 		check.run(wrongRun.run(t, with("apply", "-f", file, "--auto-approve")...), 1)
 		check.run(wrongRun.run(t, with("apply", "-f", file, "--auto-approve", "--output", "json")...), 1)
 		check.run(run.run(t, with("apply", "-f", file, "--auto-approve", "--output", "json")...), 0)
+		run.mustPlanEmpty(t, "-f", file)
 		check.files(run.home)
 		// Back to the old state for the next configuration.
 		s.c.SuperExec(t, `DROP ROLE "new-svc"`)

@@ -58,8 +58,7 @@ func newWorld(t testing.TB) *world {
 	w.direct = s.file(t, "direct.yaml", s.c.Port, y.String())
 
 	w.old = s.state(t)
-	r := w.r.run(t, "apply", "-f", w.direct, "--auto-approve", "--output", "json")
-	wantExit(t, r, 0)
+	r := w.r.applyConverged(t, []string{"-f", w.direct}, "--output", "json")
 	if sr, err := oneServer(r); err != nil || sr.Status != "applied" || len(sr.Changes) != worldChanges {
 		t.Fatalf("the first apply: %v, status %q, %d changes (want applied, %d)\n%s", err, sr.Status, len(sr.Changes), worldChanges, r)
 	}

@@ -77,6 +77,7 @@ func TestSavedPlanIsRefusedWhenStaleAndAppliedWhenFresh(t *testing.T) {
 	wantCode(t, pgusers(t, f.env, "plan", "-f", file, "--out", planFile), exitOK)
 	r = pgusers(t, f.env, "apply", planFile, "--auto-approve")
 	wantCode(t, r, exitOK)
+	mustPlanEmpty(t, f.env, "-f", file)
 	mustContain(t, "apply", r.stdout, "Apply complete: 2 created, 0 replaced, 2 dropped, 1 granted, 0 revoked.")
 	want := []string{
 		"Data Team group admin=0 mfa=1 []",
@@ -104,6 +105,8 @@ func TestSavedPlanRunsExactlyItsStatements(t *testing.T) {
 	wantCode(t, r, exitOK)
 	mustContain(t, "server dry run", r.stdout, `"dryRun": "server"`, `"status": "changes"`)
 	wantCode(t, pgusers(t, f.env, "apply", planFile, "--auto-approve"), exitOK)
+	// The file is gone: the saved plan's own file, written again, plans empty.
+	mustPlanEmpty(t, f.env, "-f", f.file(t, "p.yaml", fmt.Sprintf(twoPrincipals, pgtest.ObjectID("orders-api"), pgtest.ObjectID("Data Team"))))
 	if got := len(f.state(t)); got != 3 {
 		t.Errorf("%d principals after apply, want 3", got)
 	}
@@ -332,7 +335,7 @@ func TestABlockedDropIsShownAndReassignOwnedToDropsIt(t *testing.T) {
 	if got := f.owner(t, "app", "orders"); got != "old-bot" {
 		t.Fatalf("the server dry run left orders owned by %s", got)
 	}
-	wantCode(t, pgusers(t, f.env, "apply", "-f", reassign, "--auto-approve"), exitOK)
+	applyConverged(t, f.env, []string{"-f", reassign})
 	if diff := cmp.Diff([]string{"pgadmin@contoso.com user admin=1 mfa=0 []"}, f.state(t)); diff != "" {
 		t.Errorf("principals after apply (-want +got):\n%s", diff)
 	}
@@ -364,8 +367,7 @@ func TestRetryAfterCleanupsCommitted(t *testing.T) {
     principals:
       - {name: newcomer@contoso.com, type: user}
 `)
-	r := pgusers(t, f.env, "apply", "-f", file, "--auto-approve")
-	wantCode(t, r, exitOK)
+	applyConverged(t, f.env, []string{"-f", file})
 	want := []string{"newcomer@contoso.com user admin=0 mfa=0 []", "pgadmin@contoso.com user admin=1 mfa=0 []"}
 	if diff := cmp.Diff(want, f.state(t)); diff != "" {
 		t.Errorf("principals after apply (-want +got):\n%s", diff)

@@ -96,7 +96,7 @@ func TestPlanApplyRepair(t *testing.T) {
 		t.Errorf("plan summary line missing")
 	}
 
-	wantCode(t, pgusers(t, f.env, "apply", "-f", file, "--auto-approve"), exitOK)
+	applyConverged(t, f.env, []string{"-f", file})
 	want := []string{
 		"Data Team group admin=0 mfa=1 []",
 		"alice@contoso.com user admin=0 mfa=0 [reporting]",
@@ -123,7 +123,7 @@ func TestPlanApplyRepair(t *testing.T) {
 			t.Errorf("JSON plan lacks %s", s)
 		}
 	}
-	wantCode(t, pgusers(t, f.env, "apply", "-f", file, "--auto-approve"), exitOK)
+	applyConverged(t, f.env, []string{"-f", file})
 	if diff := cmp.Diff(want, f.state(t)); diff != "" {
 		t.Errorf("server after repair (-want +got):\n%s", diff)
 	}
@@ -159,7 +159,7 @@ func TestAwkwardNamesAreCreatedExactly(t *testing.T) {
 		fmt.Fprintf(&y, "      - {name: %q, type: user, objectId: %s}\n", n, pgtest.ObjectID(n))
 	}
 	file := f.file(t, "p.yaml", y.String())
-	wantCode(t, pgusers(t, f.env, "apply", "-f", file, "--auto-approve"), exitOK)
+	applyConverged(t, f.env, []string{"-f", file})
 	ctx := context.Background()
 	conn := f.c.SuperIn(t, "postgres")
 	for _, n := range names {
@@ -200,8 +200,7 @@ func TestPruneSparesWhatItMust(t *testing.T) {
     protect: ["breakglass-*"]
     principals: []
 `)
-	r := pgusers(t, f.env, "apply", "-f", file, "--auto-approve")
-	wantCode(t, r, exitOK)
+	applyConverged(t, f.env, []string{"-f", file})
 	want := []string{
 		"breakglass-1 user admin=0 mfa=0 []",
 		"pgadmin@contoso.com user admin=1 mfa=0 []",
@@ -256,7 +255,7 @@ func TestMaxDropsGuard(t *testing.T) {
 	if diff := cmp.Diff(before, f.state(t)); diff != "" {
 		t.Errorf("server changed (-before +after):\n%s", diff)
 	}
-	wantCode(t, pgusers(t, f.env, "apply", "-f", file, "--auto-approve", "--max-drops", "6"), exitOK)
+	applyConverged(t, f.env, []string{"-f", file}, "--max-drops", "6")
 	if got := len(f.state(t)); got != 1 {
 		t.Errorf("after --max-drops 6: %d principals, want only the admin", got)
 	}

@@ -150,6 +150,7 @@ func TestFleetOneServerDown(t *testing.T) {
 	if !hasRole(t, clusters[0], "fleet-bot") || !hasRole(t, clusters[2], "fleet-bot") {
 		t.Errorf("the reachable servers were not applied")
 	}
+	mustPlanEmpty(t, passwords(clusters[0]), "-f", file, "--server", "a", "--server", "c")
 }
 
 func TestFleetServerHeldByALockTimesOutAlone(t *testing.T) {
@@ -174,6 +175,9 @@ func TestFleetServerHeldByALockTimesOutAlone(t *testing.T) {
 	if hasRole(t, clusters[1], "fleet-bot") {
 		t.Errorf("the timed-out server was changed")
 	}
+	mustPlanEmpty(t, passwords(clusters[0]), "-f", file, "--server", "a", "--server", "c")
+	// The held server, released, converges with one apply.
+	applyConverged(t, passwords(clusters[0]), []string{"-f", file})
 }
 
 func TestInterruptMidApplyLeavesNothingHalfDone(t *testing.T) {
@@ -210,14 +214,15 @@ func TestInterruptMidApplyLeavesNothingHalfDone(t *testing.T) {
 	if hasRole(t, c, "fleet-bot") {
 		t.Errorf("the interrupted server was changed")
 	}
+	mustPlanEmpty(t, passwords(c), "-f", file, "--server", "a")
+	applyConverged(t, passwords(c), []string{"-f", file})
 }
 
 func TestTransientDirectoryFailureIsRetried(t *testing.T) {
 	c := pgtest.New(t)
 	c.InjectDirectoryFault(t, "flaky-bot", 2)
 	file := fleetFile(t, t.TempDir(), []*pgtest.Cluster{c}, "flaky-bot")
-	r := pgusers(t, passwords(c), "apply", "-f", file, "--auto-approve", "--log-level", "info")
-	wantCode(t, r, exitOK)
+	r := applyConverged(t, passwords(c), []string{"-f", file}, "--log-level", "info")
 	if got := strings.Count(r.stderr, "transient failure, retrying"); got != 2 {
 		t.Errorf("%d retries logged, want 2", got)
 	}

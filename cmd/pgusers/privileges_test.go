@@ -164,8 +164,7 @@ func TestPrivilegesPlanApplyRepair(t *testing.T) {
 		}
 	}
 
-	wantCode(t, pgusers(t, f.env, "apply", "-f", file, "--auto-approve"), exitOK)
-	wantCode(t, pgusers(t, f.env, "plan", "-f", file, "--detailed-exitcode"), exitOK)
+	applyConverged(t, f.env, []string{"-f", file})
 	billing := f.privileges(t, "billing")
 	got := append(f.privileges(t, "orders"), billing...)
 	for _, want := range append([]string{
@@ -224,8 +223,7 @@ func TestPrivilegesPlanApplyRepair(t *testing.T) {
 			t.Errorf("the text plan does not say %q:\n%s", want, r.stdout)
 		}
 	}
-	wantCode(t, pgusers(t, f.env, "apply", "-f", file, "--auto-approve"), exitOK)
-	wantCode(t, pgusers(t, f.env, "plan", "-f", file, "--detailed-exitcode"), exitOK)
+	applyConverged(t, f.env, []string{"-f", file})
 	got = append(f.privileges(t, "orders"), f.privileges(t, "billing")...)
 	for _, want := range untouched {
 		if !slices.Contains(got, want) {
@@ -314,8 +312,7 @@ func TestPrivilegesFailureInTheSecondDatabaseConverges(t *testing.T) {
 			t.Errorf("billing is planned again: %s", a)
 		}
 	}
-	wantCode(t, pgusers(t, f.env, "apply", "-f", file, "--auto-approve"), exitOK)
-	wantCode(t, pgusers(t, f.env, "plan", "-f", file, "--detailed-exitcode"), exitOK)
+	applyConverged(t, f.env, []string{"-f", file})
 }
 
 // Objects whose owner the administrator cannot act as (a superuser) block
@@ -384,7 +381,7 @@ func TestPrivilegesEveryKindGrantedAndRevoked(t *testing.T) {
         defaultsFor: [app_owner]
 `
 	all := f.file(t, "all.yaml", fmt.Sprintf(entry, "[ALL]"))
-	wantCode(t, pgusers(t, f.env, "apply", "-f", all, "--auto-approve"), exitOK)
+	applyConverged(t, f.env, []string{"-f", all})
 	got := f.privileges(t, "orders")
 	for _, want := range []string{
 		"database orders_ro CONNECT,CREATE,TEMPORARY", "orders_ro schema sales CREATE,USAGE",
@@ -407,7 +404,7 @@ func TestPrivilegesEveryKindGrantedAndRevoked(t *testing.T) {
 		"revoke-defaults functions"}, revokes); diff != "" {
 		t.Errorf("revokes (-want +got):\n%s", diff)
 	}
-	wantCode(t, pgusers(t, f.env, "apply", "-f", none, "--auto-approve"), exitOK)
+	applyConverged(t, f.env, []string{"-f", none})
 	for _, line := range f.privileges(t, "orders") {
 		if strings.Contains(line, "orders_ro") {
 			t.Errorf("orders_ro still holds %s", line)
@@ -431,8 +428,7 @@ func TestRenamedFromKeepsTheRole(t *testing.T) {
 	mustContain(t, "stdout", r.stdout, "is held on the server by principal carol.old@contoso.com", "add renamedFrom: carol.old@contoso.com")
 
 	with := f.file(t, "with.yaml", fmt.Sprintf("    prune: true\n    principals:\n      - {name: carol.new@contoso.com, type: user, objectId: %s, memberOf: [reporting], renamedFrom: carol.old@contoso.com}\n", oid))
-	r = pgusers(t, f.env, "apply", "-f", with, "--auto-approve")
-	wantCode(t, r, exitOK)
+	r = applyConverged(t, f.env, []string{"-f", with})
 	mustContain(t, "stdout", r.stdout, "rename carol.old@contoso.com to carol.new@contoso.com")
 	if diff := cmp.Diff([]string{"carol.new@contoso.com user admin=0 mfa=0 [reporting]", "pgadmin@contoso.com user admin=1 mfa=0 []"}, f.state(t)); diff != "" {
 		t.Errorf("principals (-want +got):\n%s", diff)
@@ -496,10 +492,9 @@ func TestDropsOfGranteesHandOverTheirPrivileges(t *testing.T) {
       - {to: app-bot, databases: [orders], schemas: [sales], tables: [SELECT], defaultsFor: [app_owner]}
       - {to: legacy_rw, databases: [orders, billing], schemas: [public], tables: [SELECT, UPDATE], defaultsFor: [app_owner]}
 `, oid))
-	wantCode(t, pgusers(t, f.env, "apply", "-f", v1, "--auto-approve"), exitOK)
+	applyConverged(t, f.env, []string{"-f", v1})
 	v2 := f.file(t, "v2.yaml", "    prune: true\n    reassignOwnedTo: dba\n    roles: [{name: legacy_rw, absent: true}]\n")
-	r := pgusers(t, f.env, "apply", "-f", v2, "--auto-approve")
-	wantCode(t, r, exitOK)
+	applyConverged(t, f.env, []string{"-f", v2})
 	if got := f.c.SuperStrings(t, "postgres", `SELECT rolname::text FROM pg_roles WHERE rolname IN ('app-bot', 'legacy_rw')`); len(got) != 0 {
 		t.Errorf("still there after the apply: %v", got)
 	}

@@ -79,6 +79,7 @@ func TestTerminalOutput(t *testing.T) {
 	if !hasRole(t, f.c, "colour-bot") {
 		t.Errorf("colour-bot was not created")
 	}
+	mustPlanEmpty(t, f.env, "-f", file)
 }
 
 // apply </dev/null (cron, a CI step, nohup) has no one to answer: it must

@@ -190,6 +190,9 @@ type held struct {
 	option  map[string]int
 	names   map[string][]string // the objects of a small holding
 	owners  []ObjectCount       // who owns the cell's objects
+	// schemaOwner owns the schema of a cell of objects: GRANT and REVOKE
+	// ON ALL ... IN SCHEMA need USAGE on it, whoever owns the objects.
+	schemaOwner string
 }
 
 func newHeld(objects int) held {
@@ -250,7 +253,7 @@ func (c *computation) observedHeld(cell Cell) (held, string) {
 		}
 	}
 	h := newHeld(total)
-	h.owners = owners
+	h.owners, h.schemaOwner = owners, s.Owner
 	for _, hd := range s.Holdings {
 		if hd.Kind == cell.On && hd.Grantee == cell.Grantee {
 			h.add(Privilege{Grantee: hd.Grantee, Privilege: hd.Privilege, Grantable: hd.Grantable}, hd.Count, hd.Objects)
@@ -353,8 +356,25 @@ func (c *computation) cell(cp CellPrivileges) {
 	}
 	if len(missing)+len(extra)+len(option) > 0 {
 		c.actAsOwners(in, what, h.owners, cp.Pos[0])
+		c.useSchema(in, h.schemaOwner)
 	}
 	c.columns(cp, extra)
+}
+
+// useSchema lends the owner of a schema whose objects a change grants or
+// revokes on, when the signed-in user cannot act as it: PostgreSQL looks
+// the schema of ON ALL ... IN SCHEMA up with USAGE, so objects owned by
+// one role in a schema of another fail with "permission denied for schema"
+// even when their own owner is lent. Nothing is refused here: a superuser
+// that owns the schema usually gives USAGE through PUBLIC, and when it does
+// not, apply reports the server's error.
+func (c *computation) useSchema(in, owner string) {
+	if owner == "" || owner == c.observed.SessionUser {
+		return
+	}
+	if f, ok := c.observed.Owner(owner); ok && !f.Usage && !f.Super && !f.Member {
+		c.lend(in, owner)
+	}
 }
 
 func (c *computation) defaults(dp DefaultsPrivileges) {

@@ -104,6 +104,20 @@ func TestPrivileges(t *testing.T) {
 				Statements: []Statement{{SQL: `GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "readers"`}}}},
 			lends: []Lend{{In: "orders", Roles: []string{"app_owner"}}},
 		},
+		"objects in a schema of another role: its owner is lent too (USAGE to name the schema)": {
+			grants: []spec.Grant{tables("readers", "SELECT")},
+			observed: func() Observed {
+				db := withHoldings()
+				db.Schemas[0].Owner = "schema_owner"
+				o := privObserved(db)
+				o.Owners = append(o.Owners, RoleFact{Name: "schema_owner"}) // sorted: after postgres
+				return o
+			}(),
+			want: []Change{{Action: GrantPrivileges, Grantee: "readers", Database: "orders", On: spec.KindTables, Schema: "public",
+				Privileges: []string{"SELECT"}, In: "orders", Reason: "declared, SELECT on none of 2000 tables",
+				Statements: []Statement{{SQL: `GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "readers"`}}}},
+			lends: []Lend{{In: "orders", Roles: []string{"app_owner", "schema_owner"}}},
+		},
 		"a SELECT revoked on one table": {
 			grants:   []spec.Grant{tables("readers", "SELECT")},
 			observed: privObserved(withHoldings(Holding{Kind: spec.KindTables, Grantee: "readers", Privilege: "SELECT", Count: 1999})),

@@ -49,6 +49,10 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 			dbPrivs = append(dbPrivs, p.Privilege)
 		}
 	}
+	if grantable(db.ACL, grantee) {
+		notes = append(notes, grantOptionNote(grantee, "database "+db.Name))
+		dbPrivs = nil
+	}
 	// What the grantee holds in each schema, kind by kind.
 	type schemaKinds struct {
 		schema  string
@@ -63,6 +67,10 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 				kinds[spec.KindSchema] = appendNew(kinds[spec.KindSchema], p.Privilege)
 			}
 		}
+		if grantable(s.ACL, grantee) {
+			notes = append(notes, grantOptionNote(grantee, fmt.Sprintf("schema %s.%s", db.Name, s.Name)))
+			delete(kinds, spec.KindSchema)
+		}
 		for _, k := range []spec.Kind{spec.KindTables, spec.KindSequences, spec.KindFunctions} {
 			objects := 0
 			for _, oc := range s.Objects {
@@ -71,20 +79,35 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 				}
 			}
 			count := map[string]int{}
+			withOption := false
 			for _, h := range s.Holdings {
 				if h.Kind == k && h.Grantee == grantee {
 					count[h.Privilege] += h.Count
+					withOption = withOption || h.Grantable
 				}
 			}
+			if withOption {
+				notes = append(notes, grantOptionNote(grantee, fmt.Sprintf("%s in %s.%s", k, db.Name, s.Name)))
+				continue
+			}
+			// A privilege held on some objects and not others cannot be
+			// written, and an entry for the kind would revoke it: the
+			// whole kind is left out.
+			var full []string
+			partial := false
 			for _, p := range spec.Privileges(k) {
 				switch n := count[p]; {
 				case n == 0:
 				case n == objects:
-					kinds[k] = append(kinds[k], p)
+					full = append(full, p)
 				default:
+					partial = true
 					notes = append(notes, fmt.Sprintf("%s holds %s on %d of %d %s in %s.%s: a grant covers all of them or none, "+
 						"so it is not exported", grantee, p, n, objects, k, db.Name, s.Name))
 				}
+			}
+			if len(full) > 0 && !partial {
+				kinds[k] = full
 			}
 		}
 		columns, ns := columnsIn(grantee, db.Name, s, kinds)
@@ -135,6 +158,9 @@ func defaultsFor(e *entry, db diff.ObservedDatabase) []string {
 				for _, d := range db.Defaults {
 					if d.Owner == owner && d.Schema == schema && d.Kind == k && d.Grantee == e.to {
 						have = appendNew(have, d.Privilege.Privilege)
+						// A default with the grant option cannot be declared: a
+						// plan would take the option away.
+						exact = exact && !d.Grantable
 					}
 				}
 				if !slices.Equal(order(k, have), e.kinds[k]) {
@@ -146,10 +172,23 @@ func defaultsFor(e *entry, db diff.ObservedDatabase) []string {
 			e.defaultsFor = append(e.defaultsFor, owner)
 		} else {
 			notes = append(notes, fmt.Sprintf("the default privileges of %s for %s in database %s differ from what %s holds on the "+
-				"objects there, so they are not exported", owner, e.to, e.db, e.to))
+				"objects there (or carry the grant option), so they are not exported", owner, e.to, e.db, e.to))
 		}
 	}
 	return notes
+}
+
+// grantable tells whether grantee holds a privilege of acl with the grant
+// option.
+func grantable(acl []diff.Privilege, grantee string) bool {
+	return slices.ContainsFunc(acl, func(p diff.Privilege) bool { return p.Grantee == grantee && p.Grantable })
+}
+
+// grantOptionNote says why what grantee holds in where is not exported: a
+// file cannot declare a grant option, and a plan of an entry that names the
+// cell would take it away.
+func grantOptionNote(grantee, where string) string {
+	return fmt.Sprintf("%s holds privileges on %s with the grant option, which a file cannot declare, so they are not exported", grantee, where)
 }
 
 func sameKinds(a, b map[spec.Kind][]string) bool {
