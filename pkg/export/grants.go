@@ -43,11 +43,10 @@ func grants(grantees []string, dbs Databases, version int) (out []entry, notes [
 
 func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, []string) {
 	var notes []string
-	var dbPrivs []string
-	for _, p := range db.ACL {
-		if p.Grantee == grantee && !slices.Contains(dbPrivs, p.Privilege) {
-			dbPrivs = append(dbPrivs, p.Privilege)
-		}
+	dbPrivs, option := held(db.ACL, grantee)
+	if option != nil {
+		notes = append(notes, optionNote(grantee, option, "database "+db.Name))
+		dbPrivs = nil
 	}
 	// What the grantee holds in each schema, kind by kind.
 	type schemaKinds struct {
@@ -58,10 +57,12 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 	var perSchema []schemaKinds
 	for _, s := range db.Schemas {
 		kinds := map[spec.Kind][]string{}
-		for _, p := range s.ACL {
-			if p.Grantee == grantee {
-				kinds[spec.KindSchema] = appendNew(kinds[spec.KindSchema], p.Privilege)
-			}
+		tablesLeftOut := false
+		switch privs, option := held(s.ACL, grantee); {
+		case option != nil:
+			notes = append(notes, optionNote(grantee, option, "schema "+db.Name+"."+s.Name))
+		case privs != nil:
+			kinds[spec.KindSchema] = privs
 		}
 		for _, k := range []spec.Kind{spec.KindTables, spec.KindSequences, spec.KindFunctions} {
 			objects := 0
@@ -71,10 +72,22 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 				}
 			}
 			count := map[string]int{}
+			var option []string
 			for _, h := range s.Holdings {
 				if h.Kind == k && h.Grantee == grantee {
 					count[h.Privilege] += h.Count
+					if h.Grantable {
+						option = appendNew(option, h.Privilege)
+					}
 				}
+			}
+			if k == spec.KindTables {
+				option = append(option, columnOptions(grantee, s)...)
+			}
+			if option != nil {
+				notes = append(notes, optionNote(grantee, order(k, option), fmt.Sprintf("%s in %s.%s", k, db.Name, s.Name)))
+				tablesLeftOut = tablesLeftOut || k == spec.KindTables
+				continue
 			}
 			for _, p := range spec.Privileges(k) {
 				switch n := count[p]; {
@@ -87,8 +100,12 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 				}
 			}
 		}
-		columns, ns := columnsIn(grantee, db.Name, s, kinds)
-		notes = append(notes, ns...)
+		var columns []spec.ColumnGrant
+		if !tablesLeftOut { // columns belong to the tables cell
+			var ns []string
+			columns, ns = columnsIn(grantee, db.Name, s, kinds)
+			notes = append(notes, ns...)
+		}
 		if len(kinds) > 0 {
 			perSchema = append(perSchema, schemaKinds{s.Name, kinds, columns})
 		}
@@ -114,6 +131,29 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 		notes = append(notes, defaultsFor(&out[i], db)...)
 	}
 	return out, notes
+}
+
+// held are the privileges of grantee in acl, in acl's order, and those
+// it holds with the grant option (nil for none).
+func held(acl []diff.Privilege, grantee string) (privs, option []string) {
+	for _, p := range acl {
+		if p.Grantee != grantee {
+			continue
+		}
+		privs = appendNew(privs, p.Privilege)
+		if p.Grantable {
+			option = appendNew(option, p.Privilege)
+		}
+	}
+	return privs, option
+}
+
+// optionNote notes a cell left out because grantee holds privileges in it
+// with the grant option: a grant entry cannot declare one, and a plan of
+// a cell takes it away, so the export of that cell would not plan empty.
+func optionNote(grantee string, option []string, cell string) string {
+	return fmt.Sprintf("%s holds %s with the grant option on %s: a grant entry cannot declare a grant option, "+
+		"so what it holds there is not exported", grantee, strings.Join(option, ", "), cell)
 }
 
 // defaultsFor adds to e the owners whose default privileges for e's
