@@ -23,12 +23,7 @@ import (
 func (c *computation) revokeColumn(cp CellPrivileges, in string, st columnState, privs []string, grantOption bool, reason string) bool {
 	what := describeColumn(cp.Cell, st.Table, st.Column)
 	if deps := dependents(st.Delegated, cp.Grantee, privs); len(deps) > 0 && !cp.Cascade {
-		held := privilegesOf(deps)
-		c.withhold(cp.Cell, "%s keeps %s on %s: revoking it would fail with \"dependent privileges exist\", as %s passed it on "+
-			"from its grant option (%s); revoke those from their grantees first, or set cascade: true on the grant entry to "+
-			"revoke them with it%s", cp.Grantee, describePrivileges(held, grantOption), what, cp.Grantee,
-			describeColumnDelegated(deps, st.Column, true), where(cp.Pos[0]))
-		privs = without(privs, held)
+		privs = c.withholdPassedOn(cp, privs, grantOption, what, deps, describeColumnDelegated(deps, st.Column, true))
 	}
 	for _, g := range byGrantor(st.Delegated, cp.Grantee, privs, grantOption) {
 		g.tooMany = false // a column's entries name no objects: the revoke names the column
@@ -68,13 +63,12 @@ func (c *computation) revokeColumn(cp CellPrivileges, in string, st columnState,
 func (c *computation) grantColumnAgain(cell Cell, st columnState, deps []Delegated, reason *string) []Statement {
 	var out []Statement
 	for _, d := range deps {
-		dc := Cell{Grantee: d.Grantee, Database: cell.Database, On: cell.On, Schema: cell.Schema}
-		i, ok := slices.BinarySearchFunc(c.cells, dc, func(cp CellPrivileges, x Cell) int { return compareCells(cp.Cell, x) })
+		dc, ok := c.cellNamed(Cell{Grantee: d.Grantee, Database: cell.Database, On: cell.On, Schema: cell.Schema})
 		if !ok {
 			continue
 		}
-		j := slices.IndexFunc(c.cells[i].Columns, func(g spec.ColumnGrant) bool { return g.Table == st.Table && g.Column == st.Column })
-		if j < 0 || !slices.Contains(c.cells[i].Columns[j].Privileges, d.Privilege) {
+		j := slices.IndexFunc(dc.Columns, func(g spec.ColumnGrant) bool { return g.Table == st.Table && g.Column == st.Column })
+		if j < 0 || !slices.Contains(dc.Columns[j].Privileges, d.Privilege) {
 			continue
 		}
 		s := columnStatement(true, cell.Schema, st.Table, st.Column, d.Grantee, []string{d.Privilege}, false, false)

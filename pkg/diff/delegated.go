@@ -38,12 +38,7 @@ import (
 func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string, grantOption bool, why func([]string) string) (revoked []string) {
 	delegated := c.delegatedIn(cp.Cell)
 	if deps := dependents(delegated, cp.Grantee, privs); len(deps) > 0 && !cp.Cascade {
-		held := privilegesOf(deps)
-		c.withhold(cp.Cell, "%s keeps %s on %s: revoking it would fail with \"dependent privileges exist\", as %s passed it on "+
-			"from its grant option (%s); revoke those from their grantees first, or set cascade: true on the grant entry to "+
-			"revoke them with it%s", cp.Grantee, describePrivileges(held, grantOption), describeCell(cp.Cell), cp.Grantee,
-			describeDelegated(deps, true), where(cp.Pos[0]))
-		privs = without(privs, held)
+		privs = c.withholdPassedOn(cp, privs, grantOption, describeCell(cp.Cell), deps, describeDelegated(deps, true))
 	}
 	for _, g := range byGrantor(delegated, cp.Grantee, privs, grantOption) {
 		if reason := c.cannotActAs(g); reason != "" {
@@ -79,6 +74,26 @@ func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string,
 	}
 	c.add(ch)
 	return privs
+}
+
+// withholdPassedOn withholds the revoke of the privileges of deps (what
+// the grantee of cp passed on from its grant option, described as
+// passedOn) on what, and returns privs without them.
+func (c *computation) withholdPassedOn(cp CellPrivileges, privs []string, grantOption bool, what string, deps []Delegated, passedOn string) []string {
+	held := privilegesOf(deps)
+	c.withhold(cp.Cell, "%s keeps %s on %s: revoking it would fail with \"dependent privileges exist\", as %s passed it on "+
+		"from its grant option (%s); revoke those from their grantees first, or set cascade: true on the grant entry to "+
+		"revoke them with it%s", cp.Grantee, describePrivileges(held, grantOption), what, cp.Grantee, passedOn, where(cp.Pos[0]))
+	return without(privs, held)
+}
+
+// cellNamed is the managed cell cell, if the grants manage it.
+func (c *computation) cellNamed(cell Cell) (CellPrivileges, bool) {
+	i, ok := slices.BinarySearchFunc(c.cells, cell, func(cp CellPrivileges, x Cell) int { return compareCells(cp.Cell, x) })
+	if !ok {
+		return CellPrivileges{}, false
+	}
+	return c.cells[i], true
 }
 
 // privilegesOf are the privileges of ds, in the kind's order.
@@ -135,10 +150,9 @@ func (c *computation) cannotActAs(g grantorRevoke) string {
 func (c *computation) grantAgain(cell Cell, deps []Delegated, reason *string) []Statement {
 	var out []Statement
 	for _, d := range deps {
-		dc := Cell{Grantee: d.Grantee, Database: cell.Database, On: cell.On, Schema: cell.Schema}
-		i, ok := slices.BinarySearchFunc(c.cells, dc, func(cp CellPrivileges, x Cell) int { return compareCells(cp.Cell, x) })
+		dc, ok := c.cellNamed(Cell{Grantee: d.Grantee, Database: cell.Database, On: cell.On, Schema: cell.Schema})
 		st := grantPrivilegesStatement(cell.On, cell.Database, cell.Schema, d.Grantee, []string{d.Privilege})
-		if !ok || !slices.Contains(c.cells[i].Privileges, d.Privilege) || slices.ContainsFunc(out, func(o Statement) bool { return o.SQL == st.SQL }) {
+		if !ok || !slices.Contains(dc.Privileges, d.Privilege) || slices.ContainsFunc(out, func(o Statement) bool { return o.SQL == st.SQL }) {
 			continue
 		}
 		out = append(out, st)
