@@ -168,13 +168,14 @@ func defaultsFor(e *entry, db diff.ObservedDatabase) []string {
 	}
 	var notes []string
 	for _, owner := range sortedKeys(owners) {
-		exact := true
+		exact, option := true, false
 		for _, schema := range e.schemas {
 			for _, k := range []spec.Kind{spec.KindTables, spec.KindSequences, spec.KindFunctions} {
 				var have []string
 				for _, d := range db.Defaults {
 					if d.Owner == owner && d.Schema == schema && d.Kind == k && d.Grantee == e.to {
 						have = appendNew(have, d.Privilege.Privilege)
+						option = option || d.Grantable
 					}
 				}
 				if !slices.Equal(order(k, have), e.kinds[k]) {
@@ -182,9 +183,13 @@ func defaultsFor(e *entry, db diff.ObservedDatabase) []string {
 				}
 			}
 		}
-		if exact {
+		switch {
+		case option:
+			notes = append(notes, fmt.Sprintf("the default privileges of %s for %s in database %s give the grant option, which a "+
+				"grant entry cannot declare, so they are not exported", owner, e.to, e.db))
+		case exact:
 			e.defaultsFor = append(e.defaultsFor, owner)
-		} else {
+		default:
 			notes = append(notes, fmt.Sprintf("the default privileges of %s for %s in database %s differ from what %s holds on the "+
 				"objects there, so they are not exported", owner, e.to, e.db, e.to))
 		}
