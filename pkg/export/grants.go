@@ -56,56 +56,8 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 	}
 	var perSchema []schemaKinds
 	for _, s := range db.Schemas {
-		kinds := map[spec.Kind][]string{}
-		tablesLeftOut := false
-		switch privs, option := held(s.ACL, grantee); {
-		case option != nil:
-			notes = append(notes, optionNote(grantee, option, "schema "+db.Name+"."+s.Name))
-		case privs != nil:
-			kinds[spec.KindSchema] = privs
-		}
-		for _, k := range []spec.Kind{spec.KindTables, spec.KindSequences, spec.KindFunctions} {
-			objects := 0
-			for _, oc := range s.Objects {
-				if oc.Kind == k && oc.Owner != grantee {
-					objects += oc.Count
-				}
-			}
-			count := map[string]int{}
-			var option []string
-			for _, h := range s.Holdings {
-				if h.Kind == k && h.Grantee == grantee {
-					count[h.Privilege] += h.Count
-					if h.Grantable {
-						option = appendNew(option, h.Privilege)
-					}
-				}
-			}
-			if k == spec.KindTables {
-				option = append(option, columnOptions(grantee, s)...)
-			}
-			if option != nil {
-				notes = append(notes, optionNote(grantee, order(k, option), fmt.Sprintf("%s in %s.%s", k, db.Name, s.Name)))
-				tablesLeftOut = tablesLeftOut || k == spec.KindTables
-				continue
-			}
-			for _, p := range spec.Privileges(k) {
-				switch n := count[p]; {
-				case n == 0:
-				case n == objects:
-					kinds[k] = append(kinds[k], p)
-				default:
-					notes = append(notes, fmt.Sprintf("%s holds %s on %d of %d %s in %s.%s: a grant covers all of them or none, "+
-						"so it is not exported", grantee, p, n, objects, k, db.Name, s.Name))
-				}
-			}
-		}
-		var columns []spec.ColumnGrant
-		if !tablesLeftOut { // columns belong to the tables cell
-			var ns []string
-			columns, ns = columnsIn(grantee, db.Name, s, kinds)
-			notes = append(notes, ns...)
-		}
+		kinds, columns, ns := heldInSchema(grantee, db.Name, s)
+		notes = append(notes, ns...)
 		if len(kinds) > 0 {
 			perSchema = append(perSchema, schemaKinds{s.Name, kinds, columns})
 		}
@@ -131,6 +83,74 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 		notes = append(notes, defaultsFor(&out[i], db)...)
 	}
 	return out, notes
+}
+
+// heldInSchema is what grantee holds in schema s of database db, kind by
+// kind, and its column privileges, as far as a grant entry can write
+// them; and notes of what it cannot.
+func heldInSchema(grantee, db string, s diff.ObservedSchema) (map[spec.Kind][]string, []spec.ColumnGrant, []string) {
+	var notes []string
+	kinds := map[spec.Kind][]string{}
+	switch privs, option := held(s.ACL, grantee); {
+	case option != nil:
+		notes = append(notes, optionNote(grantee, option, "schema "+db+"."+s.Name))
+	case privs != nil:
+		kinds[spec.KindSchema] = privs
+	}
+	tablesLeftOut := false
+	for _, k := range []spec.Kind{spec.KindTables, spec.KindSequences, spec.KindFunctions} {
+		privs, ns, leftOut := heldOfKind(grantee, db, s, k)
+		notes = append(notes, ns...)
+		if privs != nil {
+			kinds[k] = privs
+		}
+		tablesLeftOut = tablesLeftOut || (leftOut && k == spec.KindTables)
+	}
+	if tablesLeftOut { // columns belong to the tables cell
+		return kinds, nil, notes
+	}
+	columns, ns := columnsIn(grantee, db, s, kinds)
+	return kinds, columns, append(notes, ns...)
+}
+
+// heldOfKind is what grantee holds on every object of kind k in schema s
+// that it does not own, with notes of the privileges it holds on some of
+// them only; or, when it holds one with the grant option (on the columns
+// too, for tables), nothing, a note, and leftOut.
+func heldOfKind(grantee, db string, s diff.ObservedSchema, k spec.Kind) (privs, notes []string, leftOut bool) {
+	objects := 0
+	for _, oc := range s.Objects {
+		if oc.Kind == k && oc.Owner != grantee {
+			objects += oc.Count
+		}
+	}
+	count := map[string]int{}
+	var option []string
+	for _, h := range s.Holdings {
+		if h.Kind == k && h.Grantee == grantee {
+			count[h.Privilege] += h.Count
+			if h.Grantable {
+				option = appendNew(option, h.Privilege)
+			}
+		}
+	}
+	if k == spec.KindTables {
+		option = append(option, columnOptions(grantee, s)...)
+	}
+	if option != nil {
+		return nil, []string{optionNote(grantee, order(k, option), fmt.Sprintf("%s in %s.%s", k, db, s.Name))}, true
+	}
+	for _, p := range spec.Privileges(k) {
+		switch n := count[p]; {
+		case n == 0:
+		case n == objects:
+			privs = append(privs, p)
+		default:
+			notes = append(notes, fmt.Sprintf("%s holds %s on %d of %d %s in %s.%s: a grant covers all of them or none, "+
+				"so it is not exported", grantee, p, n, objects, k, db, s.Name))
+		}
+	}
+	return privs, notes, false
 }
 
 // held are the privileges of grantee in acl, in acl's order, and those
