@@ -68,4 +68,20 @@ func TestColumnPrivilegesOfOtherGrantors(t *testing.T) {
 	if d := cmp.Diff([]string{"t2.v mgr=UPDATE*/app_owner", "t2.w analyst=SELECT/app_owner"}, f.columnGrantorACL(t)); d != "" {
 		t.Errorf("column privileges after the cascade (-want +got):\n%s", d)
 	}
+
+	// A revoke on the whole tables, as the owner, leaves what mgr granted
+	// on a column of that privilege: it is revoked as mgr in the same apply.
+	f.c.SuperExecIn(t, "orders",
+		`SET ROLE app_owner`,
+		`GRANT UPDATE ON public.t1 TO ro`,
+		`SET ROLE mgr`,
+		`GRANT UPDATE (v) ON public.t2 TO ro`,
+		`RESET ROLE`)
+	r = pgusers(t, f.env, "plan", "-f", file)
+	wantCode(t, r, exitOK)
+	mustContain(t, "plan", r.stdout, "revoke UPDATE on all tables in orders.public from ro", "UPDATE (v) granted by mgr, revoked as mgr")
+	applyConverged(t, f.env, []string{"-f", file})
+	if d := cmp.Diff([]string{"t2.v mgr=UPDATE*/app_owner", "t2.w analyst=SELECT/app_owner"}, f.columnGrantorACL(t)); d != "" {
+		t.Errorf("column privileges after the revoke on the tables (-want +got):\n%s", d)
+	}
 }

@@ -103,7 +103,7 @@ func (c *computation) columns(cp CellPrivileges, tableRevoked []string) {
 		for _, p := range spec.ColumnPrivileges {
 			declared := slices.Contains(st.declared, p)
 			j := slices.IndexFunc(st.held, func(h Privilege) bool { return h.Privilege == p })
-			if slices.Contains(tableRevoked, p) {
+			if slices.Contains(tableRevoked, p) && !grantedByOthers(st.Delegated, cp.Grantee, p) {
 				continue // the tables' revoke empties it, and grants it again when declared
 			}
 			switch {
@@ -133,6 +133,13 @@ func (c *computation) columns(cp CellPrivileges, tableRevoked []string) {
 			c.actAs(in, st.Owner, what+" (owned by "+st.Owner+")", cp.Pos[0], false)
 		}
 	}
+}
+
+// grantedByOthers reports whether a third role granted grantee privilege
+// on the column of delegated: the owner's revoke on the whole tables
+// leaves that entry, which only a revoke as its grantor removes.
+func grantedByOthers(delegated []Delegated, grantee, privilege string) bool {
+	return slices.ContainsFunc(delegated, func(d Delegated) bool { return d.Grantee == grantee && d.Privilege == privilege })
 }
 
 // columnRegrants are the statements that grant again the declared column
