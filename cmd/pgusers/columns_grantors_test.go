@@ -85,3 +85,40 @@ func TestColumnPrivilegesOfOtherGrantors(t *testing.T) {
 		t.Errorf("column privileges after the revoke on the tables (-want +got):\n%s", d)
 	}
 }
+
+// A revoke on the whole tables takes the privilege from their columns
+// too, and so fails with "dependent privileges exist" when the grantee
+// passed it on from a column's grant option (on every apply, rolling back
+// the rest of the database's changes). The plan withholds it, naming the
+// column's dependent; with cascade: true it runs WITH CASCADE and grants
+// again what the dependent's own cell declares on the column.
+func TestTableRevokeWithColumnDependents(t *testing.T) {
+	f := shopFixture(t)
+	f.c.SuperExec(t, `CREATE ROLE ro NOLOGIN`)
+	f.c.SuperExec(t, `CREATE ROLE analyst NOLOGIN`)
+	f.c.SuperExecIn(t, "orders",
+		`ALTER TABLE public.t2 ADD COLUMN v text`,
+		`SET ROLE app_owner`,
+		`GRANT UPDATE ON public.t1 TO ro`,
+		`GRANT UPDATE (v) ON public.t2 TO ro WITH GRANT OPTION`,
+		`SET ROLE ro`,
+		`GRANT UPDATE (v) ON public.t2 TO analyst`,
+		`RESET ROLE`)
+	const grants = `    roles: [{name: ro}, {name: analyst}]
+    grants:
+      - {to: ro, databases: [orders], tables: [SELECT], defaultsFor: [app_owner]%s}
+      - {to: analyst, databases: [orders], tables: [], columns: {t2: {v: [UPDATE]}}}
+`
+	file := f.file(t, "ro.yaml", strings.Replace(grants, "%s", "", 1))
+	r := applyConverged(t, f.env, []string{"-f", file})
+	mustContain(t, "apply", r.stdout, `ro keeps UPDATE on tables in schema public of database orders: revoking it would fail with "dependent privileges exist", `+
+		"as ro passed it on from its grant option (analyst: UPDATE (v) on public.t2)")
+
+	file = f.file(t, "ro.yaml", strings.Replace(grants, "%s", ", cascade: true", 1))
+	r = applyConverged(t, f.env, []string{"-f", file})
+	mustContain(t, "apply", r.stdout, "revoke UPDATE on all tables in orders.public from ro",
+		"with CASCADE, also revokes what ro passed on: analyst: UPDATE (v) on public.t2; UPDATE (v) granted again to analyst, which its grants declare")
+	if d := cmp.Diff([]string{"t2.v analyst=UPDATE/app_owner"}, f.columnGrantorACL(t)); d != "" {
+		t.Errorf("column privileges after the cascade (-want +got):\n%s", d)
+	}
+}

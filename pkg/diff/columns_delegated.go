@@ -52,31 +52,81 @@ func (c *computation) revokeColumn(cp CellPrivileges, in string, st columnState,
 			c.lend(in, g.grantor) // SET ROLE needs membership
 		}
 	}
-	ch.Statements = append(ch.Statements, c.grantColumnAgain(cp.Cell, st, deps, &ch.Reason)...)
+	ch.Statements = append(ch.Statements, c.grantColumnAgain(cp.Cell, st.Table, st.Column, deps, &ch.Reason)...)
 	c.add(ch)
 	return true
+}
+
+// columnDependent is what a grantee passed on from its grant option on
+// one column.
+type columnDependent struct {
+	table, column string
+	Delegated
+}
+
+type columnDependents []columnDependent
+
+func (cds columnDependents) delegated() []Delegated {
+	out := make([]Delegated, len(cds))
+	for i, cd := range cds {
+		out[i] = cd.Delegated
+	}
+	return out
+}
+
+// columnDependents are what the grantee of a tables cell passed on, from
+// its grant option, of one of privs on the columns of the cell's tables:
+// PostgreSQL's revoke of privs on the whole tables takes their columns'
+// along, and so depends on these too.
+func (c *computation) columnDependents(cell Cell, privs []string) columnDependents {
+	if cell.On != spec.KindTables {
+		return nil
+	}
+	db, _ := c.observed.DatabaseNamed(cell.Database)
+	s, _ := db.SchemaNamed(cell.Schema)
+	var out columnDependents
+	for _, col := range s.Columns {
+		for _, d := range dependents(col.Delegated, cell.Grantee, privs) {
+			out = append(out, columnDependent{col.Table, col.Column, d})
+		}
+	}
+	return out
+}
+
+// describePassedOn says what a grantee passed on, on the objects of a
+// cell and on the columns of its tables in schema: "analyst: SELECT on
+// sales.s2; analyst: UPDATE (v) on sales.t2".
+func describePassedOn(deps []Delegated, colDeps columnDependents, schema string) string {
+	var parts []string
+	if len(deps) > 0 {
+		parts = append(parts, describeDelegated(deps, true))
+	}
+	for _, cd := range colDeps {
+		parts = append(parts, cd.Grantee+": "+columnList([]string{cd.Privilege}, cd.column)+" on "+schema+"."+cd.table)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // grantColumnAgain grants again, as the owner, what CASCADE takes from a
 // dependent grantee whose own managed cell declares it on the column: its
 // cell counted it as held, so nothing else in the plan grants it.
-func (c *computation) grantColumnAgain(cell Cell, st columnState, deps []Delegated, reason *string) []Statement {
+func (c *computation) grantColumnAgain(cell Cell, table, column string, deps []Delegated, reason *string) []Statement {
 	var out []Statement
 	for _, d := range deps {
 		dc, ok := c.cellNamed(Cell{Grantee: d.Grantee, Database: cell.Database, On: cell.On, Schema: cell.Schema})
 		if !ok {
 			continue
 		}
-		j := slices.IndexFunc(dc.Columns, func(g spec.ColumnGrant) bool { return g.Table == st.Table && g.Column == st.Column })
+		j := slices.IndexFunc(dc.Columns, func(g spec.ColumnGrant) bool { return g.Table == table && g.Column == column })
 		if j < 0 || !slices.Contains(dc.Columns[j].Privileges, d.Privilege) {
 			continue
 		}
-		s := columnStatement(true, cell.Schema, st.Table, st.Column, d.Grantee, []string{d.Privilege}, false, false)
+		s := columnStatement(true, cell.Schema, table, column, d.Grantee, []string{d.Privilege}, false, false)
 		if slices.ContainsFunc(out, func(o Statement) bool { return o.SQL == s.SQL }) {
 			continue
 		}
 		out = append(out, s)
-		*reason += fmt.Sprintf("; %s granted again to %s, which its grants declare", columnList([]string{d.Privilege}, st.Column), d.Grantee)
+		*reason += fmt.Sprintf("; %s granted again to %s, which its grants declare", columnList([]string{d.Privilege}, column), d.Grantee)
 	}
 	return out
 }

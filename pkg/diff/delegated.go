@@ -37,8 +37,10 @@ import (
 // declared column privileges among them again.
 func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string, grantOption bool, why func([]string) string) (revoked []string) {
 	delegated := c.delegatedIn(cp.Cell)
-	if deps := dependents(delegated, cp.Grantee, privs); len(deps) > 0 && !cp.Cascade {
-		privs = c.withholdPassedOn(cp, privs, grantOption, describeCell(cp.Cell), deps, describeDelegated(deps, true))
+	deps, colDeps := dependents(delegated, cp.Grantee, privs), c.columnDependents(cp.Cell, privs)
+	if len(deps)+len(colDeps) > 0 && !cp.Cascade {
+		privs = c.withholdPassedOn(cp, privs, grantOption, describeCell(cp.Cell), append(deps, colDeps.delegated()...),
+			describePassedOn(deps, colDeps, cp.Schema))
 	}
 	for _, g := range byGrantor(delegated, cp.Grantee, privs, grantOption) {
 		if reason := c.cannotActAs(g); reason != "" {
@@ -52,11 +54,11 @@ func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string,
 	}
 	ch := Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
 		Privileges: privs, GrantOption: grantOption, In: in, Reason: why(privs)}
-	deps := dependents(delegated, cp.Grantee, privs)
-	if len(deps) > 0 {
-		ch.Reason += "; with CASCADE, also revokes what " + cp.Grantee + " passed on: " + describeDelegated(deps, true)
+	deps, colDeps = dependents(delegated, cp.Grantee, privs), c.columnDependents(cp.Cell, privs)
+	cascade := len(deps)+len(colDeps) > 0
+	if cascade {
+		ch.Reason += "; with CASCADE, also revokes what " + cp.Grantee + " passed on: " + describePassedOn(deps, colDeps, cp.Schema)
 	}
-	cascade := len(deps) > 0
 	ch.Statements = []Statement{revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, privs, grantOption, cascade)}
 	for _, g := range byGrantor(delegated, cp.Grantee, privs, grantOption) {
 		ch.Statements = append(ch.Statements, asRole(g.grantor,
@@ -67,6 +69,9 @@ func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string,
 		}
 	}
 	ch.Statements = append(ch.Statements, c.grantAgain(cp.Cell, deps, &ch.Reason)...)
+	for _, cd := range colDeps {
+		ch.Statements = append(ch.Statements, c.grantColumnAgain(cp.Cell, cd.table, cd.column, []Delegated{cd.Delegated}, &ch.Reason)...)
+	}
 	if !grantOption {
 		regrant, again := c.columnRegrants(cp, privs)
 		ch.Statements = append(ch.Statements, regrant...)
