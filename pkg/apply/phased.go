@@ -149,14 +149,17 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 	}
 
 	// 3. The main transaction, all but the drops.
-	if err := execute(ctx, tx, transaction(plan, "", me, notDrops)); err != nil {
+	main := transaction(plan, "", me, notDrops)
+	if err := execute(ctx, tx, main); err != nil {
 		return partial("the main transaction", err)
 	}
 	mainOpen = false
 	if err := commit(ctx, tx, rehearse, "the main transaction"); err != nil {
 		return partial("the main transaction", err)
 	}
-	if !rehearse {
+	if !rehearse && len(main) > 0 {
+		// An empty one changed nothing: a failure after it must not read
+		// as if part of the plan went through.
 		committed = append(committed, "the main transaction")
 	}
 
