@@ -37,8 +37,7 @@ type columnState struct {
 // privileges; sorted by table and column, as the schema's Columns are. A
 // declared column that does not exist is a problem, and false.
 func (c *computation) cellColumns(cp CellPrivileges) ([]columnState, bool) {
-	db, _ := c.observed.DatabaseNamed(cp.Database)
-	s, _ := db.SchemaNamed(cp.Schema)
+	s := c.schemaOf(cp.Cell)
 	ok := true
 	for _, d := range cp.Columns {
 		if _, found := slices.BinarySearchFunc(s.Columns, d, compareColumnToGrant); !found {
@@ -149,8 +148,7 @@ func (c *computation) columnRegrants(cp CellPrivileges, tableRevoked []string) (
 	if cp.On != spec.KindTables || len(cp.Columns) == 0 {
 		return nil, ""
 	}
-	db, _ := c.observed.DatabaseNamed(cp.Database)
-	s, _ := db.SchemaNamed(cp.Schema)
+	s := c.schemaOf(cp.Cell)
 	var out []Statement
 	var named []string
 	for _, d := range cp.Columns {

@@ -82,8 +82,7 @@ func (c *computation) columnDependents(cell Cell, privs []string) columnDependen
 	if cell.On != spec.KindTables {
 		return nil
 	}
-	db, _ := c.observed.DatabaseNamed(cell.Database)
-	s, _ := db.SchemaNamed(cell.Schema)
+	s := c.schemaOf(cell)
 	var out columnDependents
 	for _, col := range s.Columns {
 		for _, d := range dependents(col.Delegated, cell.Grantee, privs) {

@@ -166,15 +166,22 @@ func (c *computation) grantAgain(cell Cell, deps []Delegated, reason *string) []
 	return out
 }
 
+// schemaOf is the observed schema of a cell in a schema, empty when the
+// server has none of that name (a problem the cell's read reports).
+func (c *computation) schemaOf(cell Cell) ObservedSchema {
+	db, _ := c.observed.DatabaseNamed(cell.Database)
+	s, _ := db.SchemaNamed(cell.Schema)
+	return s
+}
+
 // delegatedIn is what others than the owners granted in cell.
 func (c *computation) delegatedIn(cell Cell) []Delegated {
 	db, _ := c.observed.DatabaseNamed(cell.Database)
 	if cell.On == spec.KindDatabase {
 		return db.Delegated
 	}
-	s, _ := db.SchemaNamed(cell.Schema)
 	var out []Delegated
-	for _, d := range s.Delegated {
+	for _, d := range c.schemaOf(cell).Delegated {
 		if d.Kind == cell.On {
 			out = append(out, d)
 		}
