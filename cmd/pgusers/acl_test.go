@@ -220,3 +220,45 @@ func TestPrivilegesThirdGrantorOutOfReachWithheld(t *testing.T) {
 		t.Errorf("after the apply (-want +got):\n%s", diff)
 	}
 }
+
+// CASCADE takes the whole chain a privilege was passed on along (ro →
+// analyst → intern), not only ro's direct dependents: the plan names
+// every grant that goes, and grants again, as the owner, what a managed
+// dependent down the chain declares, so that one apply converges.
+func TestPrivilegesCascadeTakesTheWholeChain(t *testing.T) {
+	f := shopFixture(t)
+	for _, r := range []string{"ro", "analyst", "intern"} {
+		f.c.SuperExec(t, `CREATE ROLE `+r+` NOLOGIN`)
+	}
+	f.c.SuperExecIn(t, "orders",
+		`SET ROLE app_owner`,
+		`GRANT USAGE ON SCHEMA sales TO ro, analyst, intern`,
+		`GRANT SELECT ON sales.s1, sales.s2 TO ro WITH GRANT OPTION`,
+		`SET ROLE ro`,
+		`GRANT SELECT ON sales.s1, sales.s2 TO analyst WITH GRANT OPTION`,
+		`SET ROLE analyst`,
+		`GRANT SELECT ON sales.s1, sales.s2 TO intern`,
+		`RESET ROLE`)
+	file := f.file(t, "chain.yaml", `    roles: [{name: ro}, {name: intern}]
+    grants:
+      - {to: ro, databases: [orders], schemas: [sales], tables: [], cascade: true, defaultsFor: [app_owner]}
+      - {to: intern, databases: [orders], schemas: [sales], tables: [SELECT], defaultsFor: [app_owner]}
+`)
+	r := applyConverged(t, f.env, []string{"-f", file})
+	mustContain(t, "apply", r.stdout, "with CASCADE, also revokes what ro passed on: analyst: SELECT on sales.s1, sales.s2; "+
+		"intern: SELECT on sales.s1, sales.s2; SELECT granted again to intern, which its grants declare")
+	if diff := cmp.Diff([]string{"sales.s1 intern=SELECT/app_owner", "sales.s2 intern=SELECT/app_owner"}, f.chainACL(t)); diff != "" {
+		t.Errorf("after the apply (-want +got):\n%s", diff)
+	}
+}
+
+// chainACL lists the ACL entries of sales' tables in orders that name ro,
+// analyst or intern.
+func (f *fixture) chainACL(t *testing.T) []string {
+	t.Helper()
+	return f.c.SuperStrings(t, "orders", `
+SELECT format('%s.%s %s=%s/%s', c.relnamespace::regnamespace, c.relname, a.grantee::regrole, a.privilege_type, a.grantor::regrole)
+FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+WHERE c.relnamespace = 'sales'::regnamespace AND c.relkind = 'r' AND a.grantee::regrole::text IN ('ro', 'analyst', 'intern')
+ORDER BY 1`)
+}

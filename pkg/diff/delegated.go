@@ -190,12 +190,23 @@ func (c *computation) delegatedIn(cell Cell) []Delegated {
 }
 
 // dependents are the entries of delegated that grantee granted to another
-// role, of one of privs: what a revoke of privs from it takes along.
+// role, of one of privs, and those that role granted on in turn from the
+// grant option it got so, and so on: what a revoke of privs from grantee
+// WITH CASCADE takes along (ro → analyst → intern loses intern's too).
 func dependents(delegated []Delegated, grantee string, privs []string) []Delegated {
 	var out []Delegated
-	for _, d := range delegated {
-		if d.Grantor == grantee && d.Grantee != grantee && slices.Contains(privs, d.Privilege) {
+	taken := make([]bool, len(delegated))
+	from := []string{grantee}
+	for i := 0; i < len(from); i++ {
+		for j, d := range delegated {
+			if taken[j] || d.Grantor != from[i] || d.Grantee == grantee || !slices.Contains(privs, d.Privilege) {
+				continue
+			}
+			taken[j] = true
 			out = append(out, d)
+			if d.Grantable && !slices.Contains(from, d.Grantee) {
+				from = append(from, d.Grantee)
+			}
 		}
 	}
 	return out
