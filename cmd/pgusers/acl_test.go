@@ -262,3 +262,25 @@ FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
 WHERE c.relnamespace = 'sales'::regnamespace AND c.relkind = 'r' AND a.grantee::regrole::text IN ('ro', 'analyst', 'intern')
 ORDER BY 1`)
 }
+
+// A server that cannot be planned makes no privilege exact: its text says
+// why, and does not list the cells as "privileges made exact" as if the
+// plan went on.
+func TestPlanErrorListsNoCellAsMadeExact(t *testing.T) {
+	f := shopFixture(t)
+	file := f.file(t, "missing.yaml", `    roles: [{name: orders_ro}]
+    grants:
+      - {to: orders_ro, databases: [orders], schemas: [public], tables: [SELECT], columns: {t2: {nope: [UPDATE]}}}
+`)
+	r := pgusers(t, f.env, "plan", "-f", file)
+	wantCode(t, r, exitError)
+	mustContain(t, "plan", r.stdout, "table t2 in schema public of database orders has no column nope")
+	if strings.Contains(r.stdout, "privileges made exact") {
+		t.Errorf("a plan that failed lists cells as made exact:\n%s", r.stdout)
+	}
+	file = f.file(t, "missing.yaml", `    roles: [{name: orders_ro}]
+    grants:
+      - {to: orders_ro, databases: [orders], schemas: [public], tables: [SELECT], defaultsFor: [app_owner]}
+`)
+	applyConverged(t, f.env, []string{"-f", file})
+}
