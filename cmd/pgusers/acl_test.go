@@ -62,9 +62,10 @@ GROUP BY c.oid, a.grantee, a.grantor ORDER BY 1`)
 // A grantee that passed a privilege on from its grant option: revoking
 // that option (or the privilege) would fail with "dependent privileges
 // exist" at apply, on every run, rolling back the unrelated changes too.
-// The plan withholds that revoke, naming the dependent grants, applies the
-// rest, and is then in sync; with cascade: true on the entry, the revoke
-// takes them along, and one apply converges.
+// While the dependent's cell is not the files', the plan withholds that
+// revoke, naming the dependent grants, applies the rest, and is then in
+// sync; once the files manage the dependent's cell, the revoke cascades and
+// grants the dependent again what it declares, and one apply converges.
 func TestPrivilegesGrantOptionPassedOn(t *testing.T) {
 	f := shopFixture(t)
 	f.c.SuperExec(t, `CREATE ROLE ro NOLOGIN`)
@@ -78,17 +79,16 @@ func TestPrivilegesGrantOptionPassedOn(t *testing.T) {
 		`SET ROLE ro`,
 		`GRANT SELECT ON sales.s1, sales.s2 TO analyst`,
 		`RESET ROLE`)
-	// analyst's own cell declares what ro gave it: CASCADE takes it, and
-	// the same change grants it again.
+	// While analyst's privileges are none of the files' business, revoking
+	// ro's grant option would take them along: withheld.
 	const entry = `    roles: [{name: ro}]
     grants:
       - to: ro
         databases: [orders]
         schemas: [public, sales]
         tables: [SELECT]
-        defaultsFor: [app_owner]%s
-      - {to: analyst, databases: [orders], schemas: [sales], tables: [SELECT]}
-`
+        defaultsFor: [app_owner]
+%s`
 	withheld := f.file(t, "withheld.yaml", fmt.Sprintf(entry, ""))
 	const why = `ro keeps the grant option for SELECT on tables in schema sales of database orders: revoking it would fail with ` +
 		`"dependent privileges exist", as ro passed it on from its grant option (analyst: SELECT on sales.s1, sales.s2); ` +
@@ -115,12 +115,15 @@ func TestPrivilegesGrantOptionPassedOn(t *testing.T) {
 	wantCode(t, r, exitOK)
 	mustContain(t, "markdown", r.stdout, "[!WARNING]", "left as it is, needs you")
 
-	cascade := f.file(t, "cascade.yaml", fmt.Sprintf(entry, "\n        cascade: true"))
-	r = pgusers(t, f.env, "plan", "-f", cascade)
+	// Once the files manage analyst's cell too, the cascade takes only
+	// what the files manage: the revoke runs WITH CASCADE, and the same
+	// change grants analyst again what its own cell declares.
+	managed := f.file(t, "managed.yaml", fmt.Sprintf(entry, "      - {to: analyst, databases: [orders], schemas: [sales], tables: [SELECT]}\n"))
+	r = pgusers(t, f.env, "plan", "-f", managed)
 	wantCode(t, r, exitOK)
 	mustContain(t, "stdout", r.stdout, "with CASCADE, also revokes what ro passed on: analyst: SELECT on sales.s1, sales.s2",
 		"SELECT granted again to analyst, which its grants declare")
-	applyConverged(t, f.env, []string{"-f", cascade})
+	applyConverged(t, f.env, []string{"-f", managed})
 	if diff := cmp.Diff([]string{"public.t1 ro=SELECT/app_owner", "public.t2 ro=SELECT/app_owner",
 		"sales.s1 analyst=SELECT/app_owner", "sales.s1 ro=SELECT/app_owner",
 		"sales.s2 analyst=SELECT/app_owner", "sales.s2 ro=SELECT/app_owner"}, f.aclLines(t)); diff != "" {
@@ -128,9 +131,6 @@ func TestPrivilegesGrantOptionPassedOn(t *testing.T) {
 	}
 }
 
-// A privilege a third role granted from a grant option of its own is not
-// the owner's to revoke: the owner's REVOKE succeeds and leaves it. pgusers
-// revokes it as its grantor, lent for the transaction, and converges.
 func TestPrivilegesThirdGrantorRevokedAsIt(t *testing.T) {
 	f := shopFixture(t)
 	f.c.SuperExec(t, `CREATE ROLE ro NOLOGIN`)
@@ -219,4 +219,68 @@ func TestPrivilegesThirdGrantorOutOfReachWithheld(t *testing.T) {
 		f.aclLines(t)); diff != "" {
 		t.Errorf("after the apply (-want +got):\n%s", diff)
 	}
+}
+
+// CASCADE takes the whole chain a privilege was passed on along (ro →
+// analyst → intern), not only ro's direct dependents: the plan names
+// every grant that goes, and grants again, as the owner, what a managed
+// dependent down the chain declares, so that one apply converges.
+func TestPrivilegesCascadeTakesTheWholeChain(t *testing.T) {
+	f := shopFixture(t)
+	for _, r := range []string{"ro", "analyst", "intern"} {
+		f.c.SuperExec(t, `CREATE ROLE `+r+` NOLOGIN`)
+	}
+	f.c.SuperExecIn(t, "orders",
+		`SET ROLE app_owner`,
+		`GRANT USAGE ON SCHEMA sales TO ro, analyst, intern`,
+		`GRANT SELECT ON sales.s1, sales.s2 TO ro WITH GRANT OPTION`,
+		`SET ROLE ro`,
+		`GRANT SELECT ON sales.s1, sales.s2 TO analyst WITH GRANT OPTION`,
+		`SET ROLE analyst`,
+		`GRANT SELECT ON sales.s1, sales.s2 TO intern`,
+		`RESET ROLE`)
+	file := f.file(t, "chain.yaml", `    roles: [{name: ro}, {name: intern}]
+    grants:
+      - {to: ro, databases: [orders], schemas: [sales], tables: [], cascade: true, defaultsFor: [app_owner]}
+      - {to: intern, databases: [orders], schemas: [sales], tables: [SELECT], defaultsFor: [app_owner]}
+`)
+	r := applyConverged(t, f.env, []string{"-f", file})
+	mustContain(t, "apply", r.stdout, "with CASCADE, also revokes what ro passed on: analyst: SELECT on sales.s1, sales.s2; "+
+		"intern: SELECT on sales.s1, sales.s2; SELECT granted again to intern, which its grants declare")
+	if diff := cmp.Diff([]string{"sales.s1 intern=SELECT/app_owner", "sales.s2 intern=SELECT/app_owner"}, f.chainACL(t)); diff != "" {
+		t.Errorf("after the apply (-want +got):\n%s", diff)
+	}
+}
+
+// chainACL lists the ACL entries of sales' tables in orders that name ro,
+// analyst or intern.
+func (f *fixture) chainACL(t *testing.T) []string {
+	t.Helper()
+	return f.c.SuperStrings(t, "orders", `
+SELECT format('%s.%s %s=%s/%s', c.relnamespace::regnamespace, c.relname, a.grantee::regrole, a.privilege_type, a.grantor::regrole)
+FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+WHERE c.relnamespace = 'sales'::regnamespace AND c.relkind = 'r' AND a.grantee::regrole::text IN ('ro', 'analyst', 'intern')
+ORDER BY 1`)
+}
+
+// A server that cannot be planned makes no privilege exact: its text says
+// why, and does not list the cells as "privileges made exact" as if the
+// plan went on.
+func TestPlanErrorListsNoCellAsMadeExact(t *testing.T) {
+	f := shopFixture(t)
+	file := f.file(t, "missing.yaml", `    roles: [{name: orders_ro}]
+    grants:
+      - {to: orders_ro, databases: [orders], schemas: [public], tables: [SELECT], columns: {t2: {nope: [UPDATE]}}}
+`)
+	r := pgusers(t, f.env, "plan", "-f", file)
+	wantCode(t, r, exitError)
+	mustContain(t, "plan", r.stdout, "table t2 in schema public of database orders has no column nope")
+	if strings.Contains(r.stdout, "privileges made exact") {
+		t.Errorf("a plan that failed lists cells as made exact:\n%s", r.stdout)
+	}
+	file = f.file(t, "missing.yaml", `    roles: [{name: orders_ro}]
+    grants:
+      - {to: orders_ro, databases: [orders], schemas: [public], tables: [SELECT], defaultsFor: [app_owner]}
+`)
+	applyConverged(t, f.env, []string{"-f", file})
 }

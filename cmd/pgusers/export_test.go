@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -84,5 +85,53 @@ func mustDeclareWhatItNames(t *testing.T, file string) {
 				t.Errorf("server %s: %s is named in a memberOf but not declared", s.Name, n)
 			}
 		}
+	}
+}
+
+// A grant entry cannot declare a grant option, and a plan takes away the
+// one held on a declared privilege: a cell where a grantee holds one (on
+// the database, a schema, the tables or their columns) is left out of the
+// export and noted, so that the export plans empty and is a fixed point,
+// instead of planning to take the grant options away.
+func TestExportLeavesOutCellsWithAGrantOption(t *testing.T) {
+	f := shopFixture(t)
+	for _, p := range []string{"app1", "app2"} {
+		f.createPrincipal(t, p, "service", false)
+	}
+	f.c.SuperExec(t, `GRANT CONNECT ON DATABASE orders TO app1 WITH GRANT OPTION`)
+	f.c.SuperExec(t, `GRANT CONNECT ON DATABASE orders TO app2`)
+	f.c.SuperExecIn(t, "orders",
+		`ALTER TABLE public.t2 ADD COLUMN v text`,
+		`SET ROLE app_owner`,
+		`GRANT USAGE ON SCHEMA sales TO app1 WITH GRANT OPTION`,
+		`GRANT USAGE ON SCHEMA sales TO app2`,
+		`GRANT SELECT ON ALL TABLES IN SCHEMA sales TO app1 WITH GRANT OPTION`,
+		`GRANT SELECT ON ALL TABLES IN SCHEMA sales TO app2`,
+		`ALTER DEFAULT PRIVILEGES IN SCHEMA sales GRANT SELECT ON TABLES TO app2 WITH GRANT OPTION`,
+		`GRANT UPDATE (v) ON public.t2 TO app1 WITH GRANT OPTION`,
+		`GRANT UPDATE (v) ON public.t2 TO app2`,
+		`RESET ROLE`)
+	source := f.file(t, "source.yaml", "")
+	r := pgusers(t, f.env, "export", "-f", source, "--server", "local", "--database", "orders")
+	wantCode(t, r, exitOK)
+	first := r.stdout
+	mustContain(t, "export", first,
+		"# - app1 holds CONNECT with the grant option on database orders: a grant entry cannot declare a grant option, so what it holds there is not exported",
+		"# - app1 holds USAGE with the grant option on schema orders.sales",
+		"# - app1 holds SELECT with the grant option on tables in orders.sales",
+		"# - app1 holds UPDATE with the grant option on tables in orders.public",
+		"# - the default privileges of app_owner for app2 in database orders give the grant option, which a grant entry cannot declare, so they are not exported",
+		"- to: app2\n        databases: [orders]\n        database: [CONNECT]\n        tables: []\n        columns:\n          t2: {v: [UPDATE]}",
+		"- to: app2\n        databases: [orders]\n        schemas: [sales]\n        schema: [USAGE]\n        tables: [SELECT]",
+	)
+	if strings.Contains(first, "- to: app1") {
+		t.Errorf("the export declares app1's grants, held with the grant option:\n%s", first)
+	}
+	exported := writeFile(t, f.dir, "exported.yaml", first)
+	mustPlanEmpty(t, f.env, "-f", exported)
+	r = pgusers(t, f.env, "export", "-f", exported, "--server", "local", "--database", "orders")
+	wantCode(t, r, exitOK)
+	if diff := cmp.Diff(first, r.stdout); diff != "" {
+		t.Errorf("the export of the export differs (-first +second):\n%s", diff)
 	}
 }

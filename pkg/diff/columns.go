@@ -37,8 +37,7 @@ type columnState struct {
 // privileges; sorted by table and column, as the schema's Columns are. A
 // declared column that does not exist is a problem, and false.
 func (c *computation) cellColumns(cp CellPrivileges) ([]columnState, bool) {
-	db, _ := c.observed.DatabaseNamed(cp.Database)
-	s, _ := db.SchemaNamed(cp.Schema)
+	s := c.schemaOf(cp.Cell)
 	ok := true
 	for _, d := range cp.Columns {
 		if _, found := slices.BinarySearchFunc(s.Columns, d, compareColumnToGrant); !found {
@@ -103,7 +102,7 @@ func (c *computation) columns(cp CellPrivileges, tableRevoked []string) {
 		for _, p := range spec.ColumnPrivileges {
 			declared := slices.Contains(st.declared, p)
 			j := slices.IndexFunc(st.held, func(h Privilege) bool { return h.Privilege == p })
-			if slices.Contains(tableRevoked, p) {
+			if slices.Contains(tableRevoked, p) && !grantedByOthers(st.Delegated, cp.Grantee, p) {
 				continue // the tables' revoke empties it, and grants it again when declared
 			}
 			switch {
@@ -115,29 +114,31 @@ func (c *computation) columns(cp CellPrivileges, tableRevoked []string) {
 				option = append(option, p)
 			}
 		}
-		table, column := st.Table, st.Column
-		what := fmt.Sprintf("column %s of table %s.%s in database %s", column, cp.Schema, table, cp.Database)
-		change := func(a Action, privs []string, grantOption bool, reason string, stmt Statement) {
-			c.add(Change{Action: a, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
-				Table: table, Column: column, Privileges: privs, GrantOption: grantOption, In: in, Reason: reason,
-				Statements: []Statement{stmt}})
-		}
+		what := describeColumn(cp.Cell, st.Table, st.Column)
+		planned := false
 		if len(missing) > 0 {
-			change(GrantPrivileges, missing, false, "declared in columns, not held on "+what,
-				columnStatement(true, cp.Schema, table, column, cp.Grantee, missing, false))
+			c.add(Change{Action: GrantPrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
+				Table: st.Table, Column: st.Column, Privileges: missing, In: in, Reason: "declared in columns, not held on " + what,
+				Statements: []Statement{columnStatement(true, cp.Schema, st.Table, st.Column, cp.Grantee, missing, false, false)}})
+			planned = true
 		}
 		if len(extra) > 0 {
-			change(RevokePrivileges, extra, false, "not declared in columns, held on "+what,
-				columnStatement(false, cp.Schema, table, column, cp.Grantee, extra, false))
+			planned = c.revokeColumn(cp, in, st, extra, false, "not declared in columns, held on "+what) || planned
 		}
 		if len(option) > 0 {
-			change(RevokePrivileges, option, true, "declared in columns without the grant option, held with it on "+what,
-				columnStatement(false, cp.Schema, table, column, cp.Grantee, option, true))
+			planned = c.revokeColumn(cp, in, st, option, true, "declared in columns without the grant option, held with it on "+what) || planned
 		}
-		if len(missing)+len(extra)+len(option) > 0 {
+		if planned {
 			c.actAs(in, st.Owner, what+" (owned by "+st.Owner+")", cp.Pos[0], false)
 		}
 	}
+}
+
+// grantedByOthers reports whether a third role granted grantee privilege
+// on the column of delegated: the owner's revoke on the whole tables
+// leaves that entry, which only a revoke as its grantor removes.
+func grantedByOthers(delegated []Delegated, grantee, privilege string) bool {
+	return slices.ContainsFunc(delegated, func(d Delegated) bool { return d.Grantee == grantee && d.Privilege == privilege })
 }
 
 // columnRegrants are the statements that grant again the declared column
@@ -147,8 +148,7 @@ func (c *computation) columnRegrants(cp CellPrivileges, tableRevoked []string) (
 	if cp.On != spec.KindTables || len(cp.Columns) == 0 {
 		return nil, ""
 	}
-	db, _ := c.observed.DatabaseNamed(cp.Database)
-	s, _ := db.SchemaNamed(cp.Schema)
+	s := c.schemaOf(cp.Cell)
 	var out []Statement
 	var named []string
 	for _, d := range cp.Columns {
@@ -165,7 +165,7 @@ func (c *computation) columnRegrants(cp CellPrivileges, tableRevoked []string) (
 		if len(privs) == 0 {
 			continue
 		}
-		out = append(out, columnStatement(true, cp.Schema, d.Table, d.Column, cp.Grantee, privs, false))
+		out = append(out, columnStatement(true, cp.Schema, d.Table, d.Column, cp.Grantee, privs, false, false))
 		named = append(named, columnList(privs, d.Column)+" on "+cp.Schema+"."+d.Table)
 		c.actAs(c.runsIn(cp.Cell), s.Columns[i].Owner, fmt.Sprintf("column %s of table %s.%s in database %s (owned by %s)",
 			d.Column, cp.Schema, d.Table, cp.Database, s.Columns[i].Owner), cp.Pos[0], false)
@@ -187,17 +187,19 @@ func columnList(privs []string, column string) string {
 	return strings.Join(parts, ", ")
 }
 
-// columnStatement grants (or revokes, or revokes the grant option of)
-// privileges on one column of schema.table.
-func columnStatement(grant bool, schema, table, column, to string, privs []string, grantOption bool) Statement {
+// columnStatement grants (or revokes, or revokes the grant option of, with
+// CASCADE when cascade) privileges on one column of schema.table.
+func columnStatement(grant bool, schema, table, column, to string, privs []string, grantOption, cascade bool) Statement {
 	list := columnList(privs, ident(column))
-	on := " ON TABLE " + pgx.Identifier{schema, table}.Sanitize()
+	on := "TABLE " + pgx.Identifier{schema, table}.Sanitize()
 	if grant {
-		return Statement{SQL: "GRANT " + list + on + " TO " + grantee(to)}
+		return Statement{SQL: "GRANT " + list + " ON " + on + " TO " + grantee(to)}
 	}
-	option := ""
-	if grantOption {
-		option = "GRANT OPTION FOR "
-	}
-	return Statement{SQL: "REVOKE " + option + list + on + " FROM " + grantee(to)}
+	return revokeOn(on, to, []string{list}, grantOption, cascade)
+}
+
+// describeColumn names a column of a cell's schema for a message: "column
+// v of table public.t2 in database orders".
+func describeColumn(cell Cell, table, column string) string {
+	return fmt.Sprintf("column %s of table %s.%s in database %s", column, cell.Schema, table, cell.Database)
 }

@@ -107,12 +107,7 @@ func (c *computation) add(ch Change) {
 // the files are quoted when they hold a character that could forge a line
 // or rewrite a terminal (see SafeName).
 func (c *computation) problem(principal, format string, args ...any) {
-	for i, a := range args {
-		if s, ok := a.(string); ok {
-			args[i] = SafeName(s)
-		}
-	}
-	p := Problem{Principal: principal, Msg: fmt.Sprintf(format, args...)}
+	p := Problem{Principal: principal, Msg: fmt.Sprintf(format, safeArgs(args)...)}
 	if slices.Contains(c.problems, p) {
 		// One cause found from several cells (a missing schema, from each
 		// kind an entry names there) is said once.
@@ -124,15 +119,21 @@ func (c *computation) problem(principal, format string, args ...any) {
 // withhold records a change cell needs that the plan leaves out, and why,
 // once; names are quoted as problem quotes them.
 func (c *computation) withhold(cell Cell, format string, args ...any) {
+	w := Withheld{Cell: cell, Why: fmt.Sprintf(format, safeArgs(args)...)}
+	if !slices.Contains(c.withheld, w) {
+		c.withheld = append(c.withheld, w)
+	}
+}
+
+// safeArgs quotes the string arguments of a message (see SafeName), in
+// place.
+func safeArgs(args []any) []any {
 	for i, a := range args {
 		if s, ok := a.(string); ok {
 			args[i] = SafeName(s)
 		}
 	}
-	w := Withheld{Cell: cell, Why: fmt.Sprintf(format, args...)}
-	if !slices.Contains(c.withheld, w) {
-		c.withheld = append(c.withheld, w)
-	}
+	return args
 }
 
 // principal plans one declared principal. Desired principals arrive sorted

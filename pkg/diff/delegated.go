@@ -37,15 +37,12 @@ import (
 // declared column privileges among them again.
 func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string, grantOption bool, why func([]string) string) (revoked []string) {
 	delegated := c.delegatedIn(cp.Cell)
-	if deps := dependents(delegated, cp.Grantee, privs); len(deps) > 0 && !cp.Cascade {
-		held := privilegesOf(deps)
-		c.withhold(cp.Cell, "%s keeps %s on %s: revoking it would fail with \"dependent privileges exist\", as %s passed it on "+
-			"from its grant option (%s); revoke those from their grantees first, or set cascade: true on the grant entry to "+
-			"revoke them with it%s", cp.Grantee, describePrivileges(held, grantOption), describeCell(cp.Cell), cp.Grantee,
-			describeDelegated(deps, true), where(cp.Pos[0]))
-		privs = without(privs, held)
+	deps, colDeps := c.unmanaged(cp.Cell, dependents(delegated, cp.Grantee, privs)), c.columnDependents(cp.Cell, privs)
+	if len(deps)+len(colDeps) > 0 && !cp.Cascade {
+		privs = c.withholdPassedOn(cp, privs, grantOption, describeCell(cp.Cell), append(deps, colDeps.delegated()...),
+			describePassedOn(deps, colDeps, cp.Schema))
 	}
-	for _, g := range byGrantor(delegated, cp.Grantee, privs, grantOption) {
+	for _, g := range c.byOtherGrantor(cp.Cell, delegated, privs, grantOption) {
 		if reason := c.cannotActAs(g); reason != "" {
 			c.withhold(cp.Cell, "%s keeps %s on %s, granted by %s (%s): %s%s", cp.Grantee, describePrivileges(g.privileges, grantOption),
 				describeCell(cp.Cell), g.grantor, describeDelegated(g.entries, false), reason, where(cp.Pos[0]))
@@ -57,13 +54,13 @@ func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string,
 	}
 	ch := Change{Action: RevokePrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
 		Privileges: privs, GrantOption: grantOption, In: in, Reason: why(privs)}
-	deps := dependents(delegated, cp.Grantee, privs)
-	if len(deps) > 0 {
-		ch.Reason += "; with CASCADE, also revokes what " + cp.Grantee + " passed on: " + describeDelegated(deps, true)
+	deps, colDeps = dependents(delegated, cp.Grantee, privs), c.columnDependents(cp.Cell, privs)
+	cascade := len(deps)+len(colDeps) > 0
+	if cascade {
+		ch.Reason += "; with CASCADE, also revokes what " + cp.Grantee + " passed on: " + describePassedOn(deps, colDeps, cp.Schema)
 	}
-	cascade := len(deps) > 0
 	ch.Statements = []Statement{revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, privs, grantOption, cascade)}
-	for _, g := range byGrantor(delegated, cp.Grantee, privs, grantOption) {
+	for _, g := range c.byOtherGrantor(cp.Cell, delegated, privs, grantOption) {
 		ch.Statements = append(ch.Statements, asRole(g.grantor,
 			revokeOn(objectsClause(cp.On, cp.Database, cp.Schema, g.objects), cp.Grantee, g.privileges, grantOption, cascade))...)
 		ch.Reason += fmt.Sprintf("; %s granted by %s, revoked as %s", describeDelegated(g.entries, false), g.grantor, g.grantor)
@@ -72,6 +69,9 @@ func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string,
 		}
 	}
 	ch.Statements = append(ch.Statements, c.grantAgain(cp.Cell, deps, &ch.Reason)...)
+	for _, cd := range colDeps {
+		ch.Statements = append(ch.Statements, c.grantColumnAgain(cp.Cell, cd.table, cd.column, []Delegated{cd.Delegated}, &ch.Reason)...)
+	}
 	if !grantOption {
 		regrant, again := c.columnRegrants(cp, privs)
 		ch.Statements = append(ch.Statements, regrant...)
@@ -79,6 +79,26 @@ func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string,
 	}
 	c.add(ch)
 	return privs
+}
+
+// withholdPassedOn withholds the revoke of the privileges of deps (what
+// the grantee of cp passed on from its grant option, described as
+// passedOn) on what, and returns privs without them.
+func (c *computation) withholdPassedOn(cp CellPrivileges, privs []string, grantOption bool, what string, deps []Delegated, passedOn string) []string {
+	held := privilegesOf(deps)
+	c.withhold(cp.Cell, "%s keeps %s on %s: revoking it would fail with \"dependent privileges exist\", as %s passed it on "+
+		"from its grant option (%s); revoke those from their grantees first, or set cascade: true on the grant entry to "+
+		"revoke them with it%s", cp.Grantee, describePrivileges(held, grantOption), what, cp.Grantee, passedOn, where(cp.Pos[0]))
+	return without(privs, held)
+}
+
+// cellNamed is the managed cell cell, if the grants manage it.
+func (c *computation) cellNamed(cell Cell) (CellPrivileges, bool) {
+	i, ok := slices.BinarySearchFunc(c.cells, cell, func(cp CellPrivileges, x Cell) int { return compareCells(cp.Cell, x) })
+	if !ok {
+		return CellPrivileges{}, false
+	}
+	return c.cells[i], true
 }
 
 // privilegesOf are the privileges of ds, in the kind's order.
@@ -135,10 +155,9 @@ func (c *computation) cannotActAs(g grantorRevoke) string {
 func (c *computation) grantAgain(cell Cell, deps []Delegated, reason *string) []Statement {
 	var out []Statement
 	for _, d := range deps {
-		dc := Cell{Grantee: d.Grantee, Database: cell.Database, On: cell.On, Schema: cell.Schema}
-		i, ok := slices.BinarySearchFunc(c.cells, dc, func(cp CellPrivileges, x Cell) int { return compareCells(cp.Cell, x) })
+		dc, ok := c.cellNamed(Cell{Grantee: d.Grantee, Database: cell.Database, On: cell.On, Schema: cell.Schema})
 		st := grantPrivilegesStatement(cell.On, cell.Database, cell.Schema, d.Grantee, []string{d.Privilege})
-		if !ok || !slices.Contains(c.cells[i].Privileges, d.Privilege) || slices.ContainsFunc(out, func(o Statement) bool { return o.SQL == st.SQL }) {
+		if !ok || !slices.Contains(dc.Privileges, d.Privilege) || slices.ContainsFunc(out, func(o Statement) bool { return o.SQL == st.SQL }) {
 			continue
 		}
 		out = append(out, st)
@@ -147,15 +166,22 @@ func (c *computation) grantAgain(cell Cell, deps []Delegated, reason *string) []
 	return out
 }
 
+// schemaOf is the observed schema of a cell in a schema, empty when the
+// server has none of that name (a problem the cell's read reports).
+func (c *computation) schemaOf(cell Cell) ObservedSchema {
+	db, _ := c.observed.DatabaseNamed(cell.Database)
+	s, _ := db.SchemaNamed(cell.Schema)
+	return s
+}
+
 // delegatedIn is what others than the owners granted in cell.
 func (c *computation) delegatedIn(cell Cell) []Delegated {
 	db, _ := c.observed.DatabaseNamed(cell.Database)
 	if cell.On == spec.KindDatabase {
 		return db.Delegated
 	}
-	s, _ := db.SchemaNamed(cell.Schema)
 	var out []Delegated
-	for _, d := range s.Delegated {
+	for _, d := range c.schemaOf(cell).Delegated {
 		if d.Kind == cell.On {
 			out = append(out, d)
 		}
@@ -163,13 +189,53 @@ func (c *computation) delegatedIn(cell Cell) []Delegated {
 	return out
 }
 
+// unmanaged are the entries of deps whose grantee has no cell of the file
+// where cell is: a revoke WITH CASCADE would take from it what the files
+// do not manage, which only an entry's cascade: true allows. A dependent
+// whose cell the files manage loses, by the cascade, what its own cell
+// would revoke, or is granted again what it declares (grantAgain).
+func (c *computation) unmanaged(cell Cell, deps []Delegated) []Delegated {
+	var out []Delegated
+	for _, d := range deps {
+		if _, ok := c.cellNamed(Cell{Grantee: d.Grantee, Database: cell.Database, On: cell.On, Schema: cell.Schema}); !ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// byOtherGrantor is byGrantor for the grantee of cell, but for the
+// grantors whose own cell there revokes the grant option they granted
+// from: that revoke takes the grantee's entries along (WITH CASCADE, in
+// whichever order the two changes run), and a revoke as a grantor that no
+// longer holds the privilege would fail.
+func (c *computation) byOtherGrantor(cell Cell, delegated []Delegated, privs []string, grantOption bool) []grantorRevoke {
+	out := byGrantor(delegated, cell.Grantee, privs, grantOption)
+	return slices.DeleteFunc(out, func(g grantorRevoke) bool {
+		gc, ok := c.cellNamed(Cell{Grantee: g.grantor, Database: cell.Database, On: cell.On, Schema: cell.Schema})
+		return ok && (gc.Cascade || len(c.unmanaged(cell, dependents(delegated, g.grantor, g.privileges))) == 0) &&
+			c.observed.HasRole(g.grantor)
+	})
+}
+
 // dependents are the entries of delegated that grantee granted to another
-// role, of one of privs: what a revoke of privs from it takes along.
+// role, of one of privs, and those that role granted on in turn from the
+// grant option it got so, and so on: what a revoke of privs from grantee
+// WITH CASCADE takes along (ro → analyst → intern loses intern's too).
 func dependents(delegated []Delegated, grantee string, privs []string) []Delegated {
 	var out []Delegated
-	for _, d := range delegated {
-		if d.Grantor == grantee && d.Grantee != grantee && slices.Contains(privs, d.Privilege) {
+	taken := make([]bool, len(delegated))
+	from := []string{grantee}
+	for i := 0; i < len(from); i++ {
+		for j, d := range delegated {
+			if taken[j] || d.Grantor != from[i] || d.Grantee == grantee || !slices.Contains(privs, d.Privilege) {
+				continue
+			}
+			taken[j] = true
 			out = append(out, d)
+			if d.Grantable && !slices.Contains(from, d.Grantee) {
+				from = append(from, d.Grantee)
+			}
 		}
 	}
 	return out

@@ -95,6 +95,12 @@ type ObservedColumn struct {
 	Owner string `json:"owner"`
 	// ACL is sorted by grantee and privilege.
 	ACL []Privilege `json:"acl,omitempty"`
+	// Delegated are the column's entries that a role other than the
+	// table's owner granted (Kind tables, Count 1, no Objects), where the
+	// grantee or the grantor is among the grantees asked about: as for a
+	// table, the owner's REVOKE leaves them, and they depend on their
+	// grantor's grant option. Sorted.
+	Delegated []Delegated `json:"delegated,omitempty"`
 }
 
 // Delegated counts the objects of one kind in a schema (Kind schema: the

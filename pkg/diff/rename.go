@@ -167,7 +167,8 @@ func (o Observed) withRenames(to map[string]string) Observed {
 			s.Delegated = delegated(s.Delegated)
 			s.Columns = slices.Clone(s.Columns)
 			for k := range s.Columns {
-				s.Columns[k].Owner, s.Columns[k].ACL = name(s.Columns[k].Owner), acl(s.Columns[k].ACL)
+				c := &s.Columns[k]
+				c.Owner, c.ACL, c.Delegated = name(c.Owner), acl(c.ACL), delegated(c.Delegated)
 			}
 		}
 		d.Defaults = slices.Clone(d.Defaults)

@@ -251,6 +251,8 @@ func TestWithRenamesCoversEveryRoleName(t *testing.T) {
 		"Observed.Databases.Schemas.ACL.Privilege",
 		"Observed.Databases.Schemas.Columns.ACL.Privilege",
 		"Observed.Databases.Schemas.Columns.Column",
+		"Observed.Databases.Schemas.Columns.Delegated.Kind", "Observed.Databases.Schemas.Columns.Delegated.Objects",
+		"Observed.Databases.Schemas.Columns.Delegated.Privilege",
 		"Observed.Databases.Schemas.Columns.Table",
 		"Observed.Dependencies.Database",
 		"Observed.Dependencies.Kind",

@@ -46,6 +46,20 @@ func columnsIn(grantee, db string, s diff.ObservedSchema, kinds map[spec.Kind][]
 	return out, nil
 }
 
+// columnOptions are the privileges grantee holds with the grant option on
+// columns of s (of tables it does not own).
+func columnOptions(grantee string, s diff.ObservedSchema) []string {
+	var out []string
+	for _, c := range s.Columns {
+		for _, p := range c.ACL {
+			if p.Grantee == grantee && p.Grantable && c.Owner != grantee {
+				out = appendNew(out, p.Privilege)
+			}
+		}
+	}
+	return out
+}
+
 // orderColumn sorts column privileges in spec.ColumnPrivileges order.
 func orderColumn(privs []string) []string {
 	var out []string

@@ -43,14 +43,9 @@ func grants(grantees []string, dbs Databases, version int) (out []entry, notes [
 
 func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, []string) {
 	var notes []string
-	var dbPrivs []string
-	for _, p := range db.ACL {
-		if p.Grantee == grantee && !slices.Contains(dbPrivs, p.Privilege) {
-			dbPrivs = append(dbPrivs, p.Privilege)
-		}
-	}
-	if grantable(db.ACL, grantee) {
-		notes = append(notes, grantOptionNote(grantee, "database "+db.Name))
+	dbPrivs, option := held(db.ACL, grantee)
+	if option != nil {
+		notes = append(notes, optionNote(grantee, option, "database "+db.Name))
 		dbPrivs = nil
 	}
 	// What the grantee holds in each schema, kind by kind.
@@ -61,56 +56,7 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 	}
 	var perSchema []schemaKinds
 	for _, s := range db.Schemas {
-		kinds := map[spec.Kind][]string{}
-		for _, p := range s.ACL {
-			if p.Grantee == grantee {
-				kinds[spec.KindSchema] = appendNew(kinds[spec.KindSchema], p.Privilege)
-			}
-		}
-		if grantable(s.ACL, grantee) {
-			notes = append(notes, grantOptionNote(grantee, fmt.Sprintf("schema %s.%s", db.Name, s.Name)))
-			delete(kinds, spec.KindSchema)
-		}
-		for _, k := range []spec.Kind{spec.KindTables, spec.KindSequences, spec.KindFunctions} {
-			objects := 0
-			for _, oc := range s.Objects {
-				if oc.Kind == k && oc.Owner != grantee {
-					objects += oc.Count
-				}
-			}
-			count := map[string]int{}
-			withOption := false
-			for _, h := range s.Holdings {
-				if h.Kind == k && h.Grantee == grantee {
-					count[h.Privilege] += h.Count
-					withOption = withOption || h.Grantable
-				}
-			}
-			if withOption {
-				notes = append(notes, grantOptionNote(grantee, fmt.Sprintf("%s in %s.%s", k, db.Name, s.Name)))
-				continue
-			}
-			// A privilege held on some objects and not others cannot be
-			// written, and an entry for the kind would revoke it: the
-			// whole kind is left out.
-			var full []string
-			partial := false
-			for _, p := range spec.Privileges(k) {
-				switch n := count[p]; {
-				case n == 0:
-				case n == objects:
-					full = append(full, p)
-				default:
-					partial = true
-					notes = append(notes, fmt.Sprintf("%s holds %s on %d of %d %s in %s.%s: a grant covers all of them or none, "+
-						"so it is not exported", grantee, p, n, objects, k, db.Name, s.Name))
-				}
-			}
-			if len(full) > 0 && !partial {
-				kinds[k] = full
-			}
-		}
-		columns, ns := columnsIn(grantee, db.Name, s, kinds)
+		kinds, columns, ns := heldInSchema(grantee, db.Name, s)
 		notes = append(notes, ns...)
 		if len(kinds) > 0 {
 			perSchema = append(perSchema, schemaKinds{s.Name, kinds, columns})
@@ -139,6 +85,119 @@ func grantsIn(grantee string, db diff.ObservedDatabase, version int) ([]entry, [
 	return out, notes
 }
 
+// heldInSchema is what grantee holds in schema s of database db, kind by
+// kind, and its column privileges, as far as a grant entry can write
+// them; and notes of what it cannot.
+func heldInSchema(grantee, db string, s diff.ObservedSchema) (map[spec.Kind][]string, []spec.ColumnGrant, []string) {
+	var notes []string
+	kinds := map[spec.Kind][]string{}
+	switch privs, option := held(s.ACL, grantee); {
+	case option != nil:
+		notes = append(notes, optionNote(grantee, option, "schema "+db+"."+s.Name))
+	case privs != nil:
+		kinds[spec.KindSchema] = privs
+	}
+	tablesLeftOut := leftOutNot
+	for _, k := range []spec.Kind{spec.KindTables, spec.KindSequences, spec.KindFunctions} {
+		privs, ns, leftOut := heldOfKind(grantee, db, s, k)
+		notes = append(notes, ns...)
+		if privs != nil {
+			kinds[k] = privs
+		}
+		if k == spec.KindTables {
+			tablesLeftOut = leftOut
+		}
+	}
+	switch tablesLeftOut { // columns belong to the tables cell
+	case leftOutForOption: // its note says so
+		return kinds, nil, notes
+	case leftOutAsPartial:
+		_, ns := columnsIn(grantee, db, s, kinds) // notes the columns left out with the tables
+		return kinds, nil, append(notes, ns...)
+	}
+	columns, ns := columnsIn(grantee, db, s, kinds)
+	return kinds, columns, append(notes, ns...)
+}
+
+// heldOfKind is what grantee holds on every object of kind k in schema s
+// that it does not own; or, when it holds a privilege on some of them only,
+// or one with the grant option (on the columns too, for tables), nothing,
+// notes that say why, and leftOut.
+func heldOfKind(grantee, db string, s diff.ObservedSchema, k spec.Kind) (privs, notes []string, leftOut leftOutBecause) {
+	objects := 0
+	for _, oc := range s.Objects {
+		if oc.Kind == k && oc.Owner != grantee {
+			objects += oc.Count
+		}
+	}
+	count := map[string]int{}
+	var option []string
+	for _, h := range s.Holdings {
+		if h.Kind == k && h.Grantee == grantee {
+			count[h.Privilege] += h.Count
+			if h.Grantable {
+				option = appendNew(option, h.Privilege)
+			}
+		}
+	}
+	if k == spec.KindTables {
+		option = append(option, columnOptions(grantee, s)...)
+	}
+	if option != nil {
+		return nil, []string{optionNote(grantee, order(k, option), fmt.Sprintf("%s in %s.%s", k, db, s.Name))}, leftOutForOption
+	}
+	partial := false
+	for _, p := range spec.Privileges(k) {
+		switch n := count[p]; {
+		case n == 0:
+		case n == objects:
+			privs = append(privs, p)
+		default:
+			partial = true
+			notes = append(notes, fmt.Sprintf("%s holds %s on %d of %d %s in %s.%s: a grant covers all of them or none, "+
+				"so it is not exported", grantee, p, n, objects, k, db, s.Name))
+		}
+	}
+	if partial {
+		// An entry for the kind would revoke what is held on some objects
+		// only: the whole kind is left out.
+		return nil, notes, leftOutAsPartial
+	}
+	return privs, notes, leftOutNot
+}
+
+// leftOutBecause says why heldOfKind left a kind out of an export.
+type leftOutBecause int
+
+const (
+	leftOutNot       leftOutBecause = iota
+	leftOutForOption                // a privilege held with the grant option
+	leftOutAsPartial                // a privilege held on some objects only
+)
+
+// held are the privileges of grantee in acl, in acl's order, and those
+// it holds with the grant option (nil for none).
+func held(acl []diff.Privilege, grantee string) (privs, option []string) {
+	for _, p := range acl {
+		if p.Grantee != grantee {
+			continue
+		}
+		privs = appendNew(privs, p.Privilege)
+		if p.Grantable {
+			option = appendNew(option, p.Privilege)
+		}
+	}
+	return privs, option
+}
+
+// optionNote notes a cell left out because grantee holds privileges in it
+// with the grant option: a grant entry cannot declare one, and a plan of
+// a cell takes it away, so the export of that cell would not plan empty.
+func optionNote(grantee string, option []string, cell string) string {
+	return fmt.Sprintf("%s holds %s with the grant option on %s: a grant entry cannot declare a grant option, "+
+		"so what it holds there is not exported", grantee, strings.Join(option, ", "), cell)
+}
+
 // defaultsFor adds to e the owners whose default privileges for e's
 // grantee, in e's schemas, are exactly e's privileges of the kinds that
 // have defaults; it notes the owners whose are not.
@@ -151,16 +210,14 @@ func defaultsFor(e *entry, db diff.ObservedDatabase) []string {
 	}
 	var notes []string
 	for _, owner := range sortedKeys(owners) {
-		exact := true
+		exact, option := true, false
 		for _, schema := range e.schemas {
 			for _, k := range []spec.Kind{spec.KindTables, spec.KindSequences, spec.KindFunctions} {
 				var have []string
 				for _, d := range db.Defaults {
 					if d.Owner == owner && d.Schema == schema && d.Kind == k && d.Grantee == e.to {
 						have = appendNew(have, d.Privilege.Privilege)
-						// A default with the grant option cannot be declared: a
-						// plan would take the option away.
-						exact = exact && !d.Grantable
+						option = option || d.Grantable
 					}
 				}
 				if !slices.Equal(order(k, have), e.kinds[k]) {
@@ -168,27 +225,18 @@ func defaultsFor(e *entry, db diff.ObservedDatabase) []string {
 				}
 			}
 		}
-		if exact {
+		switch {
+		case option:
+			notes = append(notes, fmt.Sprintf("the default privileges of %s for %s in database %s give the grant option, which a "+
+				"grant entry cannot declare, so they are not exported", owner, e.to, e.db))
+		case exact:
 			e.defaultsFor = append(e.defaultsFor, owner)
-		} else {
+		default:
 			notes = append(notes, fmt.Sprintf("the default privileges of %s for %s in database %s differ from what %s holds on the "+
-				"objects there (or carry the grant option), so they are not exported", owner, e.to, e.db, e.to))
+				"objects there, so they are not exported", owner, e.to, e.db, e.to))
 		}
 	}
 	return notes
-}
-
-// grantable tells whether grantee holds a privilege of acl with the grant
-// option.
-func grantable(acl []diff.Privilege, grantee string) bool {
-	return slices.ContainsFunc(acl, func(p diff.Privilege) bool { return p.Grantee == grantee && p.Grantable })
-}
-
-// grantOptionNote says why what grantee holds in where is not exported: a
-// file cannot declare a grant option, and a plan of an entry that names the
-// cell would take it away.
-func grantOptionNote(grantee, where string) string {
-	return fmt.Sprintf("%s holds privileges on %s with the grant option, which a file cannot declare, so they are not exported", grantee, where)
 }
 
 func sameKinds(a, b map[spec.Kind][]string) bool {

@@ -101,7 +101,7 @@ func TestGrantsFold(t *testing.T) {
 				}},
 			want: []entry{{to: "ro", db: "orders", schemas: []string{"public"}, defaultsFor: []string{"app_owner"},
 				kinds: map[spec.Kind][]string{spec.KindTables: {"SELECT"}, spec.KindSequences: {"SELECT"}}}},
-			notes: []string{"the default privileges of etl for ro in database orders differ from what ro holds on the objects there (or carry the grant option), " +
+			notes: []string{"the default privileges of etl for ro in database orders differ from what ro holds on the objects there, " +
 				"so they are not exported"},
 		},
 		"the database's privileges alone are an entry without schemas": {

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -46,7 +47,11 @@ func sortColumnRefs(refs []ColumnRef) []ColumnRef {
 // grants declare; $7 Scope.PublicColumns): the column privileges (pg_attribute.attacl)
 // of the grantees asked about on the tables of the schemas s, their
 // table's owner's own left out, one row per column, grantee and privilege
-// (granted by anyone, WITH GRANT OPTION by any); and a row without a
+// (granted by anyone, WITH GRANT OPTION by any); in rows that name a
+// grantor, the entries that a role other than the table's owner granted,
+// where the grantee or the grantor is a grantee asked about, with the
+// grantor's facts and whether it lacks USAGE on the schema (as for
+// objects, see dbHoldingsSQL); and a row without a
 // grantee for each declared column that exists, so that the plan knows it
 // and its table's owner.
 //
@@ -75,17 +80,26 @@ k AS (
   JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attname = d.att AND a.attnum > 0 AND NOT a.attisdropped
 )
 SELECT s.nspname::text, t.relname::text, a.attname::text, pg_catalog.pg_get_userbyid(t.relowner)::text,
-       x.grantee, x.privilege, x.grantable
+       x.grantor, x.grantee, x.privilege, x.grantable, x.super, x.member, x.usage, x.nousage
 FROM k
 JOIN pg_catalog.pg_attribute a ON a.attrelid = k.attrelid AND a.attnum = k.attnum AND NOT a.attisdropped
 JOIN pg_catalog.pg_class t ON t.oid = k.attrelid AND t.relkind IN ('r', 'p', 'v', 'm', 'f')
 JOIN s ON s.oid = t.relnamespace
 LEFT JOIN LATERAL (
-  SELECT g.name AS grantee, e.privilege_type::text AS privilege, bool_or(e.is_grantable) AS grantable
+  SELECT NULL::text AS grantor, g.name AS grantee, e.privilege_type::text AS privilege, bool_or(e.is_grantable) AS grantable,
+         NULL::bool AS super, NULL::bool AS member, NULL::bool AS usage, NULL::bool AS nousage
   FROM pg_catalog.aclexplode(a.attacl) e
   JOIN g ON g.oid = e.grantee
   WHERE e.grantee <> t.relowner
   GROUP BY g.name, e.privilege_type
+  UNION ALL
+  SELECT r.rolname::text, CASE WHEN e.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(e.grantee)::text END,
+         e.privilege_type::text, e.is_grantable, r.rolsuper, ` + fmt.Sprintf(roleFactColumns, "e.grantor") + `,
+         NOT pg_catalog.has_schema_privilege(e.grantor, t.relnamespace, 'USAGE')
+  FROM pg_catalog.aclexplode(a.attacl) e
+  JOIN pg_catalog.pg_roles r ON r.oid = e.grantor
+  WHERE e.grantor <> t.relowner AND e.grantee <> e.grantor AND e.grantee <> t.relowner
+    AND (e.grantee IN (SELECT oid FROM g) OR e.grantor IN (SELECT oid FROM g))
 ) x ON true
 WHERE x.grantee IS NOT NULL
    OR EXISTS (SELECT 1 FROM d WHERE d.nsp = s.nspname AND d.rel = t.relname AND d.att = a.attname)`
@@ -100,11 +114,12 @@ func queueColumns(b *pgx.Batch, scope Scope, schemas, grantees []string) {
 }
 
 // readColumns reads dbColumnsSQL into the Columns of schemas, sorted by
-// table and column, each ACL normalized.
-func readColumns(br pgx.BatchResults, schemas []diff.ObservedSchema) error {
+// table and column, each ACL normalized, and the facts of the columns'
+// third grantors appended to facts.
+func readColumns(br pgx.BatchResults, schemas []diff.ObservedSchema, facts []diff.RoleFact) ([]diff.RoleFact, error) {
 	rows, err := br.Query()
 	if err != nil {
-		return err
+		return facts, err
 	}
 	var (
 		schema    string
@@ -112,13 +127,16 @@ func readColumns(br pgx.BatchResults, schemas []diff.ObservedSchema) error {
 		grantee   pgtype.Text
 		privilege pgtype.Text
 		grantable pgtype.Bool
+		grantor   pgtype.Text
+		gFacts    [4]pgtype.Bool
 	)
 	type key struct {
 		schema        int
 		table, column string
 	}
 	index := map[key]int{}
-	dst := []any{&schema, &col.Table, &col.Column, &col.Owner, &grantee, &privilege, &grantable}
+	dst := []any{&schema, &col.Table, &col.Column, &col.Owner, &grantor, &grantee, &privilege, &grantable,
+		&gFacts[0], &gFacts[1], &gFacts[2], &gFacts[3]}
 	_, err = pgx.ForEachRow(rows, dst, func() error {
 		i, err := schemaIndex(schemas, schema)
 		if err != nil {
@@ -132,23 +150,29 @@ func readColumns(br pgx.BatchResults, schemas []diff.ObservedSchema) error {
 			index[k] = j
 			s.Columns = append(s.Columns, diff.ObservedColumn{Table: col.Table, Column: col.Column, Owner: col.Owner})
 		}
-		if grantee.Valid {
+		switch {
+		case grantor.Valid:
+			s.Columns[j].Delegated = append(s.Columns[j].Delegated, diff.Delegated{Kind: spec.KindTables, Grantor: grantor.String,
+				Grantee: grantee.String, Privilege: privilege.String, Grantable: grantable.Bool, Count: 1, GrantorLacksUsage: gFacts[3].Bool})
+			facts = append(facts, diff.RoleFact{Name: grantor.String, Super: gFacts[0].Bool, Member: gFacts[1].Bool, Usage: gFacts[2].Bool})
+		case grantee.Valid:
 			s.Columns[j].ACL = append(s.Columns[j].ACL, diff.Privilege{Grantee: grantee.String, Privilege: privilege.String, Grantable: grantable.Bool})
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return facts, err
 	}
 	for i := range schemas {
 		s := &schemas[i]
 		for j := range s.Columns {
 			s.Columns[j].ACL = normalizeACL(s.Columns[j].ACL)
+			slices.SortFunc(s.Columns[j].Delegated, compareDelegated)
 		}
 		slices.SortFunc(s.Columns, func(a, b diff.ObservedColumn) int {
 			return cmp.Or(strings.Compare(a.Table, b.Table), strings.Compare(a.Column, b.Column))
 		})
 		s.Columns = nilIfEmpty(s.Columns)
 	}
-	return nil
+	return facts, nil
 }

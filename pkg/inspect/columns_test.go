@@ -62,7 +62,9 @@ func TestReadDatabaseColumns(t *testing.T) {
 		{Table: "t", Column: "v", Owner: "app_owner", ACL: []diff.Privilege{
 			{Grantee: "reader", Privilege: "INSERT", Grantable: true}, {Grantee: "reader", Privilege: "SELECT"},
 			{Grantee: "reader", Privilege: "UPDATE"},
-			{Grantee: "writer", Privilege: "INSERT", Grantable: true}}},
+			{Grantee: "writer", Privilege: "INSERT", Grantable: true}},
+			// what writer passed on from its grant option, as its grantor
+			Delegated: []diff.Delegated{{Kind: spec.KindTables, Grantor: "writer", Grantee: "reader", Privilege: "INSERT", Count: 1}}},
 		{Table: "t", Column: "w", Owner: "app_owner", ACL: []diff.Privilege{{Grantee: "reader", Privilege: "SELECT"}}},
 		{Table: "tv", Column: "v", Owner: "app_owner", ACL: []diff.Privilege{{Grantee: spec.Public, Privilege: "SELECT"}}},
 	}

@@ -286,7 +286,7 @@ func readDatabase(br pgx.BatchResults, database string) (diff.ObservedDatabase, 
 	if err != nil {
 		return db, nil, fmt.Errorf("read owners: %w", err)
 	}
-	if err := readColumns(br, db.Schemas); err != nil {
+	if facts, err = readColumns(br, db.Schemas, facts); err != nil {
 		return db, nil, fmt.Errorf("read column privileges: %w", err)
 	}
 	normalizeDatabase(&db)

@@ -77,7 +77,10 @@ func serverText(w *bufio.Writer, s Server) {
 		}
 	}
 	writeWithheld(w, s.Withheld)
-	writeManaged(w, s.Managed)
+	if s.Status != Error {
+		// A server that could not be planned makes nothing exact.
+		writeManaged(w, s.Managed)
+	}
 }
 
 // writeWithheld says what the plan leaves out, and why.
