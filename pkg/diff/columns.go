@@ -130,6 +130,7 @@ func (c *computation) columns(cp CellPrivileges, tableRevoked []string) {
 		}
 		if planned {
 			c.actAs(in, st.Owner, what+" (owned by "+st.Owner+")", cp.Pos[0], false)
+			c.useSchema(in, c.schemaOf(cp.Cell).Owner) // a column's table is looked up in its schema too
 		}
 	}
 }
