@@ -44,15 +44,7 @@ var generators = []generator{
 // knownDefects switches off the kinds whose failures are known and being
 // fixed: a kind listed here is not generated, and a saved case that needs
 // it is skipped with the reason. Remove an entry when its fix is merged.
-var knownDefects = map[string]string{
-	// Found by this test, not one of issue 16's eight: a grantee that owns a
-	// table in a managed schema and holds a grant option on another's is
-	// lent to the administrator (as an owner of the cell's objects), so
-	// PostgreSQL takes it as the grantor of REVOKE GRANT OPTION, which then
-	// matches nothing; not lending it makes ON ALL TABLES fail on its own
-	// table instead. testdata/converge/grant-option-of-an-owner-of-another-table.case
-	"granteeOwnsObjects": "a grantee that owns objects of its cell: a REVOKE GRANT OPTION that never takes (new, not yet fixed)",
-}
+var knownDefects = map[string]string{}
 
 // caseGen builds one case from a seed: what exists, and what the file
 // declares, so that later generators name only what earlier ones made.

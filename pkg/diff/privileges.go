@@ -340,6 +340,7 @@ func (c *computation) cell(cp CellPrivileges) {
 			return
 		}
 	}
+	extra, option = c.withholdOwnGrantor(cp, h, extra, option)
 	in := c.runsIn(cp.Cell)
 	if len(missing) > 0 {
 		c.add(Change{Action: GrantPrivileges, Grantee: cp.Grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema,
@@ -572,4 +573,31 @@ func versionString(v int) string {
 		return "of unknown version"
 	}
 	return fmt.Sprintf("%d.%d", v/10000, v%10000)
+}
+
+// withholdOwnGrantor withholds, saying why, the revokes of privileges that
+// the grantee holds with the grant option on others' objects of a cell in
+// which it owns objects too: ON ALL ... IN SCHEMA needs the grantee's own
+// objects acted on as it, and acting as it, PostgreSQL may pick the
+// grantee itself as the grantor of the revoke on the others' objects (it
+// holds the grant option there), and then revokes nothing. It returns
+// extra and option less what it withholds.
+func (c *computation) withholdOwnGrantor(cp CellPrivileges, h held, extra, option []string) ([]string, []string) {
+	if !slices.ContainsFunc(h.owners, func(oc ObjectCount) bool { return oc.Owner == cp.Grantee && oc.Count > 0 }) {
+		return extra, option
+	}
+	var blocked []string
+	for _, p := range spec.Privileges(cp.On) {
+		if h.option[p] > 0 && (slices.Contains(extra, p) || slices.Contains(option, p)) {
+			blocked = append(blocked, p)
+		}
+	}
+	if len(blocked) == 0 {
+		return extra, option
+	}
+	c.withhold(cp.Cell, "%s keeps %s on %s: it owns some of them and holds the grant option on others, so that PostgreSQL, "+
+		"acting for the owners, may record %s itself as the grantor of the revoke, which then removes nothing; revoke it "+
+		"by hand as each other object's owner (SET ROLE owner; REVOKE GRANT OPTION FOR ... ON TABLE ... FROM %s)%s",
+		cp.Grantee, describePrivileges(blocked, true), describeCell(cp.Cell), cp.Grantee, cp.Grantee, where(cp.Pos[0]))
+	return without(extra, blocked), without(option, blocked)
 }
