@@ -595,9 +595,10 @@ func (c *computation) withholdOwnGrantor(cp CellPrivileges, h held, extra, optio
 	if len(blocked) == 0 {
 		return extra, option
 	}
+	onlyOption := !slices.ContainsFunc(blocked, func(p string) bool { return slices.Contains(extra, p) })
 	c.withhold(cp.Cell, "%s keeps %s on %s: it owns some of them and holds the grant option on others, so that PostgreSQL, "+
 		"acting for the owners, may record %s itself as the grantor of the revoke, which then removes nothing; revoke it "+
 		"by hand as each other object's owner (SET ROLE owner; REVOKE GRANT OPTION FOR ... ON TABLE ... FROM %s)%s",
-		cp.Grantee, describePrivileges(blocked, true), describeCell(cp.Cell), cp.Grantee, cp.Grantee, where(cp.Pos[0]))
+		cp.Grantee, describePrivileges(blocked, onlyOption), describeCell(cp.Cell), cp.Grantee, cp.Grantee, where(cp.Pos[0]))
 	return without(extra, blocked), without(option, blocked)
 }
