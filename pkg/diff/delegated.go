@@ -59,7 +59,8 @@ func (c *computation) revokeInCell(cp CellPrivileges, in string, privs []string,
 	if cascade {
 		ch.Reason += "; with CASCADE, also revokes what " + cp.Grantee + " passed on: " + describePassedOn(deps, colDeps, cp.Schema)
 	}
-	ch.Statements = []Statement{revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, privs, grantOption, cascade)}
+	ch.Statements = append(c.revokePassedOnToManaged(cp, in, delegated, privs, &ch.Reason),
+		revokePrivilegesStatement(cp.On, cp.Database, cp.Schema, cp.Grantee, privs, grantOption, cascade))
 	for _, g := range c.byOtherGrantor(cp.Cell, delegated, privs, grantOption) {
 		ch.Statements = append(ch.Statements, asRole(g.grantor,
 			revokeOn(objectsClause(cp.On, cp.Database, cp.Schema, g.objects), cp.Grantee, g.privileges, grantOption, cascade))...)
@@ -205,17 +206,64 @@ func (c *computation) unmanaged(cell Cell, deps []Delegated) []Delegated {
 }
 
 // byOtherGrantor is byGrantor for the grantee of cell, but for the
-// grantors whose own cell there revokes the grant option they granted
-// from: that revoke takes the grantee's entries along (WITH CASCADE, in
-// whichever order the two changes run), and a revoke as a grantor that no
-// longer holds the privilege would fail.
+// grantors whose own cell there revokes what they granted from
+// (revokesPassedOn): that change revokes the grantee's entries first, as
+// their grantor, before its own revoke, after which a revoke as a grantor
+// that no longer holds the privilege would fail.
 func (c *computation) byOtherGrantor(cell Cell, delegated []Delegated, privs []string, grantOption bool) []grantorRevoke {
 	out := byGrantor(delegated, cell.Grantee, privs, grantOption)
-	return slices.DeleteFunc(out, func(g grantorRevoke) bool {
-		gc, ok := c.cellNamed(Cell{Grantee: g.grantor, Database: cell.Database, On: cell.On, Schema: cell.Schema})
-		return ok && (gc.Cascade || len(c.unmanaged(cell, dependents(delegated, g.grantor, g.privileges))) == 0) &&
-			c.observed.HasRole(g.grantor)
-	})
+	return slices.DeleteFunc(out, func(g grantorRevoke) bool { return c.revokesPassedOn(cell, delegated, g) })
+}
+
+// revokesPassedOn reports whether the change of g's grantor's own cell,
+// where cell is, revokes g's entries as it: the grantor's cell revokes
+// what it granted them from (a cell never declares a grant option), and
+// that revoke goes ahead (its other dependents are the files' too, or it
+// may cascade), as a grantor pgusers can act as.
+func (c *computation) revokesPassedOn(cell Cell, delegated []Delegated, g grantorRevoke) bool {
+	gc, ok := c.cellNamed(Cell{Grantee: g.grantor, Database: cell.Database, On: cell.On, Schema: cell.Schema})
+	return ok && c.observed.HasRole(g.grantor) && c.cannotActAs(g) == "" &&
+		(gc.Cascade || len(c.unmanaged(cell, dependents(delegated, g.grantor, g.privileges))) == 0)
+}
+
+// revokePassedOnToManaged are the statements that revoke, as the grantee
+// of cp, what it passed on of privs to roles whose cells the files manage
+// there, with what those passed on in turn (CASCADE): before the
+// grantee's own revoke, so that its grant option held through a
+// membership (which keeps PostgreSQL's cascade from reaching them) leaves
+// nothing behind. What a dependent's cell declares, the change grants
+// again (grantAgain).
+func (c *computation) revokePassedOnToManaged(cp CellPrivileges, in string, delegated []Delegated, privs []string, reason *string) []Statement {
+	var out []Statement
+	for _, grantee := range c.managedGrantees(cp.Cell, delegated, cp.Grantee) {
+		for _, g := range byGrantor(delegated, grantee, privs, false) {
+			if g.grantor != cp.Grantee || !c.revokesPassedOn(Cell{Grantee: grantee, Database: cp.Database, On: cp.On, Schema: cp.Schema}, delegated, g) {
+				continue
+			}
+			out = append(out, asRole(g.grantor, revokeOn(objectsClause(cp.On, cp.Database, cp.Schema, g.objects), grantee, g.privileges, false, true))...)
+			*reason += fmt.Sprintf("; first, as %s, revokes what it passed on to %s: %s", g.grantor, grantee, describeDelegated(g.entries, false))
+			if f, _ := c.observed.Owner(g.grantor); g.grantor != c.observed.SessionUser && !f.Member {
+				c.lend(in, g.grantor) // SET ROLE needs membership
+			}
+		}
+	}
+	return out
+}
+
+// managedGrantees are the grantees of delegated entries that grantor
+// granted, whose cells the files manage where cell is, sorted.
+func (c *computation) managedGrantees(cell Cell, delegated []Delegated, grantor string) []string {
+	var out []string
+	for _, d := range delegated {
+		if d.Grantor != grantor || slices.Contains(out, d.Grantee) {
+			continue
+		}
+		if _, ok := c.cellNamed(Cell{Grantee: d.Grantee, Database: cell.Database, On: cell.On, Schema: cell.Schema}); ok {
+			out = append(out, d.Grantee)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // dependents are the entries of delegated that grantee granted to another
