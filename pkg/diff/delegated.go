@@ -222,8 +222,15 @@ func (c *computation) byOtherGrantor(cell Cell, delegated []Delegated, privs []s
 // may cascade), as a grantor pgusers can act as.
 func (c *computation) revokesPassedOn(cell Cell, delegated []Delegated, g grantorRevoke) bool {
 	gc, ok := c.cellNamed(Cell{Grantee: g.grantor, Database: cell.Database, On: cell.On, Schema: cell.Schema})
-	return ok && c.observed.HasRole(g.grantor) && c.cannotActAs(g) == "" &&
-		(gc.Cascade || len(c.unmanaged(cell, dependents(delegated, g.grantor, g.privileges))) == 0)
+	if !ok || !c.observed.HasRole(g.grantor) || c.cannotActAs(g) != "" {
+		return false
+	}
+	if h, problem := c.heldIn(gc.Cell); problem != "" || slices.ContainsFunc(h.owners, func(oc ObjectCount) bool {
+		return oc.Owner == g.grantor && oc.Count > 0
+	}) {
+		return false // withholdOwnGrantor keeps the grantor's revoke back
+	}
+	return gc.Cascade || len(c.unmanaged(cell, dependents(delegated, g.grantor, g.privileges))) == 0
 }
 
 // revokePassedOnToManaged are the statements that revoke, as the grantee
