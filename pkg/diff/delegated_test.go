@@ -223,6 +223,21 @@ func TestRevokesWithDelegatedEntriesWithheld(t *testing.T) {
 				"(DELETE on public.t1): mgr has no USAGE on the schema any more, which it needs to name the objects in a REVOKE; " +
 				"grant it USAGE on the schema for the next apply, or revoke them as a superuser by hand (declared at f.yaml:4:7)"}},
 		},
+		"a grantee that owns some of the objects and holds the grant option on others": {
+			observed: func() Observed {
+				o := delegatedOrders()
+				s := &o.Databases[0].Schemas[0]
+				s.Objects = append(s.Objects, ObjectCount{Kind: spec.KindTables, Owner: "readers", Count: 1})
+				o.Owners = append(o.Owners, RoleFact{Name: "readers"})
+				slices.SortFunc(o.Owners, func(a, b RoleFact) int { return strings.Compare(a.Name, b.Name) })
+				return o
+			}(),
+			want: []Change{revokeDelete},
+			withheld: []Withheld{{Cell: cell, Why: "readers keeps the grant option for SELECT on tables in schema public of database orders: " +
+				"it owns some of them and holds the grant option on others, so that PostgreSQL, acting for the owners, may record readers " +
+				"itself as the grantor of the revoke, which then removes nothing; revoke it by hand as each other object's owner " +
+				"(SET ROLE owner; REVOKE GRANT OPTION FOR ... ON TABLE ... FROM readers) (declared at f.yaml:4:7)"}},
+		},
 		"more objects from a third grantor than are named": {
 			observed: delegatedOrders(Delegated{Kind: spec.KindTables, Grantor: "mgr", Grantee: "readers", Privilege: "DELETE", Count: 101}),
 			want:     []Change{revokeOption},
