@@ -59,6 +59,7 @@ type caseGen struct {
 	principals map[string]string   // Entra principals on the server or in the file: name → type
 	declared   map[string]bool     // principals and group roles the file declares
 	onServer   map[string]bool     // principals and group roles the server has
+	replaced   map[string]bool     // principals the file replaces (drops and creates again)
 	groups     []string            // group roles, on the server or in the file
 	holds      map[string]bool     // roles that hold privileges through a fact
 	memberOf   map[string][]string // principal or role → the group roles the file says it belongs to
@@ -75,6 +76,7 @@ func newCaseGen(seed int64, enabled func(kind string) bool) *convergeCase {
 		dbOwner:    map[string]string{},
 		declared:   map[string]bool{},
 		onServer:   map[string]bool{},
+		replaced:   map[string]bool{},
 		holds:      map[string]bool{},
 		memberOf:   map[string][]string{},
 		entryIndex: map[string]int{},
@@ -252,6 +254,7 @@ func genPrincipals(g *caseGen) {
 			g.declared[p.name] = true
 			if g.onServer[p.name] && g.c.Prune && g.chance(0.2) {
 				mfa = !mfa // a replace
+				g.replaced[p.name] = true
 			}
 			g.entryIndex[p.name] = g.entry("principals", fmt.Sprintf("{name: %s, type: %s, objectId: %s, mfa: %t}", yq(p.name), p.typ, pgtest.ObjectID(p.name), mfa))
 		}
@@ -538,7 +541,12 @@ func genColumns(g *caseGen) {
 // grantOnward makes a hold a privilege WITH GRANT OPTION and grant it on to
 // b, as a does when it is lent the option: b's privilege is a's grant.
 func (g *caseGen) grantOnward() (a, b, db, s string, ok bool) {
-	who := g.existing()
+	// Not a principal the file replaces: DROP OWNED revokes only what the
+	// objects' owners granted, so a drop of a role that holds, or granted,
+	// a third grantor's privilege fails: the limit docs/guarantees.md
+	// states under "Drops that own things"; pgusers does not hand those
+	// over yet.
+	who := slices.DeleteFunc(g.existing(), func(n string) bool { return g.replaced[n] })
 	if len(who) < 2 {
 		return "", "", "", "", false
 	}
