@@ -29,6 +29,7 @@ func Compute(desired spec.Server, observed Observed) (Plan, error) {
 	c.checkMemberOfRoles()
 	c.checkCycles()
 	c.privileges()
+	c.handOverHere()
 	c.checkDropBudget()
 	if len(c.problems) > 0 {
 		return Plan{}, &Error{Server: desired.Name, Problems: c.problems, Blocked: c.blocked}
@@ -62,6 +63,9 @@ type computation struct {
 	withheld []Withheld
 	// lends are the roles lent per transaction ("" the main one).
 	lends map[string][]string
+	// handOversHere are the drops whose hand-over runs in the main
+	// transaction, built once its lends are known (handOverHere).
+	handOversHere []handOverHere
 	// checkedGrantees remembers which grantees were checked, and how.
 	checkedGrantees map[string]bool
 	// cells are the managed cells, sorted (compareCells).
@@ -458,8 +462,7 @@ func (c *computation) handOver() {
 				}
 			}
 			if here {
-				owners := c.heldFrom([]string{name}, c.observed.Database, "")
-				ch.Statements = append(handOverStatements([]string{name}, to, me, c.observed.HasSessionRole, owners...), ch.Statements...)
+				c.handOversHere = append(c.handOversHere, handOverHere{action: a, index: i, principal: name})
 			}
 			ch.Reason += fmt.Sprintf("; what it owns and holds goes to %s (REASSIGN OWNED, DROP OWNED)", to)
 		}
@@ -518,4 +521,29 @@ func (c *computation) heldFrom(principals []string, dbs ...string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// handOverHere is a drop (or replace) whose hand-over runs in the main
+// transaction: the change at index of byAction[action].
+type handOverHere struct {
+	action    Action
+	index     int
+	principal string
+}
+
+// handOverHere puts the main transaction's hand-overs in front of their
+// drops. A hand-over lends the roles it needs and takes them back at its
+// end, so the roles the main transaction has lent for all of it already
+// (Plan.Lends: the owners its grants act as) count as held: taking one of
+// those back would leave the grants after the drop without it, and a
+// GRANT that no role of the signed-in user may give only warns ("no
+// privileges were granted") and grants nothing.
+func (c *computation) handOverHere() {
+	me := c.observed.SessionUser
+	has := func(r string) bool { return c.observed.HasSessionRole(r) || slices.Contains(c.lends[""], r) }
+	for _, h := range c.handOversHere {
+		ch := &c.byAction[h.action][h.index]
+		owners := c.heldFrom([]string{h.principal}, c.observed.Database, "")
+		ch.Statements = append(handOverStatements([]string{h.principal}, c.desired.ReassignOwnedTo, me, has, owners...), ch.Statements...)
+	}
 }
