@@ -399,8 +399,9 @@ func TestPrivilegesEveryKindGrantedAndRevoked(t *testing.T) {
 	for _, a := range actions(jsonReport(t, r.stdout)) {
 		revokes = append(revokes, strings.Fields(a)[0]+" "+strings.Fields(a)[3])
 	}
-	if diff := cmp.Diff([]string{"revoke-privileges database", "revoke-privileges schema", "revoke-privileges tables",
-		"revoke-privileges sequences", "revoke-privileges functions", "revoke-defaults tables", "revoke-defaults sequences",
+	// Objects first, then the schema, then the database: see revokeObjectsFirst.
+	if diff := cmp.Diff([]string{"revoke-privileges tables", "revoke-privileges sequences", "revoke-privileges functions",
+		"revoke-privileges schema", "revoke-privileges database", "revoke-defaults tables", "revoke-defaults sequences",
 		"revoke-defaults functions"}, revokes); diff != "" {
 		t.Errorf("revokes (-want +got):\n%s", diff)
 	}

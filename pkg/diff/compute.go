@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,6 +36,7 @@ func Compute(desired spec.Server, observed Observed) (Plan, error) {
 		return Plan{}, &Error{Server: desired.Name, Problems: c.problems, Blocked: c.blocked}
 	}
 	plan := Plan{Server: desired.Name, Kept: c.kept, Cleanups: c.cleanups, Blockers: c.blockers, Lends: c.planLends(), Withheld: c.withheld}
+	revokeObjectsFirst(c.byAction[RevokePrivileges])
 	for _, a := range Actions {
 		if plan.Changes == nil {
 			// The first list is the plan's start, not a copy of it.
@@ -546,4 +548,24 @@ func (c *computation) handOverHere() {
 		owners := c.heldFrom([]string{h.principal}, c.observed.Database, "")
 		ch.Statements = append(handOverStatements([]string{h.principal}, c.desired.ReassignOwnedTo, me, has, owners...), ch.Statements...)
 	}
+}
+
+// revokeObjectsFirst orders the revokes of each database's transaction
+// objects first, then schemas, then the database, keeping the cells' order
+// otherwise: a revoke as a grantor names the objects in the schema as that
+// role, which needs its USAGE there, and a revoke of that USAGE in the
+// same transaction must come after it.
+func revokeObjectsFirst(revokes []Change) {
+	level := func(k spec.Kind) int {
+		switch k {
+		case spec.KindDatabase:
+			return 2
+		case spec.KindSchema:
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(revokes, func(a, b Change) int {
+		return cmp.Or(strings.Compare(a.Database, b.Database), level(a.On)-level(b.On))
+	})
 }
