@@ -41,41 +41,29 @@ type Beginner interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
-// Apply runs the job's plan in one transaction and commits it. It takes at
-// most four round trips: begin; lock and re-read; every statement; commit.
+// Run runs the job's plan on conn and ends each of its transactions with
+// exec: Commit applies it, Rollback rehearses it. The transactions are
+// Steps of the plan, as a dry run prints them: one, which takes at most
+// four round trips (begin; lock and re-read; every statement; commit),
+// unless the plan changes privileges in other databases (see phased).
 //
 // A plan with Cleanups (principals it drops own objects in other
 // databases) first runs each Cleanup on a connection of its own, in a
-// transaction of its own that commits, while the main transaction holds the
-// lock and has checked the plan is not stale. PostgreSQL cannot span two
-// databases with one transaction, so this is the one place where apply is
-// not all or nothing. It is ordered so that a failure anywhere leaves every
-// principal in place and still managed: a cleanup only hands objects over
-// to reassignOwnedTo, the principal itself is dropped last, by the main
-// transaction. After a failure the next plan sees fewer objects to hand
-// over, and the next apply finishes the job.
-func Apply(ctx context.Context, conn Beginner, job Job) error {
-	return run(ctx, conn, job, false)
-}
-
-// Rehearse runs the job's plan in one transaction and rolls it back: proof
-// that the plan applies, leaving nothing behind.
-//
-// Cleanups run in their own transactions, rolled back too. The DROP ROLE of
-// a principal that still owns objects in those databases would then fail,
-// so the rehearsal renames such a principal instead of dropping it: what
-// follows in the plan (a replace's create) is still proven, and the drop is
-// proven as far as a rehearsal can.
-func Rehearse(ctx context.Context, conn Beginner, job Job) error {
-	return run(ctx, conn, job, true)
-}
-
-func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error) {
-	if len(job.Plan.Elsewhere()) > 0 {
-		return phased(ctx, conn, job, rehearse)
+// transaction of its own that exec ends, while the main transaction holds
+// the lock and has checked the plan is not stale. PostgreSQL cannot span
+// two databases with one transaction, so this is the one place where
+// apply is not all or nothing. It is ordered so that a failure anywhere
+// leaves every principal in place and still managed: a cleanup only hands
+// objects over to reassignOwnedTo, the principal itself is dropped last,
+// by the main transaction. After a failure the next plan sees fewer
+// objects to hand over, and the next apply finishes the job.
+func Run(ctx context.Context, conn Beginner, job Job, exec Executor) (err error) {
+	steps := exec.steps(job.Plan, job.Observed.SessionUser)
+	if len(steps) > 1 {
+		return phased(ctx, conn, job, exec, steps)
 	}
 	if c, ok := conn.(*pgx.Conn); ok && len(job.Plan.Cleanups) == 0 && !readsObjectsHere(job) {
-		return onePipeline(ctx, c, job, rehearse)
+		return onePipeline(ctx, c, job, exec, steps[0])
 	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -94,17 +82,13 @@ func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error)
 	if err := lockAndCheck(ctx, tx, job, false); err != nil {
 		return lost("the lock and the read under it", err)
 	}
-	plan := job.Plan
 	var handedOver []string
-	if len(plan.Cleanups) > 0 {
-		if handedOver, err = cleanUp(ctx, job, rehearse); err != nil {
+	if len(job.Plan.Cleanups) > 0 {
+		if handedOver, err = cleanUp(ctx, job, exec); err != nil {
 			return err
 		}
-		if rehearse {
-			plan = renameInsteadOfDrop(plan)
-		}
 	}
-	x, err := execute(ctx, tx, transaction(plan, "", job.Observed.SessionUser, all))
+	x, err := execute(ctx, tx, steps[0].Changes)
 	if err != nil {
 		var se *StatementError
 		if errors.As(err, &se) {
@@ -113,13 +97,19 @@ func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error)
 		return err
 	}
 	committing = true
-	err = settle(ctx, job, "", commit(ctx, tx, rehearse, "the main transaction", x))
+	_, err = exec.end(ctx, tx, "the main transaction", x)
+	err = settle(ctx, job, "", err)
 	var lr *LostReplyError
 	if len(handedOver) > 0 && (errors.As(err, &lr) && !lr.Committed || errors.As(err, new(*UnknownOutcomeError))) {
 		// The hand-overs committed before: a sequence, in effect.
 		return &PartialError{Committed: HandOvers(handedOver), Failed: "the main transaction", Err: err}
 	}
 	return err
+}
+
+// Apply runs the job's plan and commits it: Run with Commit.
+func Apply(ctx context.Context, conn Beginner, job Job) error {
+	return Run(ctx, conn, job, Commit)
 }
 
 // which picks changes of one transaction.

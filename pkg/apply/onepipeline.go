@@ -28,8 +28,8 @@ import (
 //
 // Only plans without Cleanups take this way: those hand over objects in
 // other databases after the check and before the statements.
-func onePipeline(ctx context.Context, conn *pgx.Conn, job Job, rehearse bool) error {
-	reqs, err := pipelineRequests(transaction(job.Plan, "", job.Observed.SessionUser, all))
+func onePipeline(ctx context.Context, conn *pgx.Conn, job Job, exec Executor, step Step) error {
+	reqs, err := pipelineRequests(step.Changes)
 	if err != nil {
 		return err
 	}
@@ -71,13 +71,8 @@ func onePipeline(ctx context.Context, conn *pgx.Conn, job Job, rehearse bool) er
 		_, _ = pc.Exec(context.WithoutCancel(ctx), "ROLLBACK").ReadAll()
 		return failure
 	}
-	if rehearse {
-		if _, err := pc.Exec(ctx, "ROLLBACK").ReadAll(); err != nil {
-			return fmt.Errorf("roll back: %w", err)
-		}
-		return nil
-	}
-	return settle(ctx, job, "", commit(ctx, rawTx{pc}, false, "the main transaction", x))
+	_, err = exec.end(ctx, rawTx{pc}, "the main transaction", x)
+	return settle(ctx, job, "", err)
 }
 
 // The head of the pipeline: the transaction, and the lock that must not

@@ -109,12 +109,13 @@ type elsewhere struct {
 	tx   pgx.Tx
 }
 
-func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error) {
+// phased runs steps, a plan's sequence: the main transaction first, then
+// one per other database, then the drops if the plan has any.
+func phased(ctx context.Context, conn Beginner, job Job, exec Executor, steps []Step) (err error) {
 	if job.Open == nil {
 		return fmt.Errorf("the plan changes privileges in database %s, and apply was given no way to connect there; nothing was changed",
 			job.Plan.Elsewhere()[0])
 	}
-	me := job.Observed.SessionUser
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return lost("BEGIN", err)
@@ -143,7 +144,11 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		return lost("the lock and the read under it", err)
 	}
 	locked = true
-	for _, db := range job.Plan.Elsewhere() {
+	for _, s := range steps[1:] {
+		db := s.In
+		if db == "" {
+			break // the drops
+		}
 		o, err := begin(ctx, job, db)
 		if err != nil {
 			return err
@@ -157,19 +162,16 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 	}
 
 	// 2. Hand-overs in other databases.
-	plan := job.Plan
 	var committed []string
-	if len(plan.Cleanups) > 0 {
-		handed, err := cleanUp(ctx, job, rehearse)
+	if len(job.Plan.Cleanups) > 0 {
+		handed, err := cleanUp(ctx, job, exec)
 		committed = append(committed, HandOvers(handed)...)
 		if err != nil {
 			return err
 		}
-		if rehearse {
-			plan = renameInsteadOfDrop(plan)
-		}
 	}
-	drops := hasDrops(plan)
+	last := steps[len(steps)-1]
+	drops := last.In == ""
 	// stop ends the sequence at step failed ("" when the connection was
 	// lost after a commit): what committed stays, and what follows did not
 	// run.
@@ -186,8 +188,8 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		}
 		return &PartialError{Committed: committed, Failed: failed, NotRun: notRun, Err: err}
 	}
-	// step runs a step's changes in tx and commits them (rolls them back when
-	// they change nothing, or in a rehearsal); a failure rolls them back.
+	// step runs a step's changes in tx and ends it with exec (rolls it
+	// back when they change nothing); a failure rolls them back.
 	// It returns whether the connection is still usable.
 	step := func(tx pgx.Tx, db, name string, changes []diff.Change) (bool, error) {
 		x, err := execute(ctx, tx, changes)
@@ -197,13 +199,14 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		if !changesSomething(changes) {
 			return true, tx.Rollback(ctx)
 		}
-		err = settle(ctx, job, db, commit(ctx, tx, rehearse, name, x))
+		kept, err := exec.end(ctx, tx, name, x)
+		err = settle(ctx, job, db, err)
 		var lr *LostReplyError
 		if errors.As(err, &lr) && lr.Committed {
 			committed = append(committed, name)
 			return false, err
 		}
-		if err == nil && !rehearse {
+		if err == nil && kept {
 			committed = append(committed, name)
 		}
 		return err == nil, err
@@ -211,7 +214,7 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 
 	// 3. The main transaction, all but the drops.
 	mainOpen = false
-	if ok, err := step(tx, "", "the main transaction", transaction(plan, "", me, notDrops)); err != nil {
+	if ok, err := step(tx, "", "the main transaction", steps[0].Changes); err != nil {
 		if ok || !isLostAfterCommit(err) {
 			return stop("the main transaction", err)
 		}
@@ -221,14 +224,10 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 	}
 
 	// 4. Each other database.
-	for len(others) > 0 {
+	for i := 1; len(others) > 0; i++ {
 		o := others[0]
 		others = others[1:]
-		changes := transaction(plan, o.db, me, all)
-		if rehearse {
-			changes = append(standIns(plan, o.db), changes...)
-		}
-		_, err := step(o.tx, o.db, "database "+o.db, changes)
+		_, err := step(o.tx, o.db, "database "+o.db, steps[i].Changes)
 		_ = o.conn.Close(context.WithoutCancel(ctx))
 		switch {
 		case isLostAfterCommit(err):
@@ -247,13 +246,7 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 	if err != nil {
 		return stop("the drops", lost("BEGIN", err))
 	}
-	dropChanges := transaction(plan, "", me, onlyDrops)
-	if rehearse {
-		// The rolled-back main transaction's renames are not there for
-		// the drops' hand-overs to see.
-		dropChanges = append(renames(plan), dropChanges...)
-	}
-	if _, err := step(tx, "", "the drops", dropChanges); err != nil {
+	if _, err := step(tx, "", "the drops", last.Changes); err != nil {
 		if isLostAfterCommit(err) {
 			return err // every step committed; the caller reads the server again
 		}

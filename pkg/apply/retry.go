@@ -11,7 +11,7 @@ import (
 	"github.com/pgusers/pgusers/pkg/fleet"
 )
 
-// Transient reports whether err, from Apply or Rehearse, means that the
+// Transient reports whether err, from Run, means that the
 // same job may succeed if run again in a fresh transaction: a directory
 // look-up that failed transiently (pgaadauth's SQLSTATE 0LP01), a
 // serialization failure, a deadlock.
@@ -33,10 +33,7 @@ func Transient(err error) bool {
 	return false
 }
 
-// Runner is Apply or Rehearse.
-type Runner func(ctx context.Context, conn Beginner, job Job) error
-
-// Retry runs job with run until it succeeds or fails for a reason no
+// Retry runs job with exec (see Run) until it succeeds or fails for a reason no
 // retry mends, at most as often as b allows, in one budget. Each try is a
 // fresh transaction, on the connection conn gives (conn opens a new one
 // when the last was lost): a failed try rolled back whole, except for the
@@ -48,7 +45,7 @@ type Runner func(ctx context.Context, conn Beginner, job Job) error
 // hand-overs in other databases a new connection would not know of. Never
 // after a partial commit (the server is no longer as planned), nor when
 // ctx ended. onRetry, when set, hears of each retry before its wait.
-func Retry(ctx context.Context, conn func(context.Context) (Beginner, error), job Job, run Runner, b fleet.Backoff,
+func Retry(ctx context.Context, conn func(context.Context) (Beginner, error), job Job, exec Executor, b fleet.Backoff,
 	onRetry func(attempt int, err error, wait time.Duration)) error {
 	var handedOver []string
 	retry := func(err error) bool {
@@ -67,7 +64,7 @@ func Retry(ctx context.Context, conn func(context.Context) (Beginner, error), jo
 		if err != nil {
 			return err
 		}
-		err = run(ctx, c, job.After(handedOver))
+		err = Run(ctx, c, job.After(handedOver), exec)
 		var se *StatementError
 		var ce *CleanupError
 		switch {

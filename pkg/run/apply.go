@@ -47,7 +47,7 @@ func Connect(ctx context.Context, targets []*Target, cfg Config) {
 
 // Apply runs the plan of every target with changes on the pool, each on
 // its open connection, in a transaction of its own, with its own timeout:
-// with rehearse, each is run and rolled back (apply.Rehearse), and its
+// with rehearse, each is run and rolled back (apply.Rollback), and its
 // status stays "changes".
 //
 // What can be tried again is: a transient server error (apply.Transient),
@@ -64,9 +64,9 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			pending = append(pending, t)
 		}
 	}
-	runner := apply.Apply
+	exec := apply.Commit
 	if rehearse {
-		runner = apply.Rehearse
+		exec = apply.Rollback
 	}
 	bar := newProgress(cfg.Progress, "apply", len(pending))
 	defer bar.clear()
@@ -93,7 +93,7 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			}
 			return t.conn, nil
 		}
-		err := apply.Retry(ctx, conn, job, runner, fleet.DefaultBackoff, retryLogger(log, "apply"))
+		err := apply.Retry(ctx, conn, job, exec, fleet.DefaultBackoff, retryLogger(log, "apply"))
 		var (
 			unknown *apply.UnknownOutcomeError
 			partial *apply.PartialError
