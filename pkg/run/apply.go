@@ -80,7 +80,7 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			return
 		}
 		log := cfg.Log.With("server", t.Server.Name)
-		job := apply.Job{Plan: t.Plan, Observed: t.Observed, Asked: t.Asked, Open: opener(t.Server, cfg.Connect),
+		job := apply.Job{Plan: t.Plan, Observed: t.Observed, Asked: t.Asked, Open: t.opener(cfg.Connect),
 			VerifyWithin: min(cfg.Timeout, apply.VerifyWithin)}
 		conn := func(ctx context.Context) (apply.Beginner, error) {
 			if t.conn == nil || t.conn.IsClosed() {
