@@ -36,11 +36,6 @@ type Job struct {
 	VerifyWithin time.Duration
 }
 
-// Beginner is a connection that can open a transaction: a *pgx.Conn.
-type Beginner interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
-
 // Run runs the job's plan on conn and ends each of its transactions with
 // exec: Commit applies it, Rollback rehearses it. The transactions are
 // Steps of the plan, as a dry run prints them: one, which takes at most
@@ -57,58 +52,16 @@ type Beginner interface {
 // objects over to reassignOwnedTo, the principal itself is dropped last,
 // by the main transaction. After a failure the next plan sees fewer
 // objects to hand over, and the next apply finishes the job.
-func Run(ctx context.Context, conn Beginner, job Job, exec Executor) (err error) {
+func Run(ctx context.Context, conn *pgx.Conn, job Job, exec Executor) error {
 	steps := exec.steps(job.Plan, job.Observed.SessionUser)
 	if len(steps) > 1 {
 		return phased(ctx, conn, job, exec, steps)
 	}
-	if c, ok := conn.(*pgx.Conn); ok && len(job.Plan.Cleanups) == 0 && !readsObjectsHere(job) {
-		return onePipeline(ctx, c, job, exec, steps[0])
-	}
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return lost("BEGIN", err)
-	}
-	committing := false
-	defer func() {
-		if err != nil && !committing {
-			// The transaction is what guarantees nothing half-applied; a
-			// failed rollback means the connection is gone, which rolls
-			// back too.
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
-
-	if err := lockAndCheck(ctx, tx, job, false); err != nil {
-		return lost("the lock and the read under it", err)
-	}
-	var handedOver []string
-	if len(job.Plan.Cleanups) > 0 {
-		if handedOver, err = cleanUp(ctx, job, exec); err != nil {
-			return err
-		}
-	}
-	x, err := execute(ctx, tx, steps[0].Changes)
-	if err != nil {
-		var se *StatementError
-		if errors.As(err, &se) {
-			se.HandedOver = handedOver
-		}
-		return err
-	}
-	committing = true
-	_, err = exec.end(ctx, tx, "the main transaction", x)
-	err = settle(ctx, job, "", err)
-	var lr *LostReplyError
-	if len(handedOver) > 0 && (errors.As(err, &lr) && !lr.Committed || errors.As(err, new(*UnknownOutcomeError))) {
-		// The hand-overs committed before: a sequence, in effect.
-		return &PartialError{Committed: HandOvers(handedOver), Failed: "the main transaction", Err: err}
-	}
-	return err
+	return oneTransaction(ctx, conn, job, exec, steps[0])
 }
 
 // Apply runs the job's plan and commits it: Run with Commit.
-func Apply(ctx context.Context, conn Beginner, job Job) error {
+func Apply(ctx context.Context, conn *pgx.Conn, job Job) error {
 	return Run(ctx, conn, job, Commit)
 }
 
@@ -181,7 +134,7 @@ func transaction(plan diff.Plan, in, me string, w which) []diff.Change {
 // that nothing after it runs, and the statements after it wait for locks
 // as usual.
 func LockStatements() []string {
-	return []string{headStatements[1], strings.Replace(lockSQL, "$1", strconv.FormatInt(LockKey, 10), 1), restoreLockTimeoutSQL}
+	return []string{setLockTimeoutSQL, strings.Replace(lockSQL, "$1", strconv.FormatInt(LockKey, 10), 1), restoreLockTimeoutSQL}
 }
 
 // SessionLockStatement is how a plan of several transactions takes the
@@ -210,62 +163,6 @@ type StaleError struct {
 func (e *StaleError) Error() string {
 	return "the server changed since the plan was made, so nothing was applied; plan again and review: " +
 		strings.Join(e.Changes, "; ")
-}
-
-// lockAndCheck takes the apply lock (for the session, to hold it across
-// transactions, or for the transaction) and reads the server again: the
-// postgres database's part, and the objects of the connected database when
-// grants name it. A server that changed since the plan is a StaleError.
-func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job, session bool) error {
-	b := &pgx.Batch{}
-	if session {
-		b.Queue(sessionLockSQL, LockKey)
-	} else {
-		b.Queue(headStatements[1])
-		b.Queue(lockSQL, LockKey)
-		b.Queue(restoreLockTimeoutSQL)
-	}
-	inspect.Queue(b)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-
-	if session {
-		var locked bool
-		if err := br.QueryRow().Scan(&locked); err != nil {
-			return fmt.Errorf("take the apply lock: %w", err)
-		}
-		if !locked {
-			return ErrLocked
-		}
-	} else {
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("take the apply lock: %w", err)
-		}
-		if _, err := br.Exec(); err != nil {
-			if lockHeld(err) {
-				return ErrLocked
-			}
-			return fmt.Errorf("take the apply lock: %w", err)
-		}
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("take the apply lock: %w", err)
-		}
-	}
-	now, err := inspect.ReadQueued(br, job.Asked)
-	if err != nil {
-		return fmt.Errorf("under the lock: %w", inspect.Explain(err))
-	}
-	if err := br.Close(); err != nil {
-		return fmt.Errorf("inspect under the lock: %w", err)
-	}
-	before, now := job.Plan.Basis(job.Observed).MainPart(), job.Plan.Basis(now).MainPart()
-	if now.Fingerprint() != before.Fingerprint() {
-		return &StaleError{Changes: diff.Changes(before, now)}
-	}
-	if sc, ok := job.Asked.Scope(job.Observed.Database); ok && sc.ReadsObjects() {
-		return checkDatabase(ctx, tx, job, sc)
-	}
-	return nil
 }
 
 // checkDatabase reads the objects of scope's database on conn, a

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgusers/pgusers/pkg/fleet"
@@ -45,7 +46,7 @@ func Transient(err error) bool {
 // hand-overs in other databases a new connection would not know of. Never
 // after a partial commit (the server is no longer as planned), nor when
 // ctx ended. onRetry, when set, hears of each retry before its wait.
-func Retry(ctx context.Context, conn func(context.Context) (Beginner, error), job Job, exec Executor, b fleet.Backoff,
+func Retry(ctx context.Context, conn func(context.Context) (*pgx.Conn, error), job Job, exec Executor, b fleet.Backoff,
 	onRetry func(attempt int, err error, wait time.Duration)) error {
 	var handedOver []string
 	retry := func(err error) bool {

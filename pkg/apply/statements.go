@@ -59,17 +59,17 @@ func readStatements(br pgx.BatchResults, changes []diff.Change) (string, error) 
 	return id, nil
 }
 
-// execute runs every statement of changes in tx in one round trip, and
-// returns the transaction, with the id settle asks about should the COMMIT
-// reply be lost.
-func execute(ctx context.Context, tx pgx.Tx, changes []diff.Change) (xact, error) {
-	x := xact{pid: tx.Conn().PgConn().PID()}
+// execute runs every statement of changes in conn's open transaction in
+// one round trip, and returns the transaction, with the id settle asks
+// about should the COMMIT reply be lost.
+func execute(ctx context.Context, conn *pgx.Conn, changes []diff.Change) (xact, error) {
+	x := xact{pid: conn.PgConn().PID()}
 	if !hasStatements(changes) {
 		return x, nil
 	}
 	b := &pgx.Batch{}
 	queueStatements(b, changes)
-	br := tx.SendBatch(ctx, b)
+	br := conn.SendBatch(ctx, b)
 	id, err := readStatements(br, changes)
 	x.id = id
 	if cerr := br.Close(); err == nil && cerr != nil {

@@ -82,7 +82,7 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 		log := cfg.Log.With("server", t.Server.Name)
 		job := apply.Job{Plan: t.Plan, Observed: t.Observed, Asked: t.Asked, Open: t.opener(cfg.Connect),
 			VerifyWithin: min(cfg.Timeout, apply.VerifyWithin)}
-		conn := func(ctx context.Context) (apply.Beginner, error) {
+		conn := func(ctx context.Context) (*pgx.Conn, error) {
 			if t.conn == nil || t.conn.IsClosed() {
 				t.close(ctx)
 				conn, err := connect.Open(ctx, t.Server, cfg.Connect)
