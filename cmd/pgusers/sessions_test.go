@@ -72,10 +72,11 @@ func TestPrivilegesApplyOpensOneSessionPerDatabase(t *testing.T) {
 	file := f.file(t, "shop.yaml", fmt.Sprintf(shopFile, pgtest.ObjectID("app-api")))
 	apply := func(what string) {
 		t.Helper()
-		counter := &sessionCounter{}
+		counter, rt := &sessionCounter{}, &pgtest.RoundTripCounter{}
 		e := f.env
-		e.connect.DialFunc = counter.dial
+		e.connect.DialFunc = rt.Dial(counter.dial)
 		wantCode(t, pgusers(t, e, "apply", "-f", file, "--auto-approve"), exitOK)
+		t.Logf("%s: %d round trips, sign-ins included", what, rt.Count())
 		mustPlanEmpty(t, f.env, "-f", file)
 		got := counter.perDatabase()
 		for _, db := range []string{"postgres", "billing", "orders"} {
