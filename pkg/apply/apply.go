@@ -38,9 +38,9 @@ type Job struct {
 
 // Run runs the job's plan on conn and ends each of its transactions with
 // exec: Commit applies it, Rollback rehearses it. The transactions are
-// Steps of the plan, as a dry run prints them: one, which takes at most
-// four round trips (begin; lock and re-read; every statement; commit),
-// unless the plan changes privileges in other databases (see phased).
+// the plan's Steps, laid out once, as a dry run prints them: one (see
+// oneTransaction: two round trips, four at most), unless the plan changes
+// privileges in other databases (see phased).
 //
 // A plan with Cleanups (principals it drops own objects in other
 // databases) first runs each Cleanup on a connection of its own, in a
