@@ -146,12 +146,7 @@ func phased(ctx context.Context, conn *pgx.Conn, job Job, exec Executor, steps [
 			_ = rawTx{o.conn.PgConn()}.Rollback(context.WithoutCancel(ctx))
 			_ = o.conn.Close(context.WithoutCancel(ctx))
 		}
-		if mainOpen {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
-		if locked && !conn.IsClosed() {
-			unlock(ctx, conn)
-		}
+		release(ctx, conn, mainOpen, locked)
 	}()
 
 	// 1. Lock, and read everything again.
@@ -233,15 +228,21 @@ func phased(ctx context.Context, conn *pgx.Conn, job Job, exec Executor, steps [
 		return err == nil, err
 	}
 
-	// 3. The main transaction, all but the drops.
-	mainOpen = false
-	if ok, err := step(conn, "", "the main transaction", steps[0].Changes, xact{pid: conn.PgConn().PID()}, false); err != nil {
-		if ok || !isLostAfterCommit(err) {
+	// 3. The main transaction, all but the drops. One that changes
+	// nothing, with no drops to follow on its connection, stays open: it
+	// rolls back when the lock is released, in the same round trip.
+	mainOpen = !changesSomething(steps[0].Changes) && !drops
+	if !mainOpen {
+		ok, err := step(conn, "", "the main transaction", steps[0].Changes, xact{pid: conn.PgConn().PID()}, false)
+		switch {
+		case err == nil:
+		case ok || !isLostAfterCommit(err):
 			return stop("the main transaction", err)
+		default:
+			// Committed, and the session (and its lock) is gone with the
+			// connection: the sequence cannot go on safely.
+			return stop("", err)
 		}
-		// Committed, and the session (and its lock) is gone with the
-		// connection: the sequence cannot go on safely.
-		return stop("", err)
 	}
 
 	// 4. Each other database.
@@ -368,10 +369,20 @@ func (r *headedResults) Close() error {
 	return r.BatchResults.Close()
 }
 
-// unlock releases the session's apply lock. Closing the connection would
-// too; a failure here leaves it to that.
-func unlock(ctx context.Context, conn *pgx.Conn) {
-	_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_catalog.pg_advisory_unlock($1)", LockKey)
+// release rolls back the main transaction when it is still open, and
+// releases the session's apply lock when it holds it, in one round trip.
+// Closing the connection would do both; a failure here leaves it to that.
+func release(ctx context.Context, conn *pgx.Conn, open, locked bool) {
+	b := &pgx.Batch{}
+	if open {
+		b.Queue("ROLLBACK")
+	}
+	if locked && !conn.IsClosed() {
+		b.Queue("SELECT pg_catalog.pg_advisory_unlock($1)", LockKey)
+	}
+	if b.Len() > 0 {
+		_ = conn.SendBatch(context.WithoutCancel(ctx), b).Close()
+	}
 }
 
 func hasDrops(plan diff.Plan) bool {
