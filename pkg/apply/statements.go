@@ -13,14 +13,43 @@ import (
 
 // A transaction's statements go out as a pgx.Batch, in the connection's
 // exec mode (connect sets it): one pipeline, one round trip, however many
-// there are; each statement is parsed where it runs. Preparing each SQL
-// text once in a raw pgconn pipeline of our own saves the server those
-// parses, but not time a user would notice: measured side by side in one
-// run, alternating, 7 runs each, medians (bench BenchmarkVersusBaseline,
-// PGUSERS_BENCH_BASELINE a build that prepares, PGUSERS_BENCH_CURRENT one
-// that batches), 10,000 creates applied in 1,042 ms prepared and 1,062 ms
-// batched (1.02x) on a quiet moment of a loaded machine, 2,144 and 1,869
-// ms on a busier one.
+// there are, each statement parsed and planned where it runs. That costs
+// the server time on a large plan: measured side by side in one run,
+// alternating, 9 runs each, medians (bench BenchmarkVersusBaseline with
+// PGUSERS_BENCH_BASELINE and PGUSERS_BENCH_CURRENT two builds), 10,000
+// creates applied in 517 ms this way, 448 ms when a raw pgconn pipeline
+// prepared their SQL text once (1.15x): a user notices. So a SQL text with
+// arguments that runs prepareFrom times or more is prepared first, in a
+// round trip of its own, and the batch binds the prepared statement: 435
+// ms against that raw pipeline's 441 ms, with one way of sending.
+
+// prepareFrom is how many runs of one SQL text make its prepare worth a
+// round trip: each parse saved is some 6.5 µs of the server's time, a
+// round trip to a server in the same region about a millisecond.
+const prepareFrom = 1000
+
+// prepare prepares on conn, once per connection, each SQL text of changes
+// with arguments that runs prepareFrom times or more (the creates of a
+// large plan); pgx's batch then binds the prepared statement.
+func prepare(ctx context.Context, conn *pgx.Conn, changes []diff.Change) error {
+	runs := map[string]int{}
+	for ci := range changes {
+		c := &changes[ci]
+		for si := range c.Statements {
+			st := &c.Statements[si]
+			if len(st.Args) == 0 {
+				continue
+			}
+			if runs[st.SQL]++; runs[st.SQL] != prepareFrom {
+				continue
+			}
+			if _, err := conn.Prepare(ctx, st.SQL, st.SQL); err != nil {
+				return statementFailed(c, st, err)
+			}
+		}
+	}
+	return nil
+}
 
 // queueStatements queues on b the transaction's id (xactIDSQL) and every
 // statement of changes, in order; nothing for changes without statements,
@@ -66,6 +95,9 @@ func execute(ctx context.Context, conn *pgx.Conn, changes []diff.Change) (xact, 
 	x := xact{pid: conn.PgConn().PID()}
 	if !hasStatements(changes) {
 		return x, nil
+	}
+	if err := prepare(ctx, conn, changes); err != nil {
+		return x, err
 	}
 	b := &pgx.Batch{}
 	queueStatements(b, changes)

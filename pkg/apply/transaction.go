@@ -74,7 +74,8 @@ func oneTransaction(ctx context.Context, conn *pgx.Conn, job Job, exec Executor,
 	return err
 }
 
-// beginMain opens the main transaction on conn and, in one round trip,
+// beginMain opens the main transaction on conn and, in one round trip
+// (after the prepares of the statements that take arguments),
 // takes the apply lock (for the transaction; for the session with session,
 // to hold it across the transactions of a sequence), reads the server
 // again under it and runs the statements of changes (none may be given).
@@ -83,6 +84,9 @@ func oneTransaction(ctx context.Context, conn *pgx.Conn, job Job, exec Executor,
 // database, those are read again too, in a round trip of their own. On an
 // error, the caller rolls the transaction back.
 func beginMain(ctx context.Context, conn *pgx.Conn, job Job, session bool, changes []diff.Change) (xact, error) {
+	if err := prepare(ctx, conn, changes); err != nil {
+		return xact{}, err
+	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	if session {
