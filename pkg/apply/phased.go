@@ -19,8 +19,10 @@ import (
 //
 //  1. the lock; the server read again (the connected database in the main
 //     transaction, and each other database in a transaction of its own,
-//     opened then and kept open): a server that changed since the plan is
-//     refused with nothing changed;
+//     begun in the round trip that reads it, on the session Job.Open gives,
+//     kept open): a server that changed since the plan is refused with
+//     nothing changed. When the main transaction changes nothing, a
+//     database's statements run in that round trip too (see begin);
 //  2. the hand-overs of what dropped principals own in other databases
 //     (Cleanups), each committed in its own database, as single plans do;
 //  3. the main transaction: principals and roles created, renamed and
