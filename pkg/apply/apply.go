@@ -36,90 +36,33 @@ type Job struct {
 	VerifyWithin time.Duration
 }
 
-// Beginner is a connection that can open a transaction: a *pgx.Conn.
-type Beginner interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
-
-// Apply runs the job's plan in one transaction and commits it. It takes at
-// most four round trips: begin; lock and re-read; every statement; commit.
+// Run runs the job's plan on conn and ends each of its transactions with
+// exec: Commit applies it, Rollback rehearses it. The transactions are
+// the plan's Steps, laid out once, as a dry run prints them: one (see
+// oneTransaction: two round trips, four at most), unless the plan changes
+// privileges in other databases (see phased).
 //
 // A plan with Cleanups (principals it drops own objects in other
 // databases) first runs each Cleanup on a connection of its own, in a
-// transaction of its own that commits, while the main transaction holds the
-// lock and has checked the plan is not stale. PostgreSQL cannot span two
-// databases with one transaction, so this is the one place where apply is
-// not all or nothing. It is ordered so that a failure anywhere leaves every
-// principal in place and still managed: a cleanup only hands objects over
-// to reassignOwnedTo, the principal itself is dropped last, by the main
-// transaction. After a failure the next plan sees fewer objects to hand
-// over, and the next apply finishes the job.
-func Apply(ctx context.Context, conn Beginner, job Job) error {
-	return run(ctx, conn, job, false)
+// transaction of its own that exec ends, while the main transaction holds
+// the lock and has checked the plan is not stale. PostgreSQL cannot span
+// two databases with one transaction, so this is the one place where
+// apply is not all or nothing. It is ordered so that a failure anywhere
+// leaves every principal in place and still managed: a cleanup only hands
+// objects over to reassignOwnedTo, the principal itself is dropped last,
+// by the main transaction. After a failure the next plan sees fewer
+// objects to hand over, and the next apply finishes the job.
+func Run(ctx context.Context, conn *pgx.Conn, job Job, exec Executor) error {
+	steps := exec.steps(job.Plan, job.Observed.SessionUser)
+	if len(steps) > 1 {
+		return phased(ctx, conn, job, exec, steps)
+	}
+	return oneTransaction(ctx, conn, job, exec, steps[0])
 }
 
-// Rehearse runs the job's plan in one transaction and rolls it back: proof
-// that the plan applies, leaving nothing behind.
-//
-// Cleanups run in their own transactions, rolled back too. The DROP ROLE of
-// a principal that still owns objects in those databases would then fail,
-// so the rehearsal renames such a principal instead of dropping it: what
-// follows in the plan (a replace's create) is still proven, and the drop is
-// proven as far as a rehearsal can.
-func Rehearse(ctx context.Context, conn Beginner, job Job) error {
-	return run(ctx, conn, job, true)
-}
-
-func run(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error) {
-	if len(job.Plan.Elsewhere()) > 0 {
-		return phased(ctx, conn, job, rehearse)
-	}
-	if c, ok := conn.(*pgx.Conn); ok && len(job.Plan.Cleanups) == 0 && !readsObjectsHere(job) {
-		return onePipeline(ctx, c, job, rehearse)
-	}
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return lost("BEGIN", err)
-	}
-	committing := false
-	defer func() {
-		if err != nil && !committing {
-			// The transaction is what guarantees nothing half-applied; a
-			// failed rollback means the connection is gone, which rolls
-			// back too.
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
-
-	if err := lockAndCheck(ctx, tx, job, false); err != nil {
-		return lost("the lock and the read under it", err)
-	}
-	plan := job.Plan
-	var handedOver []string
-	if len(plan.Cleanups) > 0 {
-		if handedOver, err = cleanUp(ctx, job, rehearse); err != nil {
-			return err
-		}
-		if rehearse {
-			plan = renameInsteadOfDrop(plan)
-		}
-	}
-	x, err := execute(ctx, tx, transaction(plan, "", job.Observed.SessionUser, all))
-	if err != nil {
-		var se *StatementError
-		if errors.As(err, &se) {
-			se.HandedOver = handedOver
-		}
-		return err
-	}
-	committing = true
-	err = settle(ctx, job, "", commit(ctx, tx, rehearse, "the main transaction", x))
-	var lr *LostReplyError
-	if len(handedOver) > 0 && (errors.As(err, &lr) && !lr.Committed || errors.As(err, new(*UnknownOutcomeError))) {
-		// The hand-overs committed before: a sequence, in effect.
-		return &PartialError{Committed: HandOvers(handedOver), Failed: "the main transaction", Err: err}
-	}
-	return err
+// Apply runs the job's plan and commits it: Run with Commit.
+func Apply(ctx context.Context, conn *pgx.Conn, job Job) error {
+	return Run(ctx, conn, job, Commit)
 }
 
 // which picks changes of one transaction.
@@ -191,7 +134,7 @@ func transaction(plan diff.Plan, in, me string, w which) []diff.Change {
 // that nothing after it runs, and the statements after it wait for locks
 // as usual.
 func LockStatements() []string {
-	return []string{headStatements[1], strings.Replace(lockSQL, "$1", strconv.FormatInt(LockKey, 10), 1), restoreLockTimeoutSQL}
+	return []string{setLockTimeoutSQL, strings.Replace(lockSQL, "$1", strconv.FormatInt(LockKey, 10), 1), restoreLockTimeoutSQL}
 }
 
 // SessionLockStatement is how a plan of several transactions takes the
@@ -220,62 +163,6 @@ type StaleError struct {
 func (e *StaleError) Error() string {
 	return "the server changed since the plan was made, so nothing was applied; plan again and review: " +
 		strings.Join(e.Changes, "; ")
-}
-
-// lockAndCheck takes the apply lock (for the session, to hold it across
-// transactions, or for the transaction) and reads the server again: the
-// postgres database's part, and the objects of the connected database when
-// grants name it. A server that changed since the plan is a StaleError.
-func lockAndCheck(ctx context.Context, tx pgx.Tx, job Job, session bool) error {
-	b := &pgx.Batch{}
-	if session {
-		b.Queue(sessionLockSQL, LockKey)
-	} else {
-		b.Queue(headStatements[1])
-		b.Queue(lockSQL, LockKey)
-		b.Queue(restoreLockTimeoutSQL)
-	}
-	inspect.Queue(b)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-
-	if session {
-		var locked bool
-		if err := br.QueryRow().Scan(&locked); err != nil {
-			return fmt.Errorf("take the apply lock: %w", err)
-		}
-		if !locked {
-			return ErrLocked
-		}
-	} else {
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("take the apply lock: %w", err)
-		}
-		if _, err := br.Exec(); err != nil {
-			if lockHeld(err) {
-				return ErrLocked
-			}
-			return fmt.Errorf("take the apply lock: %w", err)
-		}
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("take the apply lock: %w", err)
-		}
-	}
-	now, err := inspect.ReadQueued(br, job.Asked)
-	if err != nil {
-		return fmt.Errorf("under the lock: %w", inspect.Explain(err))
-	}
-	if err := br.Close(); err != nil {
-		return fmt.Errorf("inspect under the lock: %w", err)
-	}
-	before, now := job.Plan.Basis(job.Observed).MainPart(), job.Plan.Basis(now).MainPart()
-	if now.Fingerprint() != before.Fingerprint() {
-		return &StaleError{Changes: diff.Changes(before, now)}
-	}
-	if sc, ok := job.Asked.Scope(job.Observed.Database); ok && sc.ReadsObjects() {
-		return checkDatabase(ctx, tx, job, sc)
-	}
-	return nil
 }
 
 // checkDatabase reads the objects of scope's database on conn, a

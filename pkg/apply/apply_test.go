@@ -226,7 +226,7 @@ func TestRehearseLeavesNothingBehind(t *testing.T) {
 	conn, _ := c.AdminConn(t)
 	before := principals(t, c)
 	job := plan(t, conn, desired(false, principal("r1", spec.User, "reporting"), principal("r2", spec.Group)))
-	if err := apply.Rehearse(context.Background(), conn, job); err != nil {
+	if err := apply.Run(context.Background(), conn, job, apply.Rollback); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(before, principals(t, c)); diff != "" {

@@ -20,8 +20,10 @@ type CleanupError struct {
 	Err       error
 	// Done are the databases whose Cleanup committed before this one
 	// failed; empty in a rehearsal, which commits none.
-	Done      []string
-	Rehearsal bool
+	Done []string
+	// Exec is how the run ended its transactions: Rollback says the
+	// other databases of the rehearsal rolled back too. Nil is Commit.
+	Exec Executor
 }
 
 func (e *CleanupError) Error() string {
@@ -39,14 +41,12 @@ func (e *CleanupError) Error() string {
 			fmt.Fprintf(&b, "; what the dropped principals owned in %s was already handed over", strings.Join(e.Done, ", "))
 		}
 		b.WriteString(": plan again to see what the server holds, then apply again to finish")
-	case e.Rehearsal:
-		b.WriteString("rolled back there, as every other database of the rehearsal")
-	case len(e.Done) > 0:
-		fmt.Fprintf(&b, "rolled back there, and the main transaction changed nothing; what the dropped principals owned in %s "+
-			"was already handed over (each database commits on its own); every principal is still present: "+
-			"fix the cause, then plan and apply again to finish", strings.Join(e.Done, ", "))
 	default:
-		b.WriteString("rolled back there, and nothing else was changed: fix the cause, then plan and apply again")
+		exec := e.Exec
+		if exec == nil {
+			exec = Commit
+		}
+		b.WriteString(exec.cleanupFailed(e.Done))
 	}
 	return b.String()
 }
@@ -54,36 +54,38 @@ func (e *CleanupError) Error() string {
 func (e *CleanupError) Unwrap() error { return e.Err }
 
 // cleanUp runs the plan's Cleanups in order, each on its own connection in
-// its own transaction, committed (or, in a rehearsal, rolled back).
-func cleanUp(ctx context.Context, job Job, rehearse bool) ([]string, error) {
+// its own transaction, which exec ends; it returns the databases whose
+// Cleanup committed.
+func cleanUp(ctx context.Context, job Job, exec Executor) ([]string, error) {
 	if job.Open == nil {
 		return nil, fmt.Errorf("the plan hands over objects in database %s, and apply was given no way to connect there; nothing was changed",
 			job.Plan.Cleanups[0].Database)
 	}
 	var done []string
 	for _, c := range job.Plan.Cleanups {
-		stmt, err := cleanUpOne(ctx, job, c, rehearse)
+		kept, stmt, err := cleanUpOne(ctx, job, c, exec)
 		if err != nil {
-			return done, &CleanupError{Database: c.Database, Statement: stmt, Err: err, Done: done, Rehearsal: rehearse}
+			return done, &CleanupError{Database: c.Database, Statement: stmt, Err: err, Done: done, Exec: exec}
 		}
-		if !rehearse {
+		if kept {
 			done = append(done, c.Database)
 		}
 	}
 	return done, nil
 }
 
-// cleanUpOne returns the statement that failed with its error, or the
-// zero statement when what failed was the connection or the transaction.
-func cleanUpOne(ctx context.Context, job Job, c diff.Cleanup, rehearse bool) (diff.Statement, error) {
+// cleanUpOne returns whether the hand-over committed, or the statement
+// that failed with its error (a placeholder when what failed was the
+// connection or the transaction).
+func cleanUpOne(ctx context.Context, job Job, c diff.Cleanup, exec Executor) (bool, diff.Statement, error) {
 	conn, err := job.Open(ctx, c.Database)
 	if err != nil {
-		return diff.Statement{SQL: "(connect)"}, err
+		return false, diff.Statement{SQL: "(connect)"}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return diff.Statement{SQL: "BEGIN"}, err
+		return false, diff.Statement{SQL: "BEGIN"}, err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	b := &pgx.Batch{}
@@ -96,26 +98,23 @@ func cleanUpOne(ctx context.Context, job Job, c diff.Cleanup, rehearse bool) (di
 	var padded []byte
 	if err := br.QueryRow().Scan(&padded); err != nil {
 		br.Close()
-		return diff.Statement{SQL: "(pipeline)"}, err
+		return false, diff.Statement{SQL: "(pipeline)"}, err
 	}
 	x.id = xactID(padded)
 	for _, s := range c.Statements {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return s, describePgError(err)
+			return false, s, describePgError(err)
 		}
 	}
 	if err := br.Close(); err != nil {
-		return diff.Statement{SQL: "(pipeline)"}, err
+		return false, diff.Statement{SQL: "(pipeline)"}, err
 	}
-	if rehearse {
-		return diff.Statement{}, nil
+	kept, err := exec.end(ctx, tx, "the hand-over in database "+c.Database, x)
+	if err = settle(ctx, job, c.Database, err); err != nil && !isLostAfterCommit(err) {
+		return false, diff.Statement{SQL: "COMMIT"}, err
 	}
-	err = settle(ctx, job, c.Database, commit(ctx, tx, false, "the hand-over in database "+c.Database, x))
-	if err != nil && !isLostAfterCommit(err) {
-		return diff.Statement{SQL: "COMMIT"}, err
-	}
-	return diff.Statement{}, nil
+	return kept || err != nil, diff.Statement{}, nil
 }
 
 // renameInsteadOfDrop returns the plan a rehearsal runs: every DROP ROLE of

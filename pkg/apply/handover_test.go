@@ -166,7 +166,7 @@ func TestRehearseWithCleanupsLeavesNothingBehind(t *testing.T) {
 	job := plan(t, conn, pruneTo("dba"))
 	var opened []string
 	job.Open = opener(t, c, &opened)
-	if err := apply.Rehearse(context.Background(), conn, job); err != nil {
+	if err := apply.Run(context.Background(), conn, job, apply.Rollback); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(before, principals(t, c)); diff != "" {
@@ -260,7 +260,7 @@ func TestANewObjectOfADroppedPrincipalStalesThePlan(t *testing.T) {
 
 func TestRehearseReportsTheStatementThatFailsHalfway(t *testing.T) {
 	c, conn, before, job := failsHalfway(t)
-	err := apply.Rehearse(context.Background(), conn, job)
+	err := apply.Run(context.Background(), conn, job, apply.Rollback)
 	var se *apply.StatementError
 	if !errors.As(err, &se) {
 		t.Fatalf("Rehearse error = %v, want *StatementError", err)

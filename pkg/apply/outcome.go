@@ -43,20 +43,10 @@ func (e *UnknownOutcomeError) Error() string {
 
 func (e *UnknownOutcomeError) Unwrap() error { return e.Err }
 
-// commit commits tx, transaction x (rolls it back in a rehearsal). A
-// server's error reply means it did not commit; any other failure after
-// COMMIT was sent is an UnknownOutcomeError, for settle to ask the server
-// about.
-func commit(ctx context.Context, tx interface {
-	Commit(context.Context) error
-	Rollback(context.Context) error
-}, rehearse bool, step string, x xact) error {
-	if rehearse {
-		if err := tx.Rollback(ctx); err != nil {
-			return fmt.Errorf("roll back: %w", err)
-		}
-		return nil
-	}
+// commit commits tx, transaction x. A server's error reply means it did
+// not commit; any other failure after COMMIT was sent is an
+// UnknownOutcomeError, for settle to ask the server about.
+func commit(ctx context.Context, tx ender, step string, x xact) error {
 	err := tx.Commit(ctx)
 	if err == nil {
 		return nil

@@ -19,8 +19,10 @@ import (
 //
 //  1. the lock; the server read again (the connected database in the main
 //     transaction, and each other database in a transaction of its own,
-//     opened then and kept open): a server that changed since the plan is
-//     refused with nothing changed;
+//     begun in the round trip that reads it, on the session Job.Open gives,
+//     kept open): a server that changed since the plan is refused with
+//     nothing changed. When the main transaction changes nothing, a
+//     database's statements run in that round trip too (see begin);
 //  2. the hand-overs of what dropped principals own in other databases
 //     (Cleanups), each committed in its own database, as single plans do;
 //  3. the main transaction: principals and roles created, renamed and
@@ -102,74 +104,88 @@ func changesSomething(changes []diff.Change) bool {
 	return false
 }
 
-// elsewhere is the open transaction of another database.
-type elsewhere struct {
-	db   string
-	conn *pgx.Conn
-	tx   pgx.Tx
+// ownCatalogsOnly reports whether changes write only their database's own
+// catalogs: privileges on its objects. Lending roles, and a rehearsal's
+// stand-ins and renames, write role catalogs all databases share: run
+// while the transactions of other databases are open, the next database's
+// lending would wait for this one's to commit, which the sequence holds
+// back until every database is checked.
+func ownCatalogsOnly(changes []diff.Change) bool {
+	for _, c := range changes {
+		switch c.Action {
+		case "lend", "unlend", "stand-in", diff.Rename:
+			return false
+		}
+	}
+	return true
 }
 
-func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err error) {
+// elsewhere is the open transaction of another database: its step's
+// changes, and the transaction, whose statements already ran when ran.
+type elsewhere struct {
+	db      string
+	changes []diff.Change
+	conn    *pgx.Conn
+	x       xact
+	ran     bool
+}
+
+// phased runs steps, a plan's sequence: the main transaction first, then
+// one per other database, then the drops if the plan has any.
+func phased(ctx context.Context, conn *pgx.Conn, job Job, exec Executor, steps []Step) (err error) {
 	if job.Open == nil {
 		return fmt.Errorf("the plan changes privileges in database %s, and apply was given no way to connect there; nothing was changed",
 			job.Plan.Elsewhere()[0])
 	}
-	me := job.Observed.SessionUser
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return lost("BEGIN", err)
-	}
-	// The session's connection, which holds the lock: tx is replaced by
-	// the drops' transaction, and is nil if their BEGIN fails.
-	session := tx.Conn()
+	// conn is the session's connection, which holds the lock through the
+	// sequence; the main transaction, then the drops', run on it.
+	tx := rawTx{conn.PgConn()}
 	mainOpen := true
 	locked := false
 	var others []elsewhere
 	defer func() {
 		for _, o := range others {
-			_ = o.tx.Rollback(context.WithoutCancel(ctx))
+			_ = rawTx{o.conn.PgConn()}.Rollback(context.WithoutCancel(ctx))
 			_ = o.conn.Close(context.WithoutCancel(ctx))
 		}
-		if mainOpen {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-		}
-		if locked && !session.IsClosed() {
-			unlock(ctx, session)
-		}
+		release(ctx, conn, mainOpen, locked)
 	}()
 
 	// 1. Lock, and read everything again.
-	if err := lockAndCheck(ctx, tx, job, true); err != nil {
-		return lost("the lock and the read under it", err)
+	if _, err := beginMain(ctx, conn, job, true, nil); err != nil {
+		locked = !errors.Is(err, ErrLocked)
+		return err
 	}
 	locked = true
-	for _, db := range job.Plan.Elsewhere() {
-		o, err := begin(ctx, job, db)
+	// When the main transaction changes nothing, no other database waits
+	// for it to commit: each runs its statements in the round trip that
+	// reads it again, unless they write what all databases share (see
+	// ownCatalogsOnly).
+	ahead := !changesSomething(steps[0].Changes)
+	for _, s := range steps[1:] {
+		if s.In == "" {
+			break // the drops
+		}
+		o, err := begin(ctx, job, s, ahead && ownCatalogsOnly(s.Changes))
+		if o.conn != nil {
+			others = append(others, o)
+		}
 		if err != nil {
 			return err
-		}
-		others = append(others, o)
-		if sc, ok := job.Asked.Scope(db); ok {
-			if err := checkDatabase(ctx, o.tx, job, sc); err != nil {
-				return err
-			}
 		}
 	}
 
 	// 2. Hand-overs in other databases.
-	plan := job.Plan
 	var committed []string
-	if len(plan.Cleanups) > 0 {
-		handed, err := cleanUp(ctx, job, rehearse)
+	if len(job.Plan.Cleanups) > 0 {
+		handed, err := cleanUp(ctx, job, exec)
 		committed = append(committed, HandOvers(handed)...)
 		if err != nil {
 			return err
 		}
-		if rehearse {
-			plan = renameInsteadOfDrop(plan)
-		}
 	}
-	drops := hasDrops(plan)
+	last := steps[len(steps)-1]
+	drops := last.In == ""
 	// stop ends the sequence at step failed ("" when the connection was
 	// lost after a commit): what committed stays, and what follows did not
 	// run.
@@ -186,49 +202,56 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		}
 		return &PartialError{Committed: committed, Failed: failed, NotRun: notRun, Err: err}
 	}
-	// step runs a step's changes in tx and commits them (rolls them back when
-	// they change nothing, or in a rehearsal); a failure rolls them back.
-	// It returns whether the connection is still usable.
-	step := func(tx pgx.Tx, db, name string, changes []diff.Change) (bool, error) {
-		x, err := execute(ctx, tx, changes)
-		if err != nil {
-			return tx.Rollback(context.WithoutCancel(ctx)) == nil, err
+	// step runs a step's changes in the open transaction of conn, x,
+	// unless they ran already, and ends it with exec (rolls it back when
+	// they change nothing); a failure rolls them back. It returns whether
+	// the connection is still usable.
+	step := func(conn *pgx.Conn, db, name string, changes []diff.Change, x xact, ran bool) (bool, error) {
+		tx := rawTx{conn.PgConn()}
+		if !ran {
+			var err error
+			if x, err = execute(ctx, conn, changes); err != nil {
+				return tx.Rollback(context.WithoutCancel(ctx)) == nil, err
+			}
 		}
 		if !changesSomething(changes) {
 			return true, tx.Rollback(ctx)
 		}
-		err = settle(ctx, job, db, commit(ctx, tx, rehearse, name, x))
+		kept, err := exec.end(ctx, tx, name, x)
+		err = settle(ctx, job, db, err)
 		var lr *LostReplyError
 		if errors.As(err, &lr) && lr.Committed {
 			committed = append(committed, name)
 			return false, err
 		}
-		if err == nil && !rehearse {
+		if err == nil && kept {
 			committed = append(committed, name)
 		}
 		return err == nil, err
 	}
 
-	// 3. The main transaction, all but the drops.
-	mainOpen = false
-	if ok, err := step(tx, "", "the main transaction", transaction(plan, "", me, notDrops)); err != nil {
-		if ok || !isLostAfterCommit(err) {
+	// 3. The main transaction, all but the drops. One that changes
+	// nothing, with no drops to follow on its connection, stays open: it
+	// rolls back when the lock is released, in the same round trip.
+	mainOpen = !changesSomething(steps[0].Changes) && !drops
+	if !mainOpen {
+		ok, err := step(conn, "", "the main transaction", steps[0].Changes, xact{pid: conn.PgConn().PID()}, false)
+		switch {
+		case err == nil:
+		case ok || !isLostAfterCommit(err):
 			return stop("the main transaction", err)
+		default:
+			// Committed, and the session (and its lock) is gone with the
+			// connection: the sequence cannot go on safely.
+			return stop("", err)
 		}
-		// Committed, and the session (and its lock) is gone with the
-		// connection: the sequence cannot go on safely.
-		return stop("", err)
 	}
 
 	// 4. Each other database.
 	for len(others) > 0 {
 		o := others[0]
 		others = others[1:]
-		changes := transaction(plan, o.db, me, all)
-		if rehearse {
-			changes = append(standIns(plan, o.db), changes...)
-		}
-		_, err := step(o.tx, o.db, "database "+o.db, changes)
+		_, err := step(o.conn, o.db, "database "+o.db, o.changes, o.x, o.ran)
 		_ = o.conn.Close(context.WithoutCancel(ctx))
 		switch {
 		case isLostAfterCommit(err):
@@ -239,21 +262,16 @@ func phased(ctx context.Context, conn Beginner, job Job, rehearse bool) (err err
 		}
 	}
 
-	// 5. The drops.
+	// 5. The drops, begun with their statements in one round trip.
 	if !drops {
 		return nil
 	}
-	tx, err = session.Begin(ctx)
-	if err != nil {
-		return stop("the drops", lost("BEGIN", err))
+	h := &headed{conn: conn, changes: last.Changes}
+	if err := h.run(ctx); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return stop("the drops", err)
 	}
-	dropChanges := transaction(plan, "", me, onlyDrops)
-	if rehearse {
-		// The rolled-back main transaction's renames are not there for
-		// the drops' hand-overs to see.
-		dropChanges = append(renames(plan), dropChanges...)
-	}
-	if _, err := step(tx, "", "the drops", dropChanges); err != nil {
+	if _, err := step(conn, "", "the drops", last.Changes, h.x, true); err != nil {
 		if isLostAfterCommit(err) {
 			return err // every step committed; the caller reads the server again
 		}
@@ -269,24 +287,104 @@ func isLostAfterCommit(err error) bool {
 	return errors.As(err, &lr) && lr.Committed
 }
 
-// begin opens a transaction in database db, on a connection of its own.
-func begin(ctx context.Context, job Job, db string) (elsewhere, error) {
+// begin opens the transaction of s, a step in another database, on a
+// connection of its own, and reads that database again, when the plan read
+// it, in the same round trip; with ahead, s's statements run there too. A
+// database that changed since the plan is a StaleError. Its connection is
+// returned whenever it opened, for the caller to close.
+func begin(ctx context.Context, job Job, s Step, ahead bool) (elsewhere, error) {
+	db := s.In
 	c, err := job.Open(ctx, db)
 	if err != nil {
 		return elsewhere{}, fmt.Errorf("database %s: connect: %w; nothing was changed", db, err)
 	}
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		_ = c.Close(context.WithoutCancel(ctx))
-		return elsewhere{}, fmt.Errorf("database %s: begin: %w; nothing was changed", db, err)
+	o := elsewhere{db: db, changes: s.Changes, conn: c}
+	h := &headed{conn: c}
+	if ahead {
+		h.changes, o.ran = s.Changes, true
 	}
-	return elsewhere{db: db, conn: c, tx: tx}, nil
+	if sc, ok := job.Asked.Scope(db); ok {
+		err = checkDatabase(ctx, h, job, sc)
+	} else {
+		err = h.run(ctx)
+	}
+	o.x = h.x
+	switch {
+	case h.begun != nil:
+		return o, fmt.Errorf("database %s: begin: %w; nothing was changed", db, h.begun)
+	case err != nil:
+		return o, err
+	case h.ran != nil:
+		return o, fmt.Errorf("in database %s: %w", db, h.ran)
+	}
+	return o, nil
 }
 
-// unlock releases the session's apply lock. Closing the connection would
-// too; a failure here leaves it to that.
-func unlock(ctx context.Context, conn *pgx.Conn) {
-	_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_catalog.pg_advisory_unlock($1)", LockKey)
+// headed sends a batch as the head of a new transaction on conn: BEGIN
+// before the batch's queries, the statements of changes after them, in
+// one pipeline. It serves inspect, which reads the batch's results as
+// usual: the statements' are read when it closes them.
+type headed struct {
+	conn    *pgx.Conn
+	changes []diff.Change
+	x       xact
+	// begun is BEGIN's failure; ran the statements'.
+	begun, ran error
+}
+
+func (h *headed) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	all := &pgx.Batch{}
+	all.Queue("BEGIN")
+	all.QueuedQueries = append(all.QueuedQueries, b.QueuedQueries...)
+	queueStatements(all, h.changes)
+	h.x = xact{pid: h.conn.PgConn().PID()}
+	br := h.conn.SendBatch(ctx, all)
+	if _, err := br.Exec(); err != nil {
+		h.begun = lost("BEGIN", err)
+	}
+	return &headedResults{BatchResults: br, h: h}
+}
+
+// run begins the transaction and runs the statements, alone.
+func (h *headed) run(ctx context.Context) error {
+	err := h.SendBatch(ctx, &pgx.Batch{}).Close()
+	switch {
+	case h.begun != nil:
+		return h.begun
+	case h.ran != nil:
+		return h.ran
+	}
+	return lost("the change set", err)
+}
+
+type headedResults struct {
+	pgx.BatchResults
+	h    *headed
+	read bool
+}
+
+func (r *headedResults) Close() error {
+	if !r.read && r.h.begun == nil {
+		r.read = true
+		r.h.x.id, r.h.ran = readStatements(r.BatchResults, r.h.changes)
+	}
+	return r.BatchResults.Close()
+}
+
+// release rolls back the main transaction when it is still open, and
+// releases the session's apply lock when it holds it, in one round trip.
+// Closing the connection would do both; a failure here leaves it to that.
+func release(ctx context.Context, conn *pgx.Conn, open, locked bool) {
+	b := &pgx.Batch{}
+	if open {
+		b.Queue("ROLLBACK")
+	}
+	if locked && !conn.IsClosed() {
+		b.Queue("SELECT pg_catalog.pg_advisory_unlock($1)", LockKey)
+	}
+	if b.Len() > 0 {
+		_ = conn.SendBatch(context.WithoutCancel(ctx), b).Close()
+	}
 }
 
 func hasDrops(plan diff.Plan) bool {

@@ -7,12 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgusers/pgusers/pkg/fleet"
 )
 
-// Transient reports whether err, from Apply or Rehearse, means that the
+// Transient reports whether err, from Run, means that the
 // same job may succeed if run again in a fresh transaction: a directory
 // look-up that failed transiently (pgaadauth's SQLSTATE 0LP01), a
 // serialization failure, a deadlock.
@@ -34,10 +35,7 @@ func Transient(err error) bool {
 	return false
 }
 
-// Runner is Apply or Rehearse.
-type Runner func(ctx context.Context, conn Beginner, job Job) error
-
-// Retry runs job with run until it succeeds or fails for a reason no
+// Retry runs job with exec (see Run) until it succeeds or fails for a reason no
 // retry mends, at most as often as b allows, in one budget. Each try is a
 // fresh transaction, on the connection conn gives (conn opens a new one
 // when the last was lost): a failed try rolled back whole, except for the
@@ -49,7 +47,7 @@ type Runner func(ctx context.Context, conn Beginner, job Job) error
 // hand-overs in other databases a new connection would not know of. Never
 // after a partial commit (the server is no longer as planned), nor when
 // ctx ended. onRetry, when set, hears of each retry before its wait.
-func Retry(ctx context.Context, conn func(context.Context) (Beginner, error), job Job, run Runner, b fleet.Backoff,
+func Retry(ctx context.Context, conn func(context.Context) (*pgx.Conn, error), job Job, exec Executor, b fleet.Backoff,
 	onRetry func(attempt int, err error, wait time.Duration)) error {
 	var handedOver []string
 	retry := func(err error) bool {
@@ -75,7 +73,7 @@ func Retry(ctx context.Context, conn func(context.Context) (Beginner, error), jo
 			}
 			lost = 0
 		}
-		err = run(ctx, c, job.After(handedOver))
+		err = Run(ctx, c, job.After(handedOver), exec)
 		var se *StatementError
 		var ce *CleanupError
 		var le *LostError
@@ -85,9 +83,7 @@ func Retry(ctx context.Context, conn func(context.Context) (Beginner, error), jo
 		case errors.As(err, &ce):
 			handedOver = append(handedOver, ce.Done...)
 		case errors.As(err, &le):
-			if p, ok := c.(interface{ PgConn() *pgconn.PgConn }); ok {
-				lost = p.PgConn().PID()
-			}
+			lost = c.PgConn().PID()
 		}
 		return err
 	})
@@ -99,14 +95,8 @@ func Retry(ctx context.Context, conn func(context.Context) (Beginner, error), jo
 // server process notices a cut connection only when it next reads from it,
 // and until then its transaction is open and it holds the session lock the
 // next try would wait for (and report as taken by another apply).
-func endLostSession(ctx context.Context, c Beginner, pid uint32) error {
-	e, ok := c.(interface {
-		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-	})
-	if !ok {
-		return nil
-	}
-	if _, err := e.Exec(ctx, endSessionSQL, int64(pid)); err != nil {
+func endLostSession(ctx context.Context, c *pgx.Conn, pid uint32) error {
+	if _, err := c.Exec(ctx, endSessionSQL, int64(pid)); err != nil {
 		return fmt.Errorf("end the session of the lost connection: %w", err)
 	}
 	return nil

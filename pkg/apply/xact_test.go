@@ -39,7 +39,7 @@ func TestAskSaysWhatBecameOfTheTransaction(t *testing.T) {
 		}
 		n++
 		role := pgx.Identifier{"r" + string(rune('0'+n))}.Sanitize()
-		x, err := execute(ctx, tx, []diff.Change{{Action: diff.CreateRole, Statements: []diff.Statement{{SQL: "CREATE ROLE " + role}}}})
+		x, err := execute(ctx, conn, []diff.Change{{Action: diff.CreateRole, Statements: []diff.Statement{{SQL: "CREATE ROLE " + role}}}})
 		if err != nil || x.id == "" || x.pid == 0 {
 			t.Fatalf("execute: %v, transaction %+v", err, x)
 		}

@@ -91,7 +91,7 @@ func TestServerDryRunTextGolden(t *testing.T) {
 		Err: errors.New("incorrect object type provided for principal orders-api (SQLSTATE XX000)")}
 	sales := changeResults(t)[3]
 	sales.Status, sales.Err = Error, &apply.CleanupError{Database: "sales", Statement: sales.Plan.Cleanups[0].Statements[0],
-		Err: errors.New("permission denied to reassign objects (SQLSTATE 42501)"), Rehearsal: true}
+		Err: errors.New("permission denied to reassign objects (SQLSTATE 42501)"), Exec: apply.Rollback}
 	results = append(results, sales)
 	r := Build(results)
 	r.DryRun = "server"

@@ -47,7 +47,7 @@ func Connect(ctx context.Context, targets []*Target, cfg Config) {
 
 // Apply runs the plan of every target with changes on the pool, each on
 // its open connection, in a transaction of its own, with its own timeout:
-// with rehearse, each is run and rolled back (apply.Rehearse), and its
+// with rehearse, each is run and rolled back (apply.Rollback), and its
 // status stays "changes".
 //
 // What can be tried again is: a transient server error (apply.Transient),
@@ -64,9 +64,9 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			pending = append(pending, t)
 		}
 	}
-	runner := apply.Apply
+	exec := apply.Commit
 	if rehearse {
-		runner = apply.Rehearse
+		exec = apply.Rollback
 	}
 	bar := newProgress(cfg.Progress, "apply", len(pending))
 	defer bar.clear()
@@ -80,9 +80,9 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			return
 		}
 		log := cfg.Log.With("server", t.Server.Name)
-		job := apply.Job{Plan: t.Plan, Observed: t.Observed, Asked: t.Asked, Open: opener(t.Server, cfg.Connect),
+		job := apply.Job{Plan: t.Plan, Observed: t.Observed, Asked: t.Asked, Open: t.opener(cfg.Connect),
 			VerifyWithin: min(cfg.Timeout, apply.VerifyWithin)}
-		conn := func(ctx context.Context) (apply.Beginner, error) {
+		conn := func(ctx context.Context) (*pgx.Conn, error) {
 			if t.conn == nil || t.conn.IsClosed() {
 				t.close(ctx)
 				conn, err := connect.Open(ctx, t.Server, cfg.Connect)
@@ -93,7 +93,7 @@ func Apply(ctx context.Context, targets []*Target, cfg Config, rehearse bool) {
 			}
 			return t.conn, nil
 		}
-		err := apply.Retry(ctx, conn, job, runner, fleet.DefaultBackoff, retryLogger(log, "apply"))
+		err := apply.Retry(ctx, conn, job, exec, fleet.DefaultBackoff, retryLogger(log, "apply"))
 		var (
 			unknown *apply.UnknownOutcomeError
 			partial *apply.PartialError

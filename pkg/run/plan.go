@@ -148,11 +148,13 @@ func describeBlockers(ctx context.Context, t *Target, cfg Config) {
 
 // readDatabases reads the objects of every database whose cells the
 // grants name, each on a connection of its own (the connected database on
-// t's), all at once: one round trip each.
+// t's), all at once: one round trip each. t keeps those connections for
+// apply (Target.opener).
 func readDatabases(ctx context.Context, t *Target, cfg Config) error {
 	type read struct {
 		db    diff.ObservedDatabase
 		facts []diff.RoleFact
+		conn  *pgx.Conn
 		err   error
 	}
 	var scopes []inspect.Scope
@@ -175,11 +177,16 @@ func readDatabases(ctx context.Context, t *Target, cfg Config) error {
 				r.err = err
 				return
 			}
-			defer conn.Close(context.WithoutCancel(ctx))
+			r.conn = conn
 			r.db, r.facts, r.err = inspect.ReadDatabase(ctx, conn, sc)
 		})
 	}
 	wg.Wait()
+	for i, r := range reads {
+		if r.conn != nil {
+			t.keep(ctx, scopes[i].Database, r.conn)
+		}
+	}
 	for i, r := range reads {
 		if r.err != nil {
 			return fmt.Errorf("database %s: %w", scopes[i].Database, r.err)

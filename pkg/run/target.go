@@ -51,6 +51,10 @@ type Target struct {
 	Err error
 
 	conn *pgx.Conn
+	// read are the sessions that read the objects of other databases for
+	// the plan, kept for apply to re-read and change those databases on:
+	// one session per database in a run.
+	read map[string]*pgx.Conn
 }
 
 // NewTarget is a server about to be planned.
@@ -78,6 +82,37 @@ func (t *Target) close(ctx context.Context) {
 	if t.conn != nil {
 		_ = t.conn.Close(context.WithoutCancel(ctx))
 		t.conn = nil
+	}
+	for db, c := range t.read {
+		_ = c.Close(context.WithoutCancel(ctx))
+		delete(t.read, db)
+	}
+}
+
+// keep keeps conn, which read database db, for apply (see opener).
+func (t *Target) keep(ctx context.Context, db string, conn *pgx.Conn) {
+	if old := t.read[db]; old != nil {
+		_ = old.Close(context.WithoutCancel(ctx)) // a read tried again
+	}
+	if t.read == nil {
+		t.read = map[string]*pgx.Conn{}
+	}
+	t.read[db] = conn
+}
+
+// opener connects to another database of t's server: the first time, on
+// the session that read it for the plan, if it is still open; then on a
+// new session, signed in the same way. The caller owns what it returns.
+func (t *Target) opener(opts connect.Options) inspect.Opener {
+	open := opener(t.Server, opts)
+	return func(ctx context.Context, database string) (*pgx.Conn, error) {
+		if c := t.read[database]; c != nil {
+			delete(t.read, database)
+			if !c.IsClosed() {
+				return c, nil
+			}
+		}
+		return open(ctx, database)
 	}
 }
 
