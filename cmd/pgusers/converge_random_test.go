@@ -21,14 +21,14 @@ const (
 	envTime  = "PGUSERS_CONVERGE_TIME"  // run cases for this long (a Go duration)
 	envSeed  = "PGUSERS_CONVERGE_SEED"  // run this one seed
 	envKinds = "PGUSERS_CONVERGE_KINDS" // "all": the known defects' kinds too; or a comma-separated list
-	envFrom  = "PGUSERS_CONVERGE_FROM"  // the first seed of the run
+	envFrom  = "PGUSERS_CONVERGE_FROM"  // the first seed of the run, or "clock"
 )
 
-// ciFirstSeed is the first seed of a run in CI (CI=true): CI runs the same
-// sequence every time, so that it judges a change, not the luck of a draw,
-// and a failure there reproduces; a developer's run draws new seeds, from
-// the clock, to find the next bug.
-const ciFirstSeed = 1_000_000
+// firstSeed is the first seed of a run: every run (CI's too) goes through
+// the same sequence, so that it judges a change, not the luck of a draw,
+// and a failure reproduces; PGUSERS_CONVERGE_FROM=clock draws new seeds
+// from the clock, to look for the next bug.
+const firstSeed = 1_000_000
 
 // convergeDir holds the saved cases TestConvergeRegressions runs.
 var convergeDir = filepath.Join("testdata", "converge")
@@ -89,14 +89,15 @@ func TestConvergeRandom(t *testing.T) {
 	}
 	cases, d := convergeBudget(t)
 	start := time.Now()
-	first := start.UnixNano() % 1_000_000_000
-	if os.Getenv("CI") == "true" {
-		first = ciFirstSeed
-	}
-	if v := os.Getenv(envFrom); v != "" {
+	first := int64(firstSeed)
+	switch v := os.Getenv(envFrom); v {
+	case "":
+	case "clock":
+		first = start.UnixNano() % 1_000_000_000
+	default:
 		var err error
 		if first, err = strconv.ParseInt(v, 10, 64); err != nil {
-			t.Fatalf("%s=%q: want a number", envFrom, v)
+			t.Fatalf("%s=%q: want a number, or clock", envFrom, v)
 		}
 	}
 	n := 0
