@@ -464,15 +464,19 @@ func TestKilledMidSequenceLeavesWholeSteps(t *testing.T) {
 	}
 	for i, tg := range shopTargets {
 		for _, k := range []int{1, recs[i].commitIndex - 1, recs[i].commitIndex} {
-			var p *process
+			// The proxy may reach the message before start returns: it
+			// waits for the process on a channel, not on a variable.
+			started := make(chan *process, 1)
 			killed := make(chan struct{})
 			f := &fault{kind: killAfterMessage, k: k, database: tg.database, nth: tg.nth, kill: func() {
+				p := <-started
 				p.cmd.Process.Kill()
 				<-p.done
 				close(killed)
 			}}
 			sh.p.arm(f)
-			p = sh.r.start(t, "apply", "-f", sh.viaProxy, "--auto-approve", "--output", "json")
+			p := sh.r.start(t, "apply", "-f", sh.viaProxy, "--auto-approve", "--output", "json")
+			started <- p
 			select {
 			case <-killed:
 			case <-p.done:
