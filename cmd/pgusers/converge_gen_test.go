@@ -41,11 +41,6 @@ var generators = []generator{
 	{"granteeOwnsObjects", genGranteeOwnsObjects}, // principals that made a table of their own where grants name them
 }
 
-// knownDefects switches off the kinds whose failures are known and being
-// fixed: a kind listed here is not generated, and a saved case that needs
-// it is skipped with the reason. Remove an entry when its fix is merged.
-var knownDefects = map[string]string{}
-
 // caseGen builds one case from a seed: what exists, and what the file
 // declares, so that later generators name only what earlier ones made.
 type caseGen struct {
