@@ -3,8 +3,6 @@ package armfake
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +14,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/pgusers/pgusers/internal/fakehttp"
 )
 
 const (
@@ -157,11 +157,12 @@ type ARM struct {
 	byPath map[string]int  // "sub/rg/name" in lower case: index in opts.Servers
 	rgs    map[string]bool // lower case "sub/rg" of opts.ResourceGroups
 
+	bad fakehttp.Unexpected
+
 	mu       sync.Mutex
 	replies  map[string][]Reply // by path: given once each, in order, before the normal answer
 	hits     map[string][]time.Time
-	bad      []string // requests the fake did not expect
-	inflight int      // administrator list calls
+	inflight int // administrator list calls
 	maxIn    int
 }
 
@@ -177,20 +178,7 @@ func Start(t testing.TB, opts Options) *ARM {
 	for _, rg := range opts.ResourceGroups {
 		f.rgs[strings.ToLower(rg)] = true
 	}
-	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
-	f.srv.EnableHTTP2 = opts.HTTP2
-	// Discovery cancels the calls in flight when one fails, some during
-	// their TLS handshake: the server need not log that.
-	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	f.srv.StartTLS()
-	t.Cleanup(func() {
-		f.srv.Close()
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if len(f.bad) > 0 {
-			t.Errorf("fake ARM got unexpected requests:\n%s", strings.Join(f.bad, "\n"))
-		}
-	})
+	f.srv = fakehttp.StartTLS(t, "ARM", http.HandlerFunc(f.serve), opts.HTTP2, &f.bad)
 	return f
 }
 
@@ -248,9 +236,7 @@ func (f *ARM) MaxAdminsInFlight() int {
 }
 
 func (f *ARM) badRequest(w http.ResponseWriter, r *http.Request, why string) {
-	f.mu.Lock()
-	f.bad = append(f.bad, r.Method+" "+r.URL.String()+": "+why)
-	f.mu.Unlock()
+	f.bad.Add(r.Method+" "+r.URL.String(), why)
 	armError(w, Reply{Status: http.StatusBadRequest, Code: "BadRequest", Message: why})
 }
 

@@ -8,8 +8,6 @@ package graphfake
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/pgusers/pgusers/internal/fakehttp"
 )
 
 // Object is an Entra object the fake holds.
@@ -59,12 +59,13 @@ type Graph struct {
 	// PageSize is how many members a page holds at most (default 100).
 	PageSize int
 
+	bad fakehttp.Unexpected
+
 	mu      sync.Mutex
 	objects map[string]Object
 	replies map[string][]Reply // by request path (before ?): given once each
 	batches int
 	sizes   []int
-	bad     []string
 	token   string
 }
 
@@ -77,17 +78,7 @@ func Start(t testing.TB, token string, objects ...Object) *Graph {
 	for _, o := range objects {
 		g.objects[strings.ToLower(o.ID)] = o
 	}
-	g.srv = httptest.NewUnstartedServer(http.HandlerFunc(g.serve))
-	g.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	g.srv.StartTLS()
-	t.Cleanup(func() {
-		g.srv.Close()
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		if len(g.bad) > 0 {
-			t.Errorf("fake Graph got unexpected requests:\n%s", strings.Join(g.bad, "\n"))
-		}
-	})
+	g.srv = fakehttp.StartTLS(t, "Graph", http.HandlerFunc(g.serve), false, &g.bad)
 	return g
 }
 
@@ -114,9 +105,7 @@ func (g *Graph) Batches() (int, []int) {
 }
 
 func (g *Graph) badRequest(w http.ResponseWriter, r *http.Request, why string) {
-	g.mu.Lock()
-	g.bad = append(g.bad, r.Method+" "+r.URL.String()+": "+why)
-	g.mu.Unlock()
+	g.bad.Add(r.Method+" "+r.URL.String(), why)
 	writeJSON(w, http.StatusBadRequest, errorBody("BadRequest", why))
 }
 
@@ -215,7 +204,7 @@ func (g *Graph) answer(q batchRequest) batchResponse {
 		}
 		return batchResponse{ID: q.ID, Status: 200, Body: page}
 	}
-	g.bad = append(g.bad, "GET "+q.URL+": not a call pgusers makes")
+	g.bad.Add("GET "+q.URL, "not a call pgusers makes")
 	return batchResponse{ID: q.ID, Status: 400, Body: errorBody("BadRequest", "unexpected "+q.URL)}
 }
 
