@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -73,15 +72,7 @@ func accessRoundTrips(b *testing.B, c *pgtest.Cluster, servers []spec.Server) (t
 	}
 	// One connection to the postgres database, which it also reviews, and
 	// one to each other database.
-	counter.Reset()
-	for range databases {
-		conn, err := connect.Open(ctx, servers[0], opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		conn.Close(ctx)
-	}
-	signIn = counter.Count()
+	signIn = signInRoundTrips(b, ctx, servers[0], opts, counter, databases)
 
 	start := time.Now()
 	doc := access.Document{Version: access.FormatVersion, Servers: []access.ServerReview{
@@ -103,15 +94,7 @@ func accessRoundTrips(b *testing.B, c *pgtest.Cluster, servers []spec.Server) (t
 func BenchmarkAccessFleet200(b *testing.B) {
 	const servers, oneWay, parallel = 200, 10 * time.Millisecond, 50
 	bin := buildPgusers(b)
-	c := pgtest.New(b, pgtest.Options{PlainPassword: true, MaxConnections: 120})
-	seed(b, c, 20)
-	bouncer := c.StartPgBouncer(b, 100)
-	target := net.JoinHostPort("127.0.0.1", strconv.Itoa(bouncer.Port))
-	files := map[string]string{}
-	for name, delay := range map[string]time.Duration{"no-delay": 0, "20ms": oneWay} {
-		proxy := pgtest.StartDelayProxy(b, target, delay, servers)
-		files[name] = fleetFile(b, c, servers, proxy)
-	}
+	c, files := delayedFleet(b, servers, oneWay, 120, 100)
 	review := func(file string) run {
 		return runCommandTo(b, c, bin, filepath.Join(b.TempDir(), "review.json"),
 			"access", "-f", file, "--parallel", strconv.Itoa(parallel), "--output", "json")

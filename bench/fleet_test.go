@@ -29,15 +29,7 @@ import (
 func BenchmarkFleet1000(b *testing.B) {
 	const servers, oneWay = 1000, 10 * time.Millisecond
 	bin := buildPgusers(b)
-	c := pgtest.New(b, pgtest.Options{PlainPassword: true, MaxConnections: 260})
-	seed(b, c, 20)
-	bouncer := c.StartPgBouncer(b, 220)
-	target := net.JoinHostPort("127.0.0.1", strconv.Itoa(bouncer.Port))
-	files := map[string]string{}
-	for name, delay := range map[string]time.Duration{"no-delay": 0, "20ms": oneWay} {
-		proxy := pgtest.StartDelayProxy(b, target, delay, servers)
-		files[name] = fleetFile(b, c, servers, proxy)
-	}
+	c, files := delayedFleet(b, servers, oneWay, 260, 220)
 	// Warm PgBouncer: open the server connections the widest run uses.
 	fleetPlan(b, c, bin, files["no-delay"], 200)
 	for _, parallel := range []int{50, 200} {
@@ -90,4 +82,22 @@ func medianRun(runs []run) run {
 	sorted := slices.Clone(runs)
 	slices.SortFunc(sorted, func(a, b run) int { return int(a.wall - b.wall) })
 	return sorted[len(sorted)/2]
+}
+
+// delayedFleet is one cluster seeded with 20 principals behind PgBouncer
+// (pool of pool connections, the cluster taking maxConnections), and two
+// files of servers entries for it: "no-delay" through a proxy that adds
+// nothing, "20ms" through one that adds oneWay each way.
+func delayedFleet(b *testing.B, servers int, oneWay time.Duration, maxConnections, pool int) (*pgtest.Cluster, map[string]string) {
+	b.Helper()
+	c := pgtest.New(b, pgtest.Options{PlainPassword: true, MaxConnections: maxConnections})
+	seed(b, c, 20)
+	bouncer := c.StartPgBouncer(b, pool)
+	target := net.JoinHostPort("127.0.0.1", strconv.Itoa(bouncer.Port))
+	files := map[string]string{}
+	for name, delay := range map[string]time.Duration{"no-delay": 0, "20ms": oneWay} {
+		proxy := pgtest.StartDelayProxy(b, target, delay, servers)
+		files[name] = fleetFile(b, c, servers, proxy)
+	}
+	return c, files
 }

@@ -159,13 +159,21 @@ func planRoundTrips(b *testing.B, c *pgtest.Cluster, servers []spec.Server) (tot
 			connections++
 		}
 	}
+	return total, signInRoundTrips(b, ctx, servers[0], opts, counter, connections)
+}
+
+// signInRoundTrips counts the round trips of n sign-ins to server, on
+// counter, which opts dials through: what a command's round trips include
+// besides its reads, one sign-in per connection.
+func signInRoundTrips(b *testing.B, ctx context.Context, server spec.Server, opts connect.Options, counter *pgtest.RoundTripCounter, n int) int {
+	b.Helper()
 	counter.Reset()
-	for range connections {
-		conn, err := connect.Open(ctx, servers[0], opts)
+	for range n {
+		conn, err := connect.Open(ctx, server, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
 		conn.Close(ctx)
 	}
-	return total, counter.Count()
+	return counter.Count()
 }
